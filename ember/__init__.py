@@ -1,0 +1,113 @@
+"""ember: neural networks from first principles on NumPy, with PyTorch's API."""
+
+from __future__ import annotations
+
+from . import _dtype
+from ._creation import PUBLIC as _creation_public
+from ._device import device
+from ._dtype import (
+    bool_ as bool,  # noqa: A004
+    double,
+    dtype,
+    float,  # noqa: A004
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,  # noqa: A004
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from ._printing import get_printoptions, set_printoptions
+from ._size import Size
+from ._tensor import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    Tensor,
+    bind_methods,
+)
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.grad_mode import is_inference_mode_enabled
+from .ops import PUBLIC as _ops_public
+from .ops import TENSOR_METHODS as _ops_methods
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+
+uint8 = uint8
+bool = bool  # noqa: A001
+__version__ = "0.1.0"
+
+bind_methods(_ops_methods)
+from ._creation import TENSOR_METHODS as _creation_methods  # noqa: E402
+
+bind_methods(_creation_methods)
+globals().update(_creation_public)
+globals().update(_ops_public)
+
+from . import autograd  # noqa: E402,F401
+from ._lazy import install_lazy_submodules  # noqa: E402
+
+install_lazy_submodules(globals())
+
+
+def is_tensor(obj) -> bool:
+    """Whether obj is an ember Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input) -> bool:
+    """Whether input has a floating-point dtype."""
+    return input.is_floating_point()
+
+
+def numel(input) -> int:
+    """Number of elements of input."""
+    return input.numel()
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """Accepted for compatibility; ember's matmuls never slow down on subnormals (see docs)."""
+    return True
+
+
+def get_num_threads() -> int:
+    """Threads NumPy's BLAS may use (best effort: the CPU count)."""
+    import os
+
+    return os.cpu_count() or 1
+
+
+def set_num_threads(n: int) -> None:
+    """Accepted for compatibility; set OMP_NUM_THREADS before start-up to limit BLAS threads."""
+
+
+def compile(model=None, **kwargs):  # noqa: A001
+    """Returns the model unchanged: ember runs eagerly."""
+    if model is None:
+        return lambda m: m
+    return model
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Accepted: ember's CPU ops are deterministic already."""
+
+
+e = 2.718281828459045
+pi = 3.141592653589793
+inf = __builtins__["float"]("inf") if isinstance(__builtins__, dict) else __import__("math").inf
+nan = __import__("math").nan
+strided = "torch.strided"

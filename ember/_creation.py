@@ -1,0 +1,376 @@
+"""Tensor creation: tensor, from_numpy, zeros/ones/full/empty, arange, linspace, eye, random tensors."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _dtype as dt
+from ._device import check_device
+from ._size import Size
+from ._tensor import Tensor, _array_from_data
+from .random import rng
+
+
+def _finish(arr: np.ndarray, requires_grad: bool = False, device=None) -> Tensor:
+    check_device(device)
+    t = Tensor._wrap(arr)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _size_arg(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s)
+        if not isinstance(s, numbers.Integral):
+            raise TypeError(f"expected a sequence of integers as the size, but got an element of type {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _dtype_or_default(dtype) -> np.dtype:
+    return (dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()).np
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A new tensor holding a copy of data, with torch's dtype inference."""
+    arr = _array_from_data(data, dtype)
+    if isinstance(data, (Tensor, np.ndarray)) and np.shares_memory(arr, data._data if isinstance(data, Tensor) else data):
+        arr = arr.copy()
+    return _finish(np.ascontiguousarray(arr) if arr.ndim else arr, requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """A tensor sharing memory with data when possible (tensors and arrays of a matching dtype)."""
+    check_device(device)
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or dt.to_dtype(dtype).np == data.dtype) and data.dtype in dt._FROM_NP:
+        return Tensor._wrap(data)
+    return Tensor._wrap(_array_from_data(data, dtype))
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing memory with the array."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    dt.from_numpy_dtype(ndarray.dtype)
+    return Tensor._wrap(ndarray)
+
+
+def zeros(*size, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+    """A tensor filled with 0."""
+    return _finish(np.zeros(_size_arg(size), dtype=_dtype_or_default(dtype)), requires_grad, device)
+
+
+def ones(*size, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+    """A tensor filled with 1."""
+    return _finish(np.ones(_size_arg(size), dtype=_dtype_or_default(dtype)), requires_grad, device)
+
+
+def empty(*size, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None, pin_memory=False) -> Tensor:
+    """An uninitialized tensor (ember fills it with zeros, so it is deterministic)."""
+    return _finish(np.zeros(_size_arg(size), dtype=_dtype_or_default(dtype)), requires_grad, device)
+
+
+def full(size, fill_value, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+    """A tensor filled with fill_value (dtype inferred from it)."""
+    if dtype is None:
+        d = dt.default_for_kind(dt.scalar_kind(fill_value))
+    else:
+        d = dt.to_dtype(dtype)
+    return _finish(np.full(_size_arg((size,)), fill_value, dtype=d.np), requires_grad, device)
+
+
+def _like(input: Tensor, dtype):
+    return (dt.to_dtype(dtype) if dtype is not None else input.dtype).np, input._data.shape
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+    """Zeros with input's shape and dtype."""
+    d, s = _like(input, dtype)
+    return _finish(np.zeros(s, dtype=d), requires_grad, device)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+    """Ones with input's shape and dtype."""
+    d, s = _like(input, dtype)
+    return _finish(np.ones(s, dtype=d), requires_grad, device)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+    """An (zero-filled) tensor with input's shape and dtype."""
+    return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+    """fill_value with input's shape and dtype."""
+    d, s = _like(input, dtype)
+    return _finish(np.full(s, fill_value, dtype=d), requires_grad, device)
+
+
+def arange(start, end=None, step=1, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+    """Values from start up to (not including) end, step apart."""
+    if end is None:
+        start, end = 0, start
+    vals = [float(v) if isinstance(v, Tensor) and v.is_floating_point() else (int(v) if isinstance(v, Tensor) else v) for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(
+            f"upper bound and larger bound inconsistent with step sign (start={start}, end={end}, step={step})"
+        )
+    if dtype is None:
+        d = dt.get_default_dtype() if any(isinstance(v, float) for v in vals) else dt.int64
+    else:
+        d = dt.to_dtype(dtype)
+    n = max(0, math.ceil((end - start) / step))
+    # Computing in float64 then casting matches torch's values for float32 output.
+    arr = (start + step * np.arange(n, dtype=np.float64)) if d.is_floating_point else np.arange(start, end, step)[:n]
+    return _finish(arr.astype(d.np), requires_grad, device)
+
+
+def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Deprecated torch.range: includes end."""
+    if end is None:
+        start, end = 0, start
+    n = int(math.floor((end - start) / step)) + 1
+    d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    return _finish((start + step * np.arange(n, dtype=np.float64)).astype(d.np), requires_grad, device)
+
+
+def linspace(start, end, steps: int, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+    """steps values evenly spaced from start to end inclusive."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    start, end = float(start), float(end)
+    if steps == 1:
+        arr = np.array([start])
+    else:
+        # torch fills the first half from start and the second half from end, for symmetry.
+        step = (end - start) / (steps - 1)
+        i = np.arange(steps, dtype=np.float64)
+        half = steps // 2
+        arr = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
+    if steps > 1 and d is not dt.float64:
+        # torch steps in the output precision: from start for the first half, from end for the rest.
+        f = d.np if d.is_floating_point else np.float32
+        st, en = f.type(start), f.type(end)
+        step32 = f.type((end - start) / (steps - 1))
+        i = np.arange(steps, dtype=f)
+        arr = np.where(i < steps // 2, st + step32 * i, en - step32 * (f.type(steps - 1) - i))
+    arr = arr.astype(d.np)
+    return _finish(arr, requires_grad, device)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """base ** linspace(start, end, steps)."""
+    lin = linspace(start, end, steps, dtype=dt.float64)
+    d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    return _finish(np.power(base, lin._data).astype(d.np), requires_grad, device)
+
+
+def eye(n: int, m: int | None = None, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+    """An n x m identity matrix."""
+    return _finish(np.eye(n, m, dtype=_dtype_or_default(dtype)), requires_grad, device)
+
+
+# ---------------------------------------------------------------- random tensors
+def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+    """Uniform samples from [0, 1)."""
+    d = _dtype_or_default(dtype)
+    arr = rng(generator).random(_size_arg(size), dtype=np.float64).astype(d)
+    return _finish(arr, requires_grad, device)
+
+
+def randn(*size, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+    """Standard normal samples."""
+    d = _dtype_or_default(dtype)
+    arr = rng(generator).standard_normal(_size_arg(size), dtype=np.float64 if d == np.float64 else np.float32).astype(d, copy=False)
+    return _finish(arr, requires_grad, device)
+
+
+def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+    """Integers drawn uniformly from [low, high)."""
+    if size is None:
+        if isinstance(high, (tuple, list, Size)):
+            low, high, size = 0, low, high
+        else:
+            raise TypeError("randint() missing required argument 'size'")
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
+    arr = rng(generator).integers(low, high, size=_size_arg((size,)), dtype=np.int64).astype(d.np)
+    return _finish(arr, requires_grad, device)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0..n-1."""
+    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
+    return _finish(rng(generator).permutation(n).astype(d.np), requires_grad, device)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Normal samples with the given mean and std (scalars or tensors)."""
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
+    if size is None:
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+    else:
+        shape = _size_arg((size,))
+    src = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
+    d = dt.to_dtype(dtype).np if dtype is not None else (src._data.dtype if src is not None else dt.get_default_dtype().np)
+    arr = (m + s * rng(generator).standard_normal(shape)).astype(d)
+    return _finish(np.asarray(arr), requires_grad, device)
+
+
+def rand_like(input, *, dtype=None, generator=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+    """rand with input's shape and dtype."""
+    d, s = _like(input, dtype)
+    return rand(s, dtype=dt.from_numpy_dtype(d), generator=generator, requires_grad=requires_grad, device=device)
+
+
+def randn_like(input, *, dtype=None, generator=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+    """randn with input's shape and dtype."""
+    d, s = _like(input, dtype)
+    return randn(s, dtype=dt.from_numpy_dtype(d), generator=generator, requires_grad=requires_grad, device=device)
+
+
+def randint_like(input, low, high=None, *, dtype=None, generator=None, device=None, requires_grad: bool = False) -> Tensor:
+    """randint with input's shape and dtype."""
+    d, s = _like(input, dtype)
+    return randint(low, high, s, dtype=dt.from_numpy_dtype(d), generator=generator, device=device)
+
+
+def bernoulli(input, p=None, *, generator=None) -> Tensor:
+    """1 with probability input (or p), else 0."""
+    prob = input._data if p is None else np.full(input._data.shape, p)
+    arr = (rng(generator).random(input._data.shape) < prob).astype(input._data.dtype)
+    return Tensor._wrap(arr)
+
+
+def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+    """Draw category indices with probabilities proportional to each row of input."""
+    p = input._data.astype(np.float64)
+    rows = p.reshape(-1, p.shape[-1])
+    g = rng(generator)
+    out = []
+    for row in rows:
+        if (row < 0).any() or not np.isfinite(row).all() or row.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and num_samples > int((row > 0).sum()):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        out.append(g.choice(len(row), size=num_samples, replace=replacement, p=row / row.sum()))
+    arr = np.array(out, dtype=np.int64).reshape(p.shape[:-1] + (num_samples,))
+    return Tensor._wrap(arr)
+
+
+# ---------------------------------------------------------------- Tensor.new_* and random in-place fills
+def _new_factory(fill):
+    def method(self, *size, dtype=None, device=None, requires_grad: bool = False, **kw):
+        d = dt.to_dtype(dtype).np if dtype is not None else self._data.dtype
+        return _finish(fill(_size_arg(size), d), requires_grad, device)
+
+    return method
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A copy of data, with self's dtype unless given."""
+    return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of fill_value with self's dtype unless given."""
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def _random_fill(sample):
+    def method(self, *args, generator=None, **kwargs):
+        from .ops.elementwise import _check_leaf_inplace
+
+        _check_leaf_inplace(self)
+        arr = sample(rng(generator), self._data.shape, *args, **kwargs)
+        np.copyto(self._data, arr, casting="unsafe")
+        self._version.value += 1
+        return self
+
+    return method
+
+
+def _uniform(g, shape, a=0.0, b=1.0, *, from_=None, to=None):
+    return g.uniform(a, b, shape)
+
+
+def _normal(g, shape, mean=0.0, std=1.0):
+    return mean + std * g.standard_normal(shape)
+
+
+def _random_int(g, shape, from_=0, to=None):
+    if to is None:
+        from_, to = 0, from_ if from_ else 2**24
+    return g.integers(from_, to, shape)
+
+
+def _bernoulli(g, shape, p=0.5):
+    pa = p._data if isinstance(p, Tensor) else p
+    return g.random(shape) < pa
+
+
+def _exponential(g, shape, lambd=1.0):
+    return g.exponential(1.0 / lambd, shape)
+
+
+def _geometric(g, shape, p):
+    return g.geometric(p, shape)
+
+
+def _cauchy(g, shape, median=0.0, sigma=1.0):
+    return median + sigma * g.standard_cauchy(shape)
+
+
+def _log_normal(g, shape, mean=1.0, std=2.0):
+    return g.lognormal(mean, std, shape)
+
+
+TENSOR_METHODS = {
+    "new_zeros": _new_factory(np.zeros),
+    "new_ones": _new_factory(np.ones),
+    "new_empty": _new_factory(np.zeros),
+    "new_tensor": new_tensor,
+    "new_full": new_full,
+    "uniform_": _random_fill(_uniform),
+    "normal_": _random_fill(_normal),
+    "random_": _random_fill(_random_int),
+    "bernoulli_": _random_fill(_bernoulli),
+    "exponential_": _random_fill(_exponential),
+    "geometric_": _random_fill(_geometric),
+    "cauchy_": _random_fill(_cauchy),
+    "log_normal_": _random_fill(_log_normal),
+}
+
+PUBLIC = {
+    "tensor": tensor, "as_tensor": as_tensor, "asarray": asarray, "from_numpy": from_numpy, "zeros": zeros,
+    "ones": ones, "empty": empty, "full": full, "zeros_like": zeros_like, "ones_like": ones_like,
+    "empty_like": empty_like, "full_like": full_like, "arange": arange, "range": range_, "linspace": linspace,
+    "logspace": logspace, "eye": eye, "rand": rand, "randn": randn, "randint": randint, "randperm": randperm,
+    "normal": normal, "rand_like": rand_like, "randn_like": randn_like, "randint_like": randint_like,
+    "bernoulli": bernoulli, "multinomial": multinomial,
+}

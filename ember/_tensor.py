@@ -1,0 +1,658 @@
+"""Tensor: a NumPy array plus the autograd metadata torch keeps (requires_grad, grad, grad_fn,
+a version counter). The math lives in ember.ops; the ops modules bind their methods here."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+import weakref
+
+import numpy as np
+
+from . import _dtype as dt
+from ._device import CPU, check_device, device
+from ._size import Size
+
+
+class _Version:
+    """Counts in-place changes; shared by a tensor and its views."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+_NP_TO_DTYPE = {d.np: d for d in dt.ALL}
+
+
+def _array_from_data(data, dtype=None) -> np.ndarray:
+    """Convert Python data (nested lists, scalars, arrays, tensors) to an array with torch's dtype rules."""
+    if isinstance(data, Tensor):
+        arr = data._data
+    elif isinstance(data, np.ndarray):
+        arr = data
+    elif isinstance(data, (list, tuple)):
+        arr = _array_from_sequence(data)
+    elif isinstance(data, (bool, np.bool_)):
+        arr = np.array(data, dtype=np.bool_)
+    elif isinstance(data, numbers.Integral):
+        arr = np.array(data, dtype=np.int64)
+    elif isinstance(data, numbers.Real):
+        arr = np.array(data, dtype=dt.get_default_dtype().np)
+    elif isinstance(data, np.generic):
+        arr = np.array(data)
+    else:
+        try:
+            arr = np.asarray(data)
+        except Exception:
+            arr = None
+        if arr is None or arr.dtype == object:
+            raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if dtype is not None:
+        d = dt.to_dtype(dtype)
+        if arr.dtype != d.np:
+            arr = arr.astype(d.np)
+    elif arr.dtype not in _NP_TO_DTYPE:
+        arr = arr.astype(dt.from_numpy_dtype(arr.dtype).np) if arr.dtype.kind != "f" else arr.astype(np.float64)
+    return arr
+
+
+def _array_from_sequence(seq) -> np.ndarray:
+    flat_kind = 0
+    stack = [seq]
+    has_tensor = False
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, Tensor):
+            has_tensor = True
+            flat_kind = max(flat_kind, item.dtype._kind)
+        elif isinstance(item, (bool, np.bool_)):
+            pass
+        elif isinstance(item, numbers.Integral):
+            flat_kind = max(flat_kind, 1)
+        elif isinstance(item, numbers.Real):
+            flat_kind = 2
+        else:
+            raise TypeError(f"Could not infer dtype of {type(item).__name__}")
+    if has_tensor:
+        seq = _tensors_to_lists(seq)
+    target = (np.bool_, np.int64, dt.get_default_dtype().np)[flat_kind]
+    try:
+        return np.array(seq, dtype=target)
+    except ValueError as e:
+        raise ValueError(f"expected sequence of equal-length lists to build a tensor ({e})") from None
+
+
+def _tensors_to_lists(seq):
+    if isinstance(seq, Tensor):
+        return seq._data.tolist()
+    if isinstance(seq, (list, tuple)):
+        return [_tensors_to_lists(s) for s in seq]
+    return seq
+
+
+class Tensor:
+    """A multi-dimensional array that can record operations for automatic differentiation."""
+
+    __slots__ = (
+        "_data",
+        "_requires_grad",
+        "_grad",
+        "grad_fn",
+        "_version",
+        "_base",
+        "_acc",
+        "_hooks",
+        "_post_acc_hooks",
+        "_retains_grad",
+        "__weakref__",
+        "__dict__",
+    )
+    __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor
+
+    def __init__(self, *args, device=None, dtype=None) -> None:
+        # The legacy constructor: Tensor(2, 3) is uninitialized, Tensor([1, 2]) copies data.
+        check_device(device)
+        d = dt.to_dtype(dtype) if dtype is not None else self._legacy_dtype()
+        if len(args) == 1 and not isinstance(args[0], numbers.Integral):
+            a = args[0]
+            if isinstance(a, Size) or (isinstance(a, tuple) and all(isinstance(i, int) for i in a) and not a):
+                arr = np.empty(tuple(a), dtype=d.np)
+            else:
+                arr = np.array(_array_from_data(a), dtype=d.np)
+        elif all(isinstance(a, numbers.Integral) for a in args):
+            arr = np.zeros(tuple(int(a) for a in args), dtype=d.np)
+        else:
+            raise TypeError(f"Tensor(): cannot build a tensor from arguments {args!r}")
+        self._init(arr)
+
+    _legacy_dtype = staticmethod(lambda: dt.get_default_dtype())
+
+    def _init(self, arr: np.ndarray, requires_grad: bool = False) -> None:
+        self._data = arr
+        self._requires_grad = requires_grad
+        self._grad = None
+        self.grad_fn = None
+        self._version = _Version()
+        self._base = None
+        self._acc = None
+        self._hooks = None
+        self._post_acc_hooks = None
+        self._retains_grad = False
+
+    @classmethod
+    def _wrap(cls, arr: np.ndarray) -> Tensor:
+        """Fast constructor around an existing array (no copy, no checks)."""
+        t = object.__new__(Tensor)
+        t._data = arr
+        t._requires_grad = False
+        t._grad = None
+        t.grad_fn = None
+        t._version = _Version()
+        t._base = None
+        t._acc = None
+        t._hooks = None
+        t._post_acc_hooks = None
+        t._retains_grad = False
+        return t
+
+    def _view_of(self, arr: np.ndarray) -> Tensor:
+        """A new tensor sharing memory (and the version counter) with self."""
+        t = Tensor._wrap(arr)
+        t._version = self._version
+        t._base = self if self._base is None else self._base
+        return t
+
+    def _owned_copy(self) -> Tensor:
+        """Self if its array is a private, writable buffer; otherwise a copy."""
+        a = self._data
+        if a.base is None and a.flags.writeable and a.flags.c_contiguous and self._base is None:
+            return self
+        return Tensor._wrap(np.array(a, copy=True, order="C"))
+
+    # ---------------------------------------------------------------- attributes
+    @property
+    def shape(self) -> Size:
+        """The tensor's dimensions as a torch.Size."""
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """The shape, or one dimension of it."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim)]
+
+    @property
+    def dtype(self) -> dt.dtype:
+        """The element type."""
+        return _NP_TO_DTYPE[self._data.dtype]
+
+    @property
+    def device(self) -> device:
+        """Always the CPU."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: ember has no GPU backend."""
+        return False
+
+    @property
+    def layout(self) -> str:
+        """Tensors are always strided (dense)."""
+        return "torch.strided"
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self._data.ndim
+
+    def dim(self) -> int:
+        """Number of dimensions."""
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating-point type."""
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        """Always False: complex tensors are not supported."""
+        return False
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the elements are laid out in row-major order without gaps."""
+        return self._data.flags.c_contiguous
+
+    def stride(self, dim: int | None = None):
+        """Strides in elements, as torch reports them."""
+        s = tuple(st // self._data.itemsize for st in self._data.strides)
+        return s if dim is None else s[self._wrap_dim(dim)]
+
+    def data_ptr(self) -> int:
+        """Address of the first element."""
+        return self._data.__array_interface__["data"][0]
+
+    def storage_offset(self) -> int:
+        """Offset of the first element in its base storage, in elements."""
+        base = self._data
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        return (self.data_ptr() - base.__array_interface__["data"][0]) // self._data.itemsize
+
+    def get_device(self) -> int:
+        """-1, the CPU's index in torch."""
+        return -1
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded for autograd."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        value = bool(value)
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        if not value and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+            )
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set requires_grad in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded operation."""
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        """The accumulated gradient (None until a backward pass reaches this leaf)."""
+        if self._grad is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+                "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: {value.shape} vs {self.shape}")
+            if value.dtype is not self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: {value.dtype} vs {self.dtype}")
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether a non-leaf tensor keeps its .grad after backward."""
+        return self._retains_grad
+
+    def retain_grad(self) -> None:
+        """Keep the gradient of this non-leaf tensor in .grad after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        self.grad_fn.retained = weakref.ref(self)
+
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing this one's memory, outside autograd."""
+        t = Tensor._wrap(self._data)
+        return t
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    @property
+    def version(self) -> int:
+        """How many in-place changes this tensor (or a view of it) has seen."""
+        return self._version.value
+
+    _version_value = version
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of grad_fn this tensor is (always 0 in ember)."""
+        return 0
+
+    @property
+    def names(self):
+        """Named dimensions are not supported; one None per dimension."""
+        return (None,) * self._data.ndim
+
+    # ---------------------------------------------------------------- conversions
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying array, sharing memory; refuses tensors that require grad."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None:
+            return self._data.astype(dtype, copy=False)
+        return self._data
+
+    def item(self):
+        """The single value as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        """Nested Python lists of Python numbers."""
+        return self._data.tolist()
+
+    def _scalar_for(self, what: str):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        if self._requires_grad:
+            warnings.warn(
+                "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior. "
+                "Consider using tensor.detach() first.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return self._data.reshape(()).item()
+
+    def __float__(self) -> float:
+        return float(self._scalar_for("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar_for("int"))
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(()).item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()).item())
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar_for("complex"))
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        from ._printing import tensor_repr
+
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._data.copy(), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol"
+            )
+        new = type(self).__new__(type(self))
+        Tensor._init(new, self._data.copy(), self._requires_grad)
+        if self._grad is not None:
+            new._grad = Tensor._wrap(self._grad._data.copy())
+        if hasattr(self, "__dict__"):
+            import copy
+
+            for k, v in self.__dict__.items():
+                setattr(new, k, copy.deepcopy(v, memo))
+        memo[id(self)] = new
+        return new
+
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """The legacy type name ('torch.FloatTensor'), or a copy converted to the given type."""
+        if dtype is None:
+            return _LEGACY_NAMES[self.dtype]
+        if isinstance(dtype, str):
+            if dtype.startswith("torch.cuda."):
+                check_device("cuda")
+            d = _LEGACY_BY_NAME.get(dtype)
+            if d is None:
+                d = dt.to_dtype(dtype)
+        elif isinstance(dtype, type) and issubclass(dtype, Tensor) and hasattr(dtype, "_legacy_dtype_value"):
+            d = dtype._legacy_dtype_value
+        else:
+            d = dt.to_dtype(dtype)
+        return self.to(d)
+
+    def _wrap_dim(self, dim: int) -> int:
+        n = max(self._data.ndim, 1)
+        if not -n <= dim < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+        return dim % n
+
+    # ---------------------------------------------------------------- autograd entry points
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+        """Compute the gradient of this tensor w.r.t. graph leaves and accumulate it in their .grad."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """Call hook(grad) when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .utils.hooks import RemovableHandle
+
+        if self.grad_fn is not None:
+            if self.grad_fn.pre_hooks is None:
+                self.grad_fn.pre_hooks = {}
+            return RemovableHandle(self.grad_fn.pre_hooks, hook)
+        if self._hooks is None:
+            self._hooks = {}
+        return RemovableHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call hook(tensor) after a gradient is accumulated into this leaf's .grad."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .utils.hooks import RemovableHandle
+
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = {}
+        return RemovableHandle(self._post_acc_hooks, hook)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing memory with this one, cut from the graph."""
+        return self._view_of(self._data)
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph, in place."""
+        if self._base is not None and self._base.requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # ---------------------------------------------------------------- device / dtype moves
+    def to(self, *args, **kwargs) -> Tensor:
+        """Convert dtype and/or device (only 'cpu'); returns self when nothing changes."""
+        dtype = kwargs.pop("dtype", None)
+        dev = kwargs.pop("device", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, dt.dtype):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, (str, device, int)) and not isinstance(a, bool):
+                dev = a
+            elif a is None:
+                continue
+            else:
+                dtype = dt.to_dtype(a)
+        check_device(dev)
+        if dtype is None or dt.to_dtype(dtype) is self.dtype:
+            return self.clone() if copy else self
+        from .ops.elementwise import _cast
+
+        return _cast(self, dt.to_dtype(dtype))
+
+    def cpu(self, memory_format=None) -> Tensor:
+        """Self: tensors already live on the CPU."""
+        return self
+
+    def cuda(self, device=None, non_blocking: bool = False, **kwargs) -> Tensor:
+        """Refuse with a clear message: ember has no GPU backend."""
+        check_device("cuda")
+        return self
+
+    def float(self) -> Tensor:
+        """Convert to float32."""
+        return self.to(dt.float32)
+
+    def double(self) -> Tensor:
+        """Convert to float64."""
+        return self.to(dt.float64)
+
+    def half(self) -> Tensor:
+        """Convert to float16."""
+        return self.to(dt.float16)
+
+    def long(self) -> Tensor:
+        """Convert to int64."""
+        return self.to(dt.int64)
+
+    def int(self) -> Tensor:
+        """Convert to int32."""
+        return self.to(dt.int32)
+
+    def short(self) -> Tensor:
+        """Convert to int16."""
+        return self.to(dt.int16)
+
+    def char(self) -> Tensor:
+        """Convert to int8."""
+        return self.to(dt.int8)
+
+    def byte(self) -> Tensor:
+        """Convert to uint8."""
+        return self.to(dt.uint8)
+
+    def bool(self) -> Tensor:
+        """Convert to bool."""
+        return self.to(dt.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """Convert to other's dtype."""
+        return self.to(other.dtype)
+
+    def pin_memory(self) -> Tensor:
+        """Self: pinned memory only matters for GPU transfers."""
+        return self
+
+    def share_memory_(self) -> Tensor:
+        """Self: NumPy buffers are shared with worker processes by copy."""
+        return self
+
+    def is_pinned(self) -> bool:
+        """Always False."""
+        return False
+
+
+def _rebuild(arr, requires_grad):
+    t = Tensor._wrap(arr)
+    t._requires_grad = requires_grad
+    return t
+
+
+_LEGACY_NAMES = {
+    dt.float32: "torch.FloatTensor",
+    dt.float64: "torch.DoubleTensor",
+    dt.float16: "torch.HalfTensor",
+    dt.int64: "torch.LongTensor",
+    dt.int32: "torch.IntTensor",
+    dt.int16: "torch.ShortTensor",
+    dt.int8: "torch.CharTensor",
+    dt.uint8: "torch.ByteTensor",
+    dt.bool_: "torch.BoolTensor",
+}
+_LEGACY_BY_NAME = {v: k for k, v in _LEGACY_NAMES.items()}
+
+
+def _legacy_class(name: str, d: dt.dtype):
+    def legacy_dtype():
+        return d
+
+    cls = type(name, (Tensor,), {"__slots__": (), "_legacy_dtype": staticmethod(legacy_dtype), "_legacy_dtype_value": d})
+    cls.__doc__ = f"Legacy constructor that makes {d} tensors."
+
+    def new(cls_, *args, **kwargs):
+        t = Tensor.__new__(Tensor)
+        kwargs.setdefault("dtype", d)
+        Tensor.__init__(t, *args, **kwargs)
+        return t
+
+    cls.__new__ = new
+    return cls
+
+
+FloatTensor = _legacy_class("FloatTensor", dt.float32)
+DoubleTensor = _legacy_class("DoubleTensor", dt.float64)
+HalfTensor = _legacy_class("HalfTensor", dt.float16)
+LongTensor = _legacy_class("LongTensor", dt.int64)
+IntTensor = _legacy_class("IntTensor", dt.int32)
+ShortTensor = _legacy_class("ShortTensor", dt.int16)
+CharTensor = _legacy_class("CharTensor", dt.int8)
+ByteTensor = _legacy_class("ByteTensor", dt.uint8)
+BoolTensor = _legacy_class("BoolTensor", dt.bool_)
+
+def bind_methods(table: dict) -> None:
+    """Attach functions from an ops module to Tensor as methods."""
+    for name, fn in table.items():
+        setattr(Tensor, name, fn)

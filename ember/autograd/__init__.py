@@ -1,0 +1,134 @@
+"""Automatic differentiation: backward, grad, grad modes, custom Functions, anomaly detection."""
+
+from __future__ import annotations
+
+from . import engine
+from .function import Function, FunctionCtx, once_differentiable
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+
+__all__ = [
+    "Function", "FunctionCtx", "Variable", "backward", "detect_anomaly", "enable_grad", "grad",
+    "inference_mode", "is_grad_enabled", "no_grad", "once_differentiable", "set_detect_anomaly", "set_grad_enabled",
+]
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    from .._tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return [x]
+    return list(x)
+
+
+def _make_grads(outputs, grad_outputs):
+    from .._creation import ones_like
+    from .._tensor import Tensor
+
+    grads = []
+    for i, out in enumerate(outputs):
+        g = grad_outputs[i] if grad_outputs is not None and i < len(grad_outputs) else None
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not out.dtype.is_floating_point:
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
+            g = ones_like(out)
+        elif not isinstance(g, Tensor):
+            from .._creation import full_like
+
+            g = full_like(out, g)
+        else:
+            if g.shape != out.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a shape "
+                    f"of {out.shape}."
+                )
+        grads.append(g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, grad_variables=None, inputs=None) -> None:
+    """Accumulate the gradients of tensors w.r.t. graph leaves into their .grad."""
+    tensors = _as_list(tensors)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    grad_tensors = _as_list(grad_tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    inputs = _as_list(inputs)
+    if inputs is not None and len(inputs) == 0:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    grads = _make_grads(tensors, grad_tensors)
+    engine.run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False, only_inputs: bool = True,
+         allow_unused=None, is_grads_batched: bool = False, materialize_grads: bool = False):
+    """Return the gradients of outputs w.r.t. inputs without touching .grad."""
+    if is_grads_batched:
+        raise NotImplementedError("ember does not implement torch.autograd.grad(is_grads_batched=True)")
+    outputs = _as_list(outputs)
+    single = not isinstance(inputs, (list, tuple))
+    inputs = _as_list(inputs)
+    grad_outputs = _as_list(grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    for t in outputs:
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    grads = _make_grads(outputs, grad_outputs)
+    result = engine.run_backward(
+        outputs, grads, retain_graph, create_graph, capture=inputs, allow_unused=allow_unused
+    )
+    if materialize_grads:
+        from .._creation import zeros_like
+
+        result = tuple(zeros_like(i) if g is None else g for g, i in zip(result, inputs))
+    _ = single
+    return result
+
+
+class detect_anomaly:  # noqa: N801 - torch's name
+    """Inside this block, a backward that produces NaN raises an error naming the forward op."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+
+    def __enter__(self) -> None:
+        self._prev = engine._state_anomaly[0]
+        engine._state_anomaly[0] = self.check_nan
+
+    def __exit__(self, *exc) -> None:
+        engine._state_anomaly[0] = self._prev
+
+
+class set_detect_anomaly(detect_anomaly):  # noqa: N801
+    """Turn anomaly detection on or off (also as a context manager)."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self._prev = engine._state_anomaly[0]
+        engine._state_anomaly[0] = mode and check_nan
+
+    def __enter__(self) -> None:
+        pass
+
+
+def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa: N802 - legacy torch API
+    """The legacy Variable wrapper: returns data itself (with requires_grad set)."""
+    if requires_grad:
+        data.requires_grad_(True)
+    return data
+
+
+class _VariableModule:
+    Variable = staticmethod(Variable)
+
+
+variable = _VariableModule()

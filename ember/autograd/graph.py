@@ -1,0 +1,152 @@
+"""The recorded graph: one Node per differentiable operation, saved tensors with version checks."""
+
+from __future__ import annotations
+
+import weakref
+
+
+class SavedTensor:
+    """A tensor kept for backward; unpacking fails if it was changed in place since."""
+
+    __slots__ = ("tensor", "version", "data", "counter", "is_output", "requires_grad")
+
+    def __init__(self, t, is_output: bool = False) -> None:
+        self.version = t._version.value
+        self.counter = t._version
+        self.is_output = is_output
+        if is_output:
+            # Keep only the data: the output refers to the node, the node must not refer back.
+            self.tensor = None
+            self.data = t._data
+            self.requires_grad = t.requires_grad
+        else:
+            self.tensor = t
+            self.data = None
+
+    def unpack(self, node):
+        """Return the saved tensor, checking it was not modified in place."""
+        if self.counter.value != self.version:
+            from .._tensor import Tensor
+
+            t = self.tensor if self.tensor is not None else Tensor._wrap(self.data)
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{t.type()} {list(t.shape)}], which is output 0 of "
+                f"{type(node).__name__}, is at version {self.counter.value}; expected version "
+                f"{self.version} instead. Hint: do the in-place change on a .clone() or after backward."
+            )
+        if self.tensor is not None:
+            return self.tensor
+        from .._tensor import Tensor
+
+        out = Tensor._wrap(self.data)
+        out._version = self.counter
+        if self.requires_grad:
+            out.requires_grad = True
+            out.grad_fn = node
+        return out
+
+
+class Node:
+    """One recorded operation. Subclasses define backward(grad) in Tensor operations and return
+    one gradient (or None) per entry of next_nodes."""
+
+    __slots__ = ("next_nodes", "saved", "freed", "pre_hooks", "retained", "hooks", "metadata", "__dict__", "__weakref__")
+
+    def __init__(self) -> None:
+        self.next_nodes = ()
+        self.saved = ()
+        self.freed = False
+        self.pre_hooks = None  # tensor hooks of the output this node produced
+        self.retained = None  # weakref to the output tensor when it retains its grad
+        self.hooks = None  # node hooks: fn(grad_inputs, grad_outputs)
+        self.metadata = {}
+
+    def name(self) -> str:
+        """The node's type name, as printed in grad_fn=<...>."""
+        return type(self).__name__
+
+    def save(self, *tensors, output=None) -> None:
+        """Keep tensors (and optionally the op's output) for backward."""
+        saved = [SavedTensor(t) for t in tensors]
+        if output is not None:
+            saved.append(SavedTensor(output, is_output=True))
+        self.saved = tuple(saved)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The saved tensors, checked for in-place changes."""
+        if self.freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved tensors "
+                "after they have already been freed). Saved intermediate values of the graph are freed "
+                "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+                "backward through the graph a second time or if you need to access saved tensors after "
+                "calling backward."
+            )
+        return tuple(s.unpack(self) for s in self.saved)
+
+    def release(self) -> None:
+        """Free saved tensors after a backward pass that did not retain the graph."""
+        if self.saved:
+            self.saved = ()
+            self.freed = True
+
+    @property
+    def next_functions(self) -> tuple:
+        """(node, 0) pairs for each input, torch-style."""
+        return tuple((n, 0) for n in self.next_nodes)
+
+    def register_hook(self, fn):
+        """Call fn(grad_inputs, grad_outputs) after this node's backward."""
+        from ..utils.hooks import RemovableHandle
+
+        if self.hooks is None:
+            self.hooks = {}
+        return RemovableHandle(self.hooks, fn)
+
+    def register_prehook(self, fn):
+        """Call fn(grad_outputs) before this node's backward; may return replacements."""
+        from ..utils.hooks import RemovableHandle
+
+        if self.pre_hooks is None:
+            self.pre_hooks = {}
+        return RemovableHandle(self.pre_hooks, lambda g, fn=fn: _first(fn((g,)), g))
+
+    def backward(self, grad):  # pragma: no cover - every op overrides it
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object>"
+
+
+def _first(result, default):
+    if result is None:
+        return default
+    return result[0] if isinstance(result, tuple) else result
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf tensor: adds incoming gradients into leaf.grad."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, leaf) -> None:
+        super().__init__()
+        self.variable = leaf
+
+    def backward(self, grad):  # handled by the engine
+        return ()
+
+
+def grad_node_of(t):
+    """The node that receives gradients for tensor t (its grad_fn, or its AccumulateGrad)."""
+    fn = t.grad_fn
+    if fn is not None:
+        return fn
+    ref = t._acc
+    acc = ref() if ref is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._acc = weakref.ref(acc)
+    return acc

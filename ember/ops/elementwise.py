@@ -1,0 +1,1186 @@
+"""Elementwise arithmetic, comparisons and math functions, with broadcasting and autograd."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import _dtype as dt
+from .._tensor import Tensor
+from ..autograd.grad_mode import _state
+from ._op import Node, float_array, record, unbroadcast, wrap
+
+_Scalar = (int, float, bool, np.number, np.bool_)
+
+
+# ---------------------------------------------------------------------------- dtype handling
+def _operands(a, b, op_name: str):
+    """Arrays for a and b cast to their promoted dtype, and that dtype."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        da, db = a._data, b._data
+        if da.dtype is db.dtype or da.dtype == db.dtype:
+            return da, db, _dtype_of(da)
+        rt = dt.result_type(a, b)
+    elif isinstance(a, Tensor):
+        da, db = a._data, b
+        if not isinstance(b, _Scalar):
+            raise TypeError(f"{op_name}(): unsupported operand type {type(b).__name__}")
+        kind = dt.scalar_kind(b)
+        ta = _dtype_of(da)
+        rt = ta if kind <= ta._kind else dt.default_for_kind(kind)
+    else:
+        da, db = a, b._data
+        if not isinstance(a, _Scalar):
+            raise TypeError(f"{op_name}(): unsupported operand type {type(a).__name__}")
+        kind = dt.scalar_kind(a)
+        tb = _dtype_of(db)
+        rt = tb if kind <= tb._kind else dt.default_for_kind(kind)
+    if isinstance(da, np.ndarray):
+        if da.dtype != rt.np:
+            da = da.astype(rt.np)
+    else:
+        da = rt.np.type(da)
+    if isinstance(db, np.ndarray):
+        if db.dtype != rt.np:
+            db = db.astype(rt.np)
+    else:
+        db = rt.np.type(db)
+    return da, db, rt
+
+
+_NP2DT = {d.np: d for d in dt.ALL}
+
+
+def _dtype_of(arr: np.ndarray) -> dt.dtype:
+    return _NP2DT[arr.dtype]
+
+
+def _shape(x):
+    return x._data.shape if isinstance(x, Tensor) else ()
+
+
+def _check_broadcast(a, b, op_name: str) -> None:
+    sa, sb = _shape(a), _shape(b)
+    try:
+        np.broadcast_shapes(sa, sb)
+    except ValueError:
+        mism = next(
+            i for i in range(1, min(len(sa), len(sb)) + 1) if sa[-i] != sb[-i] and 1 not in (sa[-i], sb[-i])
+        )
+        dim = max(len(sa), len(sb)) - mism
+        raise RuntimeError(
+            f"The size of tensor a ({sa[-mism]}) must match the size of tensor b ({sb[-mism]}) at non-singleton "
+            f"dimension {dim} ({op_name} of shapes {list(sa)} and {list(sb)})"
+        ) from None
+
+
+def _t(x):
+    return x if isinstance(x, Tensor) else None
+
+
+def _ufunc(fn, a, b, op_name):
+    da, db, rt = _operands(a, b, op_name)
+    try:
+        out = fn(da, db)
+    except ValueError:
+        _check_broadcast(a, b, op_name)
+        raise
+    if not isinstance(out, np.ndarray):
+        out = np.asarray(out)
+    if out.dtype != rt.np:
+        out = out.astype(rt.np)
+    return out
+
+
+# ---------------------------------------------------------------------------- binary arithmetic
+class AddBackward0(Node):
+    def backward(self, g):
+        ga = unbroadcast(g, self.a_shape) if self.next_nodes[0] is not None else None
+        gb = None
+        if len(self.next_nodes) > 1 and self.next_nodes[1] is not None:
+            gb = g if self.alpha == 1 else g * self.alpha
+            gb = unbroadcast(gb, self.b_shape)
+        return ga, gb
+
+
+class SubBackward0(Node):
+    def backward(self, g):
+        ga = unbroadcast(g, self.a_shape) if self.next_nodes[0] is not None else None
+        gb = None
+        if len(self.next_nodes) > 1 and self.next_nodes[1] is not None:
+            gb = unbroadcast(-g if self.alpha == 1 else g * (-self.alpha), self.b_shape)
+        return ga, gb
+
+
+class RsubBackward1(Node):
+    def backward(self, g):
+        return (-g,)
+
+
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other, broadcasting."""
+    if isinstance(input, _Scalar) and isinstance(other, Tensor):
+        return add(other, input, alpha=1) if alpha == 1 else add(other * alpha, input)
+    if alpha != 1:
+        other = other * alpha if isinstance(other, Tensor) else other * alpha
+    res = wrap(_ufunc(np.add, input, other, "add"))
+    node = record(res, AddBackward0, input, _t(other))
+    if node is not None:
+        node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
+    return _maybe_out(res, out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other, broadcasting."""
+    if isinstance(input, _Scalar):
+        return rsub(other, input)
+    if input.dtype is dt.bool_ and isinstance(other, Tensor) and other.dtype is dt.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use `^` instead.")
+    if alpha != 1:
+        other = other * alpha
+    res = wrap(_ufunc(np.subtract, input, other, "sub"))
+    node = record(res, SubBackward0, input, _t(other))
+    if node is not None:
+        node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
+    return _maybe_out(res, out)
+
+
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input."""
+    if isinstance(other, Tensor):
+        return sub(other, input, alpha=alpha)
+    scaled = input if alpha == 1 else input * alpha
+    res = wrap(_ufunc(np.subtract, other, scaled, "rsub"))
+    record(res, RsubBackward1, scaled)
+    return res
+
+
+class MulBackward0(Node):
+    def backward(self, g):
+        a, b = self.saved_tensors
+        ga = unbroadcast(g * b, self.a_shape) if self.next_nodes[0] is not None else None
+        gb = unbroadcast(g * a, self.b_shape) if self.next_nodes[1] is not None else None
+        return ga, gb
+
+
+class MulBackward1(Node):
+    def backward(self, g):
+        return (g * self.scalar,)
+
+
+def mul(input, other, *, out=None):
+    """Elementwise product, broadcasting."""
+    if not isinstance(input, Tensor):
+        input, other = other, input
+    res = wrap(_ufunc(np.multiply, input, other, "mul"))
+    if isinstance(other, Tensor):
+        node = record(res, MulBackward0, input, other)
+        if node is not None:
+            node.save(input, other)
+            node.a_shape, node.b_shape = input._data.shape, other._data.shape
+    else:
+        node = record(res, MulBackward1, input)
+        if node is not None:
+            node.scalar = other
+    return _maybe_out(res, out)
+
+
+class DivBackward0(Node):
+    def backward(self, g):
+        a, b = self.saved_tensors
+        ga = unbroadcast(g / b, self.a_shape) if self.next_nodes[0] is not None else None
+        gb = unbroadcast(-g * a / (b * b), self.b_shape) if self.next_nodes[1] is not None else None
+        return ga, gb
+
+
+class DivBackward1(Node):
+    def backward(self, g):
+        return (g / self.scalar,)
+
+
+class RdivBackward0(Node):
+    def backward(self, g):
+        (b,) = self.saved_tensors
+        return (-g * self.scalar / (b * b),)
+
+
+def _to_float_operand(x):
+    if isinstance(x, Tensor):
+        return x if x._data.dtype.kind == "f" else x.to(dt.get_default_dtype())
+    return float(x) if not isinstance(x, (float, np.floating)) else x
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division (or 'trunc' / 'floor' rounding), broadcasting."""
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+        if rounding_mode == "floor":
+            return floor_divide(input, other)
+        q = div(input, other)
+        res = q.trunc()
+        if (isinstance(input, Tensor) and input._data.dtype.kind != "f") and (
+            not isinstance(other, Tensor) or other._data.dtype.kind != "f"
+        ) and not isinstance(other, float):
+            res = res.to(dt.result_type(*(x for x in (input, other))))
+        return res
+    a, b = _to_float_operand(input), _to_float_operand(other)
+    if not isinstance(a, Tensor):
+        res = wrap(_ufunc(np.true_divide, a, b, "div"))
+        node = record(res, RdivBackward0, b)
+        if node is not None:
+            node.save(b)
+            node.scalar = a
+        return _maybe_out(res, out)
+    res = wrap(_ufunc(np.true_divide, a, b, "div"))
+    if isinstance(b, Tensor):
+        node = record(res, DivBackward0, a, b)
+        if node is not None:
+            node.save(a, b)
+            node.a_shape, node.b_shape = a._data.shape, b._data.shape
+    else:
+        node = record(res, DivBackward1, a)
+        if node is not None:
+            node.scalar = b
+    return _maybe_out(res, out)
+
+
+true_divide = div
+
+
+def floor_divide(input, other, *, out=None):
+    """Division rounded toward minus infinity (not differentiable)."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor):
+        pass
+    rt_int = all(
+        (x._data.dtype.kind in "iub") if isinstance(x, Tensor) else isinstance(x, (int, np.integer))
+        for x in (input, other)
+    )
+    if rt_int:
+        db = other._data if isinstance(other, Tensor) else other
+        if np.any(np.asarray(db) == 0):
+            raise RuntimeError("ZeroDivisionError")
+    res = wrap(_ufunc(np.floor_divide, input, other, "floor_divide"))
+    return _maybe_out(res, out)
+
+
+class RemainderBackward0(Node):
+    def backward(self, g):
+        a, b = self.saved_tensors
+        ga = unbroadcast(g, self.a_shape) if self.next_nodes[0] is not None else None
+        gb = None
+        if self.next_nodes[1] is not None:
+            gb = unbroadcast(-g * (a / b).floor(), self.b_shape)
+        return ga, gb
+
+
+class RemainderBackward1(Node):
+    def backward(self, g):
+        return (g,)
+
+
+def remainder(input, other, *, out=None):
+    """Python-style modulus (sign of the divisor)."""
+    if not isinstance(input, Tensor):
+        input = wrap(np.asarray(input, dtype=dt.result_type(input, other).np))
+    res = wrap(_ufunc(np.remainder, input, other, "remainder"))
+    if isinstance(other, Tensor):
+        node = record(res, RemainderBackward0, input, other)
+        if node is not None:
+            node.save(input, other)
+            node.a_shape, node.b_shape = input._data.shape, other._data.shape
+    else:
+        record(res, RemainderBackward1, input)
+    return _maybe_out(res, out)
+
+
+def fmod(input, other, *, out=None):
+    """C-style modulus (sign of the dividend)."""
+    res = wrap(_ufunc(np.fmod, input, other, "fmod"))
+    if isinstance(other, Tensor):
+        node = record(res, RemainderBackward0, input, other)
+        if node is not None:
+            node.save(input, other)
+            node.a_shape, node.b_shape = input._data.shape, other._data.shape
+    else:
+        record(res, RemainderBackward1, input)
+    return res
+
+
+class PowBackward0(Node):
+    """input ** scalar."""
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        e = self.exponent
+        if e == 0:
+            return (g * 0,)
+        return (g * e * a ** (e - 1),)
+
+
+class PowBackward1(Node):
+    """input ** tensor."""
+
+    def backward(self, g):
+        a, b, out = self.saved_tensors
+        ga = gb = None
+        if self.next_nodes[0] is not None:
+            ga = unbroadcast(g * b * a ** (b - 1), self.a_shape)
+        if self.next_nodes[1] is not None:
+            safe = where((a == 0) & (b >= 0), 0.0, out * log(a))
+            gb = unbroadcast(g * safe, self.b_shape)
+        return ga, gb
+
+
+class PowBackward2(Node):
+    """scalar ** tensor."""
+
+    def backward(self, g):
+        (out,) = self.saved_tensors
+        if self.base == 0:
+            return (g * where(out == out, 0.0, 0.0),)
+        return (g * out * float(np.log(self.base)),)
+
+
+def pow(input, exponent, *, out=None):  # noqa: A001
+    """input raised to exponent, elementwise."""
+    if not isinstance(input, Tensor):
+        res = wrap(_ufunc(np.power, input, exponent, "pow"))
+        node = record(res, PowBackward2, exponent)
+        if node is not None:
+            node.save(output=res)
+            node.base = input
+        return res
+    if isinstance(exponent, Tensor):
+        _check_int_pow(input, exponent)
+        res = wrap(_ufunc(np.power, input, exponent, "pow"))
+        node = record(res, PowBackward1, input, exponent)
+        if node is not None:
+            node.save(input, exponent, output=res)
+            node.a_shape, node.b_shape = input._data.shape, exponent._data.shape
+        return _maybe_out(res, out)
+    _check_int_pow(input, exponent)
+    if exponent == 2 and input._data.dtype.kind == "f":
+        res = wrap(np.square(input._data))
+    else:
+        res = wrap(_ufunc(np.power, input, exponent, "pow"))
+    node = record(res, PowBackward0, input)
+    if node is not None:
+        node.save(input)
+        node.exponent = exponent
+    return _maybe_out(res, out)
+
+
+def _check_int_pow(a, e):
+    ints = a._data.dtype.kind in "iu" and (
+        (isinstance(e, Tensor) and e._data.dtype.kind in "iu") or isinstance(e, (int, np.integer))
+    )
+    if ints:
+        ev = e._data if isinstance(e, Tensor) else e
+        if np.any(np.asarray(ev) < 0):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+
+
+float_power = None  # filled below
+
+
+def _float_power(input, exponent):
+    """pow computed in float64."""
+    a = input.double() if isinstance(input, Tensor) else float(input)
+    b = exponent.double() if isinstance(exponent, Tensor) else float(exponent)
+    return pow(a, b)
+
+
+float_power = _float_power
+
+
+class MaximumBackward0(Node):
+    def backward(self, g):
+        a, b = self.saved_tensors
+        if self.is_max:
+            pick_a = (a > b).to(g.dtype)
+        else:
+            pick_a = (a < b).to(g.dtype)
+        tie = (a == b).to(g.dtype) * 0.5
+        ga = unbroadcast(g * (pick_a + tie), self.a_shape) if self.next_nodes[0] is not None else None
+        gb = unbroadcast(g * (1 - pick_a - tie), self.b_shape) if self.next_nodes[1] is not None else None
+        return ga, gb
+
+
+def _max_min(fn, is_max, input, other):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{'maximum' if is_max else 'minimum'}(): argument 'other' must be Tensor, not {type(other).__name__}")
+    res = wrap(_ufunc(fn, input, other, "maximum" if is_max else "minimum"))
+    node = record(res, MaximumBackward0, input, other)
+    if node is not None:
+        node.save(input, other)
+        node.is_max = is_max
+        node.a_shape, node.b_shape = input._data.shape, other._data.shape
+    return res
+
+
+def maximum(input, other, *, out=None):
+    """Elementwise maximum (NaN propagates)."""
+    return _maybe_out(_max_min(np.maximum, True, input, other), out)
+
+
+def minimum(input, other, *, out=None):
+    """Elementwise minimum (NaN propagates)."""
+    return _maybe_out(_max_min(np.minimum, False, input, other), out)
+
+
+def fmax(input, other):
+    """Elementwise maximum ignoring NaN."""
+    return _max_min(np.fmax, True, input, other)
+
+
+def fmin(input, other):
+    """Elementwise minimum ignoring NaN."""
+    return _max_min(np.fmin, False, input, other)
+
+
+# ---------------------------------------------------------------------------- comparisons and logic
+def _compare(fn, name):
+    def op(input, other, *, out=None):
+        if not isinstance(input, Tensor):
+            input = wrap(np.asarray(input))
+        da, db, _ = _operands(input, other, name)
+        try:
+            res = fn(da, db)
+        except ValueError:
+            _check_broadcast(input, other, name)
+            raise
+        return _maybe_out(wrap(np.asarray(res)), out)
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise {name} comparison, giving a bool tensor."
+    return op
+
+
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def _logical_or_bitwise(fn, name, bitwise):
+    def op(input, other, *, out=None):
+        if not isinstance(input, Tensor):
+            input = wrap(np.asarray(input))
+        if bitwise:
+            for x in (input, other):
+                if (isinstance(x, Tensor) and x._data.dtype.kind == "f") or isinstance(x, float):
+                    raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+            da, db, _ = _operands(input, other, name)
+        else:
+            da = input._data.astype(bool)
+            db = np.asarray(other._data if isinstance(other, Tensor) else other).astype(bool)
+        return _maybe_out(wrap(np.asarray(fn(da, db))), out)
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise {name}."
+    return op
+
+
+bitwise_and = _logical_or_bitwise(np.bitwise_and, "bitwise_and", True)
+bitwise_or = _logical_or_bitwise(np.bitwise_or, "bitwise_or", True)
+bitwise_xor = _logical_or_bitwise(np.bitwise_xor, "bitwise_xor", True)
+logical_and = _logical_or_bitwise(np.logical_and, "logical_and", False)
+logical_or = _logical_or_bitwise(np.logical_or, "logical_or", False)
+logical_xor = _logical_or_bitwise(np.logical_xor, "logical_xor", False)
+
+
+def bitwise_not(input, *, out=None):
+    """Bitwise NOT (logical NOT for bool tensors)."""
+    if input._data.dtype.kind == "f":
+        raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
+    return _maybe_out(wrap(np.invert(input._data)), out)
+
+
+def logical_not(input, *, out=None):
+    """Elementwise NOT, giving a bool tensor."""
+    return _maybe_out(wrap(np.logical_not(input._data)), out)
+
+
+def isnan(input):
+    """Which elements are NaN."""
+    return wrap(np.isnan(input._data))
+
+
+def isinf(input):
+    """Which elements are +/- infinity."""
+    return wrap(np.isinf(input._data))
+
+
+def isfinite(input):
+    """Which elements are finite."""
+    return wrap(np.isfinite(input._data))
+
+
+def isposinf(input):
+    """Which elements are +infinity."""
+    return wrap(np.isposinf(input._data))
+
+
+def isneginf(input):
+    """Which elements are -infinity."""
+    return wrap(np.isneginf(input._data))
+
+
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """Elementwise |input - other| <= atol + rtol * |other|."""
+    return wrap(np.isclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """Whether all elements are close (see isclose)."""
+    return bool(np.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other) -> bool:
+    """True if both tensors have the same shape and elements."""
+    return input._data.shape == other._data.shape and bool(np.array_equal(input._data, other._data))
+
+
+def _arr(x):
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+# ---------------------------------------------------------------------------- unary math
+def _unary(name, np_fn, grad_fn, save="input", float_only=True, doc=""):
+    """Build a differentiable unary op from a NumPy function and a gradient formula in Tensor ops.
+
+    grad_fn(g, x, out) gets the incoming gradient, the input and the output."""
+
+    def backward(self, g):
+        saved = self.saved_tensors
+        x = saved[0] if save in ("input", "both") else None
+        out = saved[-1] if save in ("output", "both") else None
+        return (grad_fn(g, x, out),)
+
+    node_cls = type(f"{name.capitalize()}Backward0", (Node,), {"backward": backward})
+
+    def op(input, *, out=None):
+        a = float_array(input) if float_only else input._data
+        res = wrap(np.asarray(np_fn(a)))
+        node = record(res, node_cls, input)
+        if node is not None:
+            if save == "input":
+                node.save(input)
+            elif save == "output":
+                node.save(output=res)
+            else:
+                node.save(input, output=res)
+        return _maybe_out(res, out)
+
+    op.__name__ = name
+    op.__doc__ = doc or f"Elementwise {name}."
+    return op
+
+
+def _sigmoid_np(a):
+    # Split by sign so exp never overflows.
+    out = np.empty_like(a)
+    pos = a >= 0
+    np.divide(1, 1 + np.exp(-a, where=pos, out=np.zeros_like(a)), out=out, where=pos)
+    e = np.exp(a, where=~pos, out=np.zeros_like(a))
+    np.divide(e, 1 + e, out=out, where=~pos)
+    return out
+
+
+def _sigmoid_fast(a):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-a))
+
+
+exp = _unary("exp", np.exp, lambda g, x, o: g * o, save="output")
+exp2 = _unary("exp2", np.exp2, lambda g, x, o: g * o * float(np.log(2)), save="output")
+expm1 = _unary("expm1", np.expm1, lambda g, x, o: g * (o + 1), save="output")
+log = _unary("log", np.log, lambda g, x, o: g / x)
+log2 = _unary("log2", np.log2, lambda g, x, o: g / (x * float(np.log(2))))
+log10 = _unary("log10", np.log10, lambda g, x, o: g / (x * float(np.log(10))))
+log1p = _unary("log1p", np.log1p, lambda g, x, o: g / (x + 1))
+sqrt = _unary("sqrt", np.sqrt, lambda g, x, o: g / (o * 2), save="output")
+rsqrt = _unary("rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, o: g * (o**3) * -0.5, save="output")
+sin = _unary("sin", np.sin, lambda g, x, o: g * x.cos())
+cos = _unary("cos", np.cos, lambda g, x, o: -g * x.sin())
+tan = _unary("tan", np.tan, lambda g, x, o: g * (o * o + 1), save="output")
+asin = _unary("asin", np.arcsin, lambda g, x, o: g / (1 - x * x).sqrt())
+acos = _unary("acos", np.arccos, lambda g, x, o: -g / (1 - x * x).sqrt())
+atan = _unary("atan", np.arctan, lambda g, x, o: g / (x * x + 1))
+sinh = _unary("sinh", np.sinh, lambda g, x, o: g * x.cosh())
+cosh = _unary("cosh", np.cosh, lambda g, x, o: g * x.sinh())
+tanh = _unary("tanh", np.tanh, lambda g, x, o: g * (1 - o * o), save="output")
+sigmoid = _unary("sigmoid", _sigmoid_fast, lambda g, x, o: g * o * (1 - o), save="output")
+reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, x, o: -g * o * o, save="output")
+erf = _unary("erf", None, lambda g, x, o: g * (-(x * x)).exp() * float(2 / np.sqrt(np.pi)))
+_ = (_sigmoid_np,)
+
+
+def _erf_np(a):
+    from math import erf as _e
+
+    return np.vectorize(_e, otypes=[a.dtype])(a) if a.size else a.copy()
+
+
+erf = _unary("erf", _erf_np, lambda g, x, o: g * (-(x * x)).exp() * float(2 / np.sqrt(np.pi)))
+
+
+def _zero_grad_unary(name, np_fn, keep_int=True):
+    class Zero(Node):
+        def backward(self, g):
+            return (g * 0,)
+
+    Zero.__name__ = f"{name.capitalize()}Backward0"
+
+    def op(input, *, out=None):
+        a = input._data
+        res = wrap(np_fn(a) if (a.dtype.kind == "f" or not keep_int) else a.copy())
+        record(res, Zero, input)
+        return _maybe_out(res, out)
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise {name} (zero gradient)."
+    return op
+
+
+floor = _zero_grad_unary("floor", np.floor)
+ceil = _zero_grad_unary("ceil", np.ceil)
+trunc = _zero_grad_unary("trunc", np.trunc)
+fix = trunc
+frac_ = None
+
+
+def round(input, *, decimals: int = 0, out=None):  # noqa: A001
+    """Round half to even, as torch does."""
+    if decimals == 0:
+        return _round0(input, out=out)
+    res = wrap(np.round(input._data, decimals))
+    record(res, _Round0Node, input)
+    return res
+
+
+_round0 = _zero_grad_unary("round", np.round)
+_Round0Node = type("RoundBackward0", (Node,), {"backward": lambda self, g: (g * 0,)})
+
+
+class SignBackward0(Node):
+    def backward(self, g):
+        return (g * 0,)
+
+
+def sign(input, *, out=None):
+    """-1, 0 or 1 by the sign of each element."""
+    res = wrap(np.sign(input._data) if input._data.dtype != np.bool_ else input._data.copy())
+    record(res, SignBackward0, input)
+    return _maybe_out(res, out)
+
+
+sgn = sign
+
+
+class AbsBackward0(Node):
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        return (g * x.sign(),)
+
+
+def abs(input, *, out=None):  # noqa: A001
+    """Absolute value."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError('"abs_cpu" not implemented for \'Bool\'')
+    res = wrap(np.abs(input._data))
+    node = record(res, AbsBackward0, input)
+    if node is not None:
+        node.save(input)
+    return _maybe_out(res, out)
+
+
+absolute = abs
+
+
+class NegBackward0(Node):
+    def backward(self, g):
+        return (-g,)
+
+
+def neg(input, *, out=None):
+    """-input."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, "
+            "use the `~` or `logical_not()` operator instead."
+        )
+    res = wrap(np.negative(input._data))
+    record(res, NegBackward0, input)
+    return _maybe_out(res, out)
+
+
+negative = neg
+
+
+class ReluBackward0(Node):
+    def backward(self, g):
+        (out,) = self.saved_tensors
+        return (g * (out > 0).to(g.dtype),)
+
+
+def relu(input):
+    """max(input, 0)."""
+    a = input._data
+    res = wrap(np.maximum(a, 0, dtype=a.dtype) if a.dtype.kind == "f" else np.maximum(a, 0))
+    node = record(res, ReluBackward0, input)
+    if node is not None:
+        node.save(output=res)
+    return res
+
+
+class ClampBackward1(Node):
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        mask = None
+        if self.lo is not None:
+            mask = x >= self.lo
+        if self.hi is not None:
+            m = x <= self.hi
+            mask = m if mask is None else mask & m
+        return (g * mask.to(g.dtype),)
+
+
+class ClampBackward0(Node):
+    def backward(self, g):
+        x, lo, hi = self.saved_tensors
+        mask = (x >= lo) & (x <= hi)
+        return (g * mask.to(g.dtype), None, None)
+
+
+def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
+    """Limit every element to [min, max]."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        lo = min if isinstance(min, Tensor) else wrap(np.asarray(-np.inf if min is None else min, dtype=input._data.dtype))
+        hi = max if isinstance(max, Tensor) else wrap(np.asarray(np.inf if max is None else max, dtype=input._data.dtype))
+        res = wrap(np.minimum(np.maximum(input._data, lo._data), hi._data).astype(input._data.dtype, copy=False))
+        node = record(res, ClampBackward0, input, None, None)
+        if node is not None:
+            node.save(input, lo, hi)
+        return _maybe_out(res, out)
+    a = input._data
+    rt = dt.result_type(input, *(v for v in (min, max) if v is not None))
+    if a.dtype != rt.np:
+        a = a.astype(rt.np)
+    res_arr = np.clip(a, min, max) if a.size else a.copy()
+    if min is not None and max is not None and min > max:
+        res_arr = np.full_like(a, max)
+    res = wrap(np.asarray(res_arr, dtype=rt.np))
+    node = record(res, ClampBackward1, input)
+    if node is not None:
+        node.save(input)
+        node.lo, node.hi = min, max
+    return _maybe_out(res, out)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):  # noqa: A002
+    """Limit every element from below."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):  # noqa: A002
+    """Limit every element from above."""
+    return clamp(input, max=max)
+
+
+class WhereBackward0(Node):
+    def backward(self, g):
+        (cond,) = self.saved_tensors
+        zero = g * 0
+        ga = unbroadcast(where(cond, g, zero), self.a_shape) if self.next_nodes[0] is not None else None
+        gb = unbroadcast(where(cond, zero, g), self.b_shape) if self.next_nodes[1] is not None else None
+        return ga, gb
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """Pick input where condition holds, other elsewhere; with one argument, nonzero(as_tuple=True)."""
+    if input is None and other is None:
+        return tuple(wrap(i) for i in np.nonzero(condition._data))
+    if condition._data.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        rt = dt.result_type(input, other)
+        res = wrap(np.where(condition._data, input, other).astype(rt.np))
+        return res
+    da, db, rt = _operands(input, other, "where") if isinstance(input, Tensor) or isinstance(other, Tensor) else (input, other, None)
+    try:
+        res = wrap(np.where(condition._data, da, db).astype(rt.np, copy=False))
+    except ValueError:
+        raise RuntimeError(
+            f"where: shapes {list(condition.shape)}, {list(_shape(input))} and {list(_shape(other))} do not broadcast"
+        ) from None
+    node = record(res, WhereBackward0, _t(input), _t(other))
+    if node is not None:
+        node.save(condition)
+        node.a_shape, node.b_shape = _shape(input), _shape(other)
+    return _maybe_out(res, out)
+
+
+def lerp(input, end, weight, *, out=None):
+    """input + weight * (end - input)."""
+    return _maybe_out(input + weight * (end - input), out)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 * tensor2."""
+    return _maybe_out(input + value * tensor1 * tensor2, out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 / tensor2."""
+    return _maybe_out(input + value * tensor1 / tensor2, out)
+
+
+def square(input, *, out=None):
+    """input ** 2."""
+    return _maybe_out(pow(input, 2), out)
+
+
+def frac(input):
+    """The fractional part, input - trunc(input)."""
+    return input - trunc(input)
+
+
+def xlogy(input, other):
+    """input * log(other), 0 where input == 0."""
+    prod = mul(input, log(other) if isinstance(other, Tensor) else float(np.log(other)))
+    return where(input == 0, 0.0, prod) if isinstance(input, Tensor) else prod
+
+
+# ---------------------------------------------------------------------------- casting
+class ToCopyBackward0(Node):
+    def backward(self, g):
+        return (g.to(self.src_dtype),)
+
+
+def _cast(t: Tensor, d: dt.dtype) -> Tensor:
+    res = wrap(t._data.astype(d.np))
+    if d.is_floating_point:
+        node = record(res, ToCopyBackward0, t)
+        if node is not None:
+            node.src_dtype = t.dtype
+    return res
+
+
+def _maybe_out(res: Tensor, out):
+    if out is None:
+        return res
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out= must be a Tensor, got {type(out).__name__}")
+    if out.shape != res.shape:
+        out._data = np.empty(res._data.shape, dtype=out._data.dtype)
+    np.copyto(out._data, res._data, casting="unsafe")
+    out._version.value += 1
+    return out
+
+
+# ---------------------------------------------------------------------------- in-place forms
+def apply_inplace(self: Tensor, compute, *args, **kwargs) -> Tensor:
+    """Run compute(self, *args) and write the result into self, keeping autograd consistent.
+
+    Recording an in-place op needs the old value of self, so a snapshot stands in for it."""
+    recording = _state.enabled and (
+        self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+    )
+    if recording:
+        if self.grad_fn is None and self._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        base = self._base
+        if base is not None and (base._requires_grad or self._requires_grad):
+            raise NotImplementedError(
+                "ember does not implement in-place operations on views of tensors that require grad "
+                "(torch rebases the view's history); apply the operation to the base tensor or to a .clone()"
+            )
+        snap = wrap(self._data.copy())
+        snap._requires_grad = self._requires_grad
+        snap.grad_fn = self.grad_fn
+        res = compute(snap, *args, **kwargs)
+    else:
+        res = compute(self, *args, **kwargs)
+    _write_result(self, res)
+    if recording:
+        self.grad_fn = res.grad_fn
+        self._requires_grad = res._requires_grad
+    return self
+
+
+def _write_result(self: Tensor, res: Tensor) -> None:
+    rd = res._data
+    if rd.dtype != self._data.dtype and not np.can_cast(rd.dtype, self._data.dtype, casting="same_kind"):
+        raise RuntimeError(f"result type {_dtype_name(rd.dtype)} can't be cast to the desired output type {_dtype_name(self._data.dtype)}")
+    if rd.shape != self._data.shape:
+        try:
+            if np.broadcast_shapes(rd.shape, self._data.shape) != self._data.shape:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(
+                f"output with shape {list(self._data.shape)} doesn't match the broadcast shape {list(rd.shape)}"
+            ) from None
+    if not self._data.flags.writeable:
+        raise RuntimeError("cannot write into a read-only tensor (it is an expanded view; call .clone() first)")
+    np.copyto(self._data, rd, casting="unsafe")
+    self._version.value += 1
+
+
+def _dtype_name(npd) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[str(npd)]
+
+
+_FAST_INPLACE = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
+
+
+def _fast_binary_inplace(self: Tensor, name: str, other, alpha=1) -> bool:
+    """In-place add/sub/mul with ufunc out=, no temporaries; False if the slow path is needed."""
+    if _state.enabled and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
+        return False
+    a = self._data
+    if a.dtype.kind != "f" or not a.flags.writeable:
+        return False
+    if isinstance(other, Tensor):
+        b = other._data
+        if b.dtype != a.dtype or b.ndim > a.ndim:
+            return False
+    elif isinstance(other, (int, float)) and not isinstance(other, bool):
+        b = other
+    else:
+        return False
+    if alpha != 1:
+        b = b * alpha
+    try:
+        _FAST_INPLACE[name](a, b, out=a)
+    except ValueError:
+        return False
+    self._version.value += 1
+    return True
+
+
+def _make_inplace(fn, name):
+    def method(self, *args, **kwargs):
+        if name in _FAST_INPLACE and len(args) == 1 and (not kwargs or list(kwargs) == ["alpha"]):
+            if _fast_binary_inplace(self, name, args[0], kwargs.get("alpha", 1)):
+                return self
+        return apply_inplace(self, fn, *args, **kwargs)
+
+    method.__name__ = name + "_"
+    method.__doc__ = f"In-place {name}."
+    return method
+
+
+def _scalar_or_tensor(x) -> bool:
+    return isinstance(x, (Tensor, numbers.Number))
+
+
+def _rop(fn):
+    def method(self, other):
+        if not _scalar_or_tensor(other):
+            return NotImplemented
+        return fn(other, self)
+
+    return method
+
+
+def _op(fn):
+    def method(self, other):
+        if not _scalar_or_tensor(other) and not isinstance(other, np.ndarray):
+            return NotImplemented
+        if isinstance(other, np.ndarray):
+            other = wrap(other)
+        return fn(self, other)
+
+    return method
+
+
+def _bool_op(logical, bitwise):
+    def method(self, other):
+        if not _scalar_or_tensor(other):
+            return NotImplemented
+        return bitwise(self, other)
+
+    return method
+
+
+def _iop(name):
+    inner = _make_inplace(TENSOR_FUNCS[name], name)
+
+    def method(self, other):
+        return inner(self, other)
+
+    return method
+
+
+TENSOR_FUNCS = {
+    "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "remainder": remainder, "fmod": fmod,
+    "floor_divide": floor_divide, "true_divide": div, "maximum": maximum, "minimum": minimum,
+    "fmax": fmax, "fmin": fmin, "rsub": rsub,
+    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "greater_equal": ge,
+    "less": lt, "less_equal": le, "not_equal": ne,
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
+    "bitwise_not": bitwise_not, "logical_and": logical_and, "logical_or": logical_or,
+    "logical_xor": logical_xor, "logical_not": logical_not,
+    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "isposinf": isposinf, "isneginf": isneginf,
+    "isclose": isclose, "allclose": allclose, "equal": equal,
+    "exp": exp, "exp2": exp2, "expm1": expm1, "log": log, "log2": log2, "log10": log10, "log1p": log1p,
+    "sqrt": sqrt, "rsqrt": rsqrt, "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos,
+    "atan": atan, "arcsin": asin, "arccos": acos, "arctan": atan, "sinh": sinh, "cosh": cosh,
+    "tanh": tanh, "sigmoid": sigmoid, "reciprocal": reciprocal, "erf": erf,
+    "floor": floor, "ceil": ceil, "trunc": trunc, "fix": trunc, "round": round, "sign": sign, "sgn": sign,
+    "abs": abs, "absolute": abs, "neg": neg, "negative": neg, "relu": relu, "clamp": clamp, "clip": clamp,
+    "clamp_min": clamp_min, "clamp_max": clamp_max, "where": lambda self, cond, other: where(cond, self, other),
+    "lerp": lerp, "addcmul": addcmul, "addcdiv": addcdiv, "square": square, "frac": frac,
+    "xlogy": xlogy, "float_power": float_power,
+}
+
+_INPLACE_NAMES = [
+    "add", "sub", "mul", "div", "pow", "remainder", "fmod", "floor_divide", "true_divide", "exp", "exp2",
+    "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos", "atan",
+    "sinh", "cosh", "tanh", "sigmoid", "reciprocal", "erf", "floor", "ceil", "trunc", "round", "sign",
+    "abs", "neg", "relu", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv",
+    "square", "frac", "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not", "xlogy", "maximum", "minimum",
+]
+
+TENSOR_METHODS = dict(TENSOR_FUNCS)
+TENSOR_METHODS.update({n + "_": _make_inplace(TENSOR_FUNCS[n], n) for n in _INPLACE_NAMES})
+TENSOR_METHODS.update(
+    {
+        "subtract": sub, "multiply": mul, "divide": div,
+        "subtract_": TENSOR_METHODS["sub_"], "multiply_": TENSOR_METHODS["mul_"], "divide_": TENSOR_METHODS["div_"],
+        "__add__": _op(add), "__radd__": _rop(add), "__sub__": _op(sub), "__rsub__": _rop(sub),
+        "__mul__": _op(mul), "__rmul__": _rop(mul), "__truediv__": _op(div), "__rtruediv__": _rop(div),
+        "__floordiv__": _op(floor_divide), "__rfloordiv__": _rop(floor_divide),
+        "__mod__": _op(remainder), "__rmod__": _rop(remainder), "__pow__": _op(pow), "__rpow__": _rop(pow),
+        "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs, "__invert__": bitwise_not,
+        "__eq__": _op(eq), "__ne__": _op(ne), "__lt__": _op(lt), "__le__": _op(le), "__gt__": _op(gt),
+        "__ge__": _op(ge),
+        "__and__": _op(bitwise_and), "__rand__": _rop(bitwise_and), "__or__": _op(bitwise_or),
+        "__ror__": _rop(bitwise_or), "__xor__": _op(bitwise_xor), "__rxor__": _rop(bitwise_xor),
+        "__iadd__": _iop("add"), "__isub__": _iop("sub"), "__imul__": _iop("mul"), "__itruediv__": _iop("div"),
+        "__ifloordiv__": _iop("floor_divide"), "__imod__": _iop("remainder"), "__ipow__": _iop("pow"),
+        "__iand__": _iop("bitwise_and"), "__ior__": _iop("bitwise_or"), "__ixor__": _iop("bitwise_xor"),
+    }
+)
+TENSOR_METHODS.pop("where")
+TENSOR_METHODS["where"] = lambda self, condition, other: where(condition, self, other)
+
+PUBLIC = {k: v for k, v in TENSOR_FUNCS.items() if k != "where"}
+PUBLIC.update({"where": where, "subtract": sub, "multiply": mul, "divide": div, "relu_": TENSOR_METHODS["relu_"]})
+
+
+# ---------------------------------------------------------------------------- fills and copies
+def _check_leaf_inplace(t: Tensor) -> None:
+    if _state.enabled and t._requires_grad and t.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+class FillBackward(Node):
+    def backward(self, g):
+        return (g * 0,)
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    """Set every element to value."""
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} dimensions."
+            )
+        value = value.item()
+    _check_leaf_inplace(self)
+    self._data.fill(value)
+    self._version.value += 1
+    if _state.enabled and self._requires_grad:
+        # The new values do not depend on the old ones: the gradient to them is zero.
+        node = FillBackward()
+        node.next_nodes = (self.grad_fn,)
+        self.grad_fn = node
+    return self
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Set every element to 0."""
+    return fill_(self, 0)
+
+
+class CopyBackwards(Node):
+    def backward(self, g):
+        return (None, unbroadcast(g, self.src_shape).to(self.src_dtype))
+
+
+def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy src's values (broadcast, converted) into self."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    recording = _state.enabled and (self._requires_grad or src._requires_grad)
+    if recording:
+        _check_leaf_inplace(self)
+    try:
+        np.copyto(self._data, np.broadcast_to(src._data, self._data.shape), casting="unsafe")
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}) must match the size of tensor b "
+            f"({src._data.shape[-1] if src._data.ndim else 1}) (copy_ from {list(src.shape)} into {list(self.shape)})"
+        ) from None
+    self._version.value += 1
+    if recording:
+        holder = wrap(self._data)
+        node = record(holder, CopyBackwards, None, src)
+        if node is not None:
+            node.src_shape, node.src_dtype = src._data.shape, src.dtype
+            self.grad_fn = node
+            self._requires_grad = True
+    return self
+
+
+class MaskedFillBackward0(Node):
+    def backward(self, g):
+        (mask,) = self.saved_tensors
+        return (where(mask, 0.0, g),)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """input with value written wherever mask is True (broadcast)."""
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(
+                f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value._data.ndim} dimension(s)."
+            )
+        value = value.item()
+    try:
+        arr = np.where(mask._data, np.asarray(value).astype(input._data.dtype), input._data)
+    except ValueError:
+        _check_broadcast(input, mask, "masked_fill")
+        raise
+    if arr.shape != input._data.shape:
+        raise RuntimeError(f"masked_fill: mask of shape {list(mask.shape)} does not broadcast to input shape {list(input.shape)}")
+    res = wrap(arr)
+    node = record(res, MaskedFillBackward0, input)
+    if node is not None:
+        node.save(mask)
+    return res
+
+
+TENSOR_METHODS.update(
+    {
+        "fill_": fill_, "zero_": zero_, "copy_": copy_, "masked_fill": masked_fill,
+        "masked_fill_": _make_inplace(masked_fill, "masked_fill"),
+    }
+)
+PUBLIC.update({"masked_fill": masked_fill})

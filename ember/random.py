@@ -1,0 +1,92 @@
+"""Random numbers: the global generator behind manual_seed, rand, randn, randint, ..."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Generator:
+    """A random number generator; ember.manual_seed seeds the global one."""
+
+    def __init__(self, device="cpu") -> None:
+        self._seed = 67280421310721
+        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Reset the generator to a deterministic state."""
+        seed = int(seed)
+        self._seed = seed
+        self._rng = np.random.Generator(np.random.PCG64(seed & 0xFFFFFFFFFFFFFFFF))
+        return self
+
+    def seed(self) -> int:
+        """Seed from the operating system's entropy and return the seed."""
+        s = int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        """The seed last set."""
+        return self._seed
+
+    def get_state(self):
+        """The generator's state, as a uint8 tensor (restorable with set_state)."""
+        import pickle
+
+        from ._tensor import Tensor
+
+        raw = pickle.dumps((self._seed, self._rng.bit_generator.state))
+        return Tensor._wrap(np.frombuffer(raw, dtype=np.uint8).copy())
+
+    def set_state(self, state) -> Generator:
+        """Restore a state returned by get_state."""
+        import pickle
+
+        from ._tensor import Tensor
+
+        data = state._data if isinstance(state, Tensor) else np.asarray(state)
+        seed, st = pickle.loads(data.astype(np.uint8).tobytes())  # our own format, written by get_state
+        self._seed = seed
+        self._rng.bit_generator.state = st
+        return self
+
+    @property
+    def device(self):
+        """The CPU."""
+        from ._device import CPU
+
+        return CPU
+
+
+default_generator = Generator()
+
+
+def rng(generator: Generator | None = None) -> np.random.Generator:
+    """The NumPy generator to draw from."""
+    return (generator or default_generator)._rng
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the global generator (and NumPy's legacy one, as ember's data tools draw from it)."""
+    default_generator.manual_seed(seed)
+    return default_generator
+
+
+def seed() -> int:
+    """Seed the global generator non-deterministically."""
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    """The global generator's seed."""
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    """The global generator's state."""
+    return default_generator.get_state()
+
+
+def set_rng_state(state) -> None:
+    """Restore the global generator's state."""
+    default_generator.set_state(state)
