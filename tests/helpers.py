@@ -1,0 +1,160 @@
+"""Shared test helpers: run one call on ember and on torch and compare, and finite-difference checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import ember
+
+
+def to_np(x):
+    """An ndarray from an ember tensor, a torch tensor, or plain data."""
+    if isinstance(x, ember.Tensor):
+        return np.array(x.detach()._data)
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _make_pair(arr, requires_grad: bool):
+    arr = np.asarray(arr)
+    e = ember.tensor(arr.copy())
+    t = torch.tensor(arr.copy())
+    if requires_grad and arr.dtype.kind == "f":
+        e.requires_grad_(True)
+        t.requires_grad_(True)
+    return e, t
+
+
+def _flatten(out):
+    if isinstance(out, (tuple, list)):
+        res = []
+        for o in out:
+            res.extend(_flatten(o))
+        return res
+    return [out]
+
+
+def assert_same(e_out, t_out, atol=1e-5, rtol=1e-5, check_dtype=True) -> None:
+    """ember and torch results agree in type, shape, dtype and values."""
+    e_list, t_list = _flatten(e_out), _flatten(t_out)
+    assert len(e_list) == len(t_list), f"{len(e_list)} outputs vs {len(t_list)}"
+    for e, t in zip(e_list, t_list):
+        if isinstance(t, torch.Tensor):
+            assert isinstance(e, ember.Tensor), f"expected a Tensor, got {type(e)}"
+            assert tuple(e.shape) == tuple(t.shape), f"shape {tuple(e.shape)} vs torch {tuple(t.shape)}"
+            if check_dtype:
+                assert str(e.dtype) == str(t.dtype), f"dtype {e.dtype} vs torch {t.dtype}"
+            np.testing.assert_allclose(
+                to_np(e).astype(np.float64), to_np(t).astype(np.float64), atol=atol, rtol=rtol, equal_nan=True
+            )
+        elif isinstance(t, (bool, int, float)):
+            assert e == t or (isinstance(t, float) and np.isclose(e, t, atol=atol, rtol=rtol)), f"{e} vs torch {t}"
+        else:
+            assert type(e).__name__ == type(t).__name__ or e == t
+
+
+def check_op(fn, *arrays, grad=True, atol=1e-5, rtol=1e-5, check_dtype=True, seed=0, no_grad_args=()):
+    """Run fn(lib, *tensors) on ember and torch with the same inputs; compare outputs and gradients.
+
+    arrays are NumPy arrays (float ones get requires_grad unless grad=False or their index is in
+    no_grad_args). The backward pass uses the same random upstream gradient in both libraries."""
+    pairs = [_make_pair(a, grad and i not in no_grad_args) for i, a in enumerate(arrays)]
+    e_in = [p[0] for p in pairs]
+    t_in = [p[1] for p in pairs]
+    e_out = fn(ember, *e_in)
+    t_out = fn(torch, *t_in)
+    assert_same(e_out, t_out, atol, rtol, check_dtype)
+    if not grad:
+        return e_out, t_out
+    e_list = [o for o in _flatten(e_out) if isinstance(o, ember.Tensor) and o.requires_grad]
+    t_list = [o for o in _flatten(t_out) if isinstance(o, torch.Tensor) and o.requires_grad]
+    assert len(e_list) == len(t_list), "requires_grad of outputs differs from torch"
+    if not t_list:
+        return e_out, t_out
+    rng = np.random.default_rng(seed)
+    e_total = None
+    t_total = None
+    for e, t in zip(e_list, t_list):
+        w = rng.standard_normal(tuple(t.shape)).astype(to_np(t).dtype)
+        e_term = (e * ember.tensor(w)).sum()
+        t_term = (t * torch.tensor(w)).sum()
+        e_total = e_term if e_total is None else e_total + e_term
+        t_total = t_term if t_total is None else t_total + t_term
+    t_leaves = [t for t in t_in if t.requires_grad]
+    e_leaves = [e for e in e_in if e.requires_grad]
+    t_grads = torch.autograd.grad(t_total, t_leaves, allow_unused=True)
+    e_grads = ember.autograd.grad(e_total, e_leaves, allow_unused=True)
+    for i, (eg, tg) in enumerate(zip(e_grads, t_grads)):
+        if tg is None:
+            assert eg is None or np.allclose(to_np(eg), 0), f"grad {i}: torch has none"
+            continue
+        assert eg is not None, f"grad {i}: ember returned None, torch did not"
+        assert tuple(eg.shape) == tuple(tg.shape), f"grad {i} shape {tuple(eg.shape)} vs {tuple(tg.shape)}"
+        np.testing.assert_allclose(to_np(eg), to_np(tg), atol=atol * 10, rtol=rtol * 10, err_msg=f"grad {i}")
+    return e_out, t_out
+
+
+def check_raises(fn, *arrays):
+    """fn raises on both libraries, with the same exception type; returns ember's exception."""
+    e_in = [ember.tensor(np.asarray(a).copy()) for a in arrays]
+    t_in = [torch.tensor(np.asarray(a).copy()) for a in arrays]
+    t_exc = e_exc = None
+    try:
+        fn(torch, *t_in)
+    except Exception as exc:  # noqa: BLE001 - we compare the types
+        t_exc = exc
+    try:
+        fn(ember, *e_in)
+    except Exception as exc:  # noqa: BLE001
+        e_exc = exc
+    assert t_exc is not None, "torch did not raise; the test case is wrong"
+    assert e_exc is not None, f"ember did not raise; torch raised {type(t_exc).__name__}: {t_exc}"
+    assert isinstance(e_exc, type(t_exc)) or type(t_exc) in type(e_exc).__mro__, (
+        f"ember raised {type(e_exc).__name__}: {e_exc}; torch raised {type(t_exc).__name__}: {t_exc}"
+    )
+    return e_exc
+
+
+def gradcheck(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-4) -> None:
+    """Finite-difference check of ember's gradients of sum(fn(*inputs) * w), in float64."""
+    inputs = [ember.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    out = fn(*inputs)
+    outs = [o for o in _flatten(out) if isinstance(o, ember.Tensor)]
+    rng = np.random.default_rng(1)
+    ws = [rng.standard_normal(tuple(o.shape)) for o in outs]
+
+    def scalar(*xs):
+        res = [o for o in _flatten(fn(*xs)) if isinstance(o, ember.Tensor)]
+        return sum(float((to_np(o) * w).sum()) for o, w in zip(res, ws))
+
+    total = sum((o * ember.tensor(w)).sum() for o, w in zip(outs, ws))
+    grads = ember.autograd.grad(total, inputs, allow_unused=True)
+    for k, (x, g) in enumerate(zip(inputs, grads)):
+        base = to_np(x).copy()
+        num = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            plus, minus = base.copy(), base.copy()
+            plus[idx] += eps
+            minus[idx] -= eps
+            args_p = [ember.tensor(plus) if j == k else inputs[j].detach() for j in range(len(inputs))]
+            args_m = [ember.tensor(minus) if j == k else inputs[j].detach() for j in range(len(inputs))]
+            num[idx] = (scalar(*args_p) - scalar(*args_m)) / (2 * eps)
+        got = np.zeros_like(base) if g is None else to_np(g)
+        np.testing.assert_allclose(got, num, atol=atol, rtol=rtol, err_msg=f"input {k}")
+
+
+def gradgradcheck(fn, *arrays, eps=1e-6, atol=1e-4, rtol=1e-3) -> None:
+    """Finite-difference check of second derivatives: differentiates the first gradient."""
+
+    def first_grad(*xs):
+        xs = [x if x.requires_grad else x.detach().requires_grad_(True) for x in xs]
+        out = fn(*xs)
+        outs = [o for o in _flatten(out) if isinstance(o, ember.Tensor)]
+        rng = np.random.default_rng(2)
+        total = sum((o * ember.tensor(rng.standard_normal(tuple(o.shape)))).sum() for o in outs)
+        gs = ember.autograd.grad(total, xs, create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    gradcheck(first_grad, *arrays, eps=eps, atol=atol, rtol=rtol)
