@@ -22,11 +22,12 @@ from ._dtype import (
     int64,
     long,
     promote_types,
+    result_type,
     set_default_dtype,
     short,
     uint8,
 )
-from ._printing import get_printoptions, set_printoptions
+from ._printing import get_printoptions, printoptions, set_printoptions
 from ._size import Size
 from ._tensor import (
     BoolTensor,

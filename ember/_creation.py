@@ -30,7 +30,9 @@ def _size_arg(size) -> tuple:
         if isinstance(s, Tensor):
             s = int(s)
         if not isinstance(s, numbers.Integral):
-            raise TypeError(f"expected a sequence of integers as the size, but got an element of type {type(s).__name__}")
+            raise TypeError(
+                f"expected a sequence of integers as the size, but got an element of type {type(s).__name__}"
+            )
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
         out.append(int(s))
@@ -44,7 +46,9 @@ def _dtype_or_default(dtype) -> np.dtype:
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of data, with torch's dtype inference."""
     arr = _array_from_data(data, dtype)
-    if isinstance(data, (Tensor, np.ndarray)) and np.shares_memory(arr, data._data if isinstance(data, Tensor) else data):
+    if isinstance(data, (Tensor, np.ndarray)) and np.shares_memory(
+        arr, data._data if isinstance(data, Tensor) else data
+    ):
         arr = arr.copy()
     return _finish(np.ascontiguousarray(arr) if arr.ndim else arr, requires_grad, device)
 
@@ -54,7 +58,11 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     check_device(device)
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
-    if isinstance(data, np.ndarray) and (dtype is None or dt.to_dtype(dtype).np == data.dtype) and data.dtype in dt._FROM_NP:
+    if (
+        isinstance(data, np.ndarray)
+        and (dtype is None or dt.to_dtype(dtype).np == data.dtype)
+        and data.dtype in dt._FROM_NP
+    ):
         return Tensor._wrap(data)
     return Tensor._wrap(_array_from_data(data, dtype))
 
@@ -80,7 +88,16 @@ def ones(*size, out=None, dtype=None, device=None, requires_grad: bool = False, 
     return _finish(np.ones(_size_arg(size), dtype=_dtype_or_default(dtype)), requires_grad, device)
 
 
-def empty(*size, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None, pin_memory=False) -> Tensor:
+def empty(
+    *size,
+    out=None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    layout=None,
+    memory_format=None,
+    pin_memory=False,
+) -> Tensor:
     """An uninitialized tensor (ember fills it with zeros, so it is deterministic)."""
     return _finish(np.zeros(_size_arg(size), dtype=_dtype_or_default(dtype)), requires_grad, device)
 
@@ -98,49 +115,123 @@ def _like(input: Tensor, dtype):
     return (dt.to_dtype(dtype) if dtype is not None else input.dtype).np, input._data.shape
 
 
-def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+def zeros_like(
+    input, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None
+) -> Tensor:
     """Zeros with input's shape and dtype."""
     d, s = _like(input, dtype)
     return _finish(np.zeros(s, dtype=d), requires_grad, device)
 
 
-def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+def ones_like(
+    input, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None
+) -> Tensor:
     """Ones with input's shape and dtype."""
     d, s = _like(input, dtype)
     return _finish(np.ones(s, dtype=d), requires_grad, device)
 
 
-def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+def empty_like(
+    input, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None
+) -> Tensor:
     """An (zero-filled) tensor with input's shape and dtype."""
     return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+def full_like(
+    input, fill_value, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None
+) -> Tensor:
     """fill_value with input's shape and dtype."""
     d, s = _like(input, dtype)
     return _finish(np.full(s, fill_value, dtype=d), requires_grad, device)
 
 
-def arange(start, end=None, step=1, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
-    """Values from start up to (not including) end, step apart."""
+def _fma(a, b, c, to_odd: bool = False) -> np.ndarray:
+    """a * b + c in float64 with a single rounding (as the fused multiply-add torch's kernels compile to).
+
+    Error-free transformations: the product's rounding error is recovered by Veltkamp splitting and
+    folded into the sum. With to_odd the float64 result is rounded to odd, so that a later cast to
+    float32 rounds the exact value correctly (no double rounding)."""
+    a, b, c = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
+    p = a * b
+    split = 134217729.0  # 2**27 + 1
+    ta = a * split
+    ah = ta - (ta - a)
+    al = a - ah
+    tb = b * split
+    bh = tb - (tb - b)
+    bl = b - bh
+    perr = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    hi = p + c
+    bb = hi - p
+    lo = (p - (hi - bb)) + (c - bb)
+    tail = lo + perr
+    res = hi + tail
+    if not to_odd:
+        return res
+    err = (hi - res) + tail
+    even = (res.view(np.int64) & 1) == 0
+    fix = (err != 0) & even & np.isfinite(res)
+    if fix.any():
+        res = np.where(fix, np.nextafter(res, np.where(err > 0, np.inf, -np.inf)), res)
+    return res
+
+
+# Chunk widths of torch's vectorized arange kernel (float32, float64); elements of a chunk are
+# computed from the chunk's first value, so matching values bit for bit needs the same chunking.
+_ARANGE_LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}
+
+
+def _arange_values(start: float, step: float, n: int, np_dtype) -> np.ndarray:
+    i = np.arange(n, dtype=np.float64)
+    lanes = _ARANGE_LANES.get(np.dtype(np_dtype))
+    # torch accumulates arange in double and then casts: plain double rounding is what it does.
+    out = _fma(step, i, start).astype(np_dtype)
+    if lanes is None:
+        return out
+    blocked = (n // (2 * lanes)) * 2 * lanes
+    if blocked:
+        k = i[:blocked] % lanes
+        base = _fma(step, i[:blocked] - k, start).astype(np_dtype).astype(np.float64)
+        out[:blocked] = _fma(k, step, base).astype(np_dtype)
+    return out
+
+
+def _scalar_value(v):
+    if isinstance(v, Tensor):
+        return v.item()
+    return v
+
+
+def arange(
+    start, end=None, step=1, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None
+) -> Tensor:
+    """Values from start up to (not including) end, step apart (bit-identical to torch's)."""
     if end is None:
         start, end = 0, start
-    vals = [float(v) if isinstance(v, Tensor) and v.is_floating_point() else (int(v) if isinstance(v, Tensor) else v) for v in (start, end, step)]
-    start, end, step = vals
+    start, end, step = (_scalar_value(v) for v in (start, end, step))
+    for v in (start, end, step):
+        if not isinstance(v, numbers.Real):
+            raise TypeError(f"arange(): argument must be a number, not {type(v).__name__}")
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
     if (end - start) * step < 0:
-        raise RuntimeError(
-            f"upper bound and larger bound inconsistent with step sign (start={start}, end={end}, step={step})"
-        )
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    is_float = any(isinstance(v, (float, np.floating)) for v in (start, end, step))
     if dtype is None:
-        d = dt.get_default_dtype() if any(isinstance(v, float) for v in vals) else dt.int64
+        d = dt.get_default_dtype() if is_float else dt.int64
     else:
         d = dt.to_dtype(dtype)
     n = max(0, math.ceil((end - start) / step))
-    # Computing in float64 then casting matches torch's values for float32 output.
-    arr = (start + step * np.arange(n, dtype=np.float64)) if d.is_floating_point else np.arange(start, end, step)[:n]
-    return _finish(arr.astype(d.np), requires_grad, device)
+    if not is_float and not d.is_floating_point:
+        arr = (start + step * np.arange(n, dtype=np.int64)).astype(d.np)
+    elif d.is_floating_point:
+        arr = _arange_values(float(start), float(step), n, d.np)
+    else:
+        arr = np.asarray(_fma(float(step), np.arange(n, dtype=np.float64), float(start))).astype(d.np)
+    return _finish(arr, requires_grad, device)
 
 
 def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -149,42 +240,58 @@ def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad:
         start, end = 0, start
     n = int(math.floor((end - start) / step)) + 1
     d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
-    return _finish((start + step * np.arange(n, dtype=np.float64)).astype(d.np), requires_grad, device)
+    return _finish(_arange_values(float(start), float(step), n, d.np), requires_grad, device)
 
 
-def linspace(start, end, steps: int, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
-    """steps values evenly spaced from start to end inclusive."""
+def linspace(
+    start, end, steps: int, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None
+) -> Tensor:
+    """steps values evenly spaced from start to end inclusive (bit-identical to torch's)."""
+    if not isinstance(steps, numbers.Integral):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     if steps < 0:
-        raise RuntimeError("number of steps must be non-negative")
+        raise RuntimeError("linspace(): number of steps must be non-negative")
     d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
-    start, end = float(start), float(end)
+    start, end = _scalar_value(start), _scalar_value(end)
+    if steps == 0:
+        return _finish(np.empty(0, dtype=d.np), requires_grad, device)
     if steps == 1:
-        arr = np.array([start])
+        return _finish(np.array([start], dtype=d.np), requires_grad, device)
+    # torch fills the first half upward from start and the rest downward from end, each value one
+    # fused multiply-add in the output precision (double for integer outputs).
+    if d.is_floating_point and d is not dt.float64:
+        f = np.float32
+        s, e = f(start), f(end)
+        step = float((e - s) / f(steps - 1))
     else:
-        # torch fills the first half from start and the second half from end, for symmetry.
-        step = (end - start) / (steps - 1)
-        i = np.arange(steps, dtype=np.float64)
-        half = steps // 2
-        arr = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
-    if steps > 1 and d is not dt.float64:
-        # torch steps in the output precision: from start for the first half, from end for the rest.
-        f = d.np if d.is_floating_point else np.float32
-        st, en = f.type(start), f.type(end)
-        step32 = f.type((end - start) / (steps - 1))
-        i = np.arange(steps, dtype=f)
-        arr = np.where(i < steps // 2, st + step32 * i, en - step32 * (f.type(steps - 1) - i))
-    arr = arr.astype(d.np)
-    return _finish(arr, requires_grad, device)
+        if d.is_floating_point:
+            s, e = float(start), float(end)
+        else:
+            s, e = float(d.np.type(start)), float(d.np.type(end))
+        step = (e - s) / (steps - 1)
+    i = np.arange(steps, dtype=np.float64)
+    half = steps // 2
+    arr = np.empty(steps, dtype=np.float64)
+    odd = d.is_floating_point and d is not dt.float64  # float32 kernels round once, to float32
+    arr[:half] = _fma(step, i[:half], float(s), odd)
+    arr[half:] = _fma(-step, (steps - 1) - i[half:], float(e), odd)
+    if d.is_floating_point and d is not dt.float64:
+        arr = arr.astype(np.float32)
+    return _finish(arr.astype(d.np), requires_grad, device)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def logspace(
+    start, end, steps: int, base: float = 10.0, *, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """base ** linspace(start, end, steps)."""
     lin = linspace(start, end, steps, dtype=dt.float64)
     d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
     return _finish(np.power(base, lin._data).astype(d.np), requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+def eye(
+    n: int, m: int | None = None, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None
+) -> Tensor:
     """An n x m identity matrix."""
     return _finish(np.eye(n, m, dtype=_dtype_or_default(dtype)), requires_grad, device)
 
@@ -200,11 +307,26 @@ def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad
 def randn(*size, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
     """Standard normal samples."""
     d = _dtype_or_default(dtype)
-    arr = rng(generator).standard_normal(_size_arg(size), dtype=np.float64 if d == np.float64 else np.float32).astype(d, copy=False)
+    arr = (
+        rng(generator)
+        .standard_normal(_size_arg(size), dtype=np.float64 if d == np.float64 else np.float32)
+        .astype(d, copy=False)
+    )
     return _finish(arr, requires_grad, device)
 
 
-def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
+def randint(
+    low,
+    high=None,
+    size=None,
+    *,
+    generator=None,
+    out=None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+    layout=None,
+) -> Tensor:
     """Integers drawn uniformly from [low, high)."""
     if size is None:
         if isinstance(high, (tuple, list, Size)):
@@ -226,7 +348,9 @@ def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: 
     return _finish(rng(generator).permutation(n).astype(d.np), requires_grad, device)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def normal(
+    mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """Normal samples with the given mean and std (scalars or tensors)."""
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
@@ -237,24 +361,34 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     else:
         shape = _size_arg((size,))
     src = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
-    d = dt.to_dtype(dtype).np if dtype is not None else (src._data.dtype if src is not None else dt.get_default_dtype().np)
+    d = (
+        dt.to_dtype(dtype).np
+        if dtype is not None
+        else (src._data.dtype if src is not None else dt.get_default_dtype().np)
+    )
     arr = (m + s * rng(generator).standard_normal(shape)).astype(d)
     return _finish(np.asarray(arr), requires_grad, device)
 
 
-def rand_like(input, *, dtype=None, generator=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+def rand_like(
+    input, *, dtype=None, generator=None, device=None, requires_grad: bool = False, layout=None, memory_format=None
+) -> Tensor:
     """rand with input's shape and dtype."""
     d, s = _like(input, dtype)
     return rand(s, dtype=dt.from_numpy_dtype(d), generator=generator, requires_grad=requires_grad, device=device)
 
 
-def randn_like(input, *, dtype=None, generator=None, device=None, requires_grad: bool = False, layout=None, memory_format=None) -> Tensor:
+def randn_like(
+    input, *, dtype=None, generator=None, device=None, requires_grad: bool = False, layout=None, memory_format=None
+) -> Tensor:
     """randn with input's shape and dtype."""
     d, s = _like(input, dtype)
     return randn(s, dtype=dt.from_numpy_dtype(d), generator=generator, requires_grad=requires_grad, device=device)
 
 
-def randint_like(input, low, high=None, *, dtype=None, generator=None, device=None, requires_grad: bool = False) -> Tensor:
+def randint_like(
+    input, low, high=None, *, dtype=None, generator=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """randint with input's shape and dtype."""
     d, s = _like(input, dtype)
     return randint(low, high, s, dtype=dt.from_numpy_dtype(d), generator=generator, device=device)
@@ -367,10 +501,31 @@ TENSOR_METHODS = {
 }
 
 PUBLIC = {
-    "tensor": tensor, "as_tensor": as_tensor, "asarray": asarray, "from_numpy": from_numpy, "zeros": zeros,
-    "ones": ones, "empty": empty, "full": full, "zeros_like": zeros_like, "ones_like": ones_like,
-    "empty_like": empty_like, "full_like": full_like, "arange": arange, "range": range_, "linspace": linspace,
-    "logspace": logspace, "eye": eye, "rand": rand, "randn": randn, "randint": randint, "randperm": randperm,
-    "normal": normal, "rand_like": rand_like, "randn_like": randn_like, "randint_like": randint_like,
-    "bernoulli": bernoulli, "multinomial": multinomial,
+    "tensor": tensor,
+    "as_tensor": as_tensor,
+    "asarray": asarray,
+    "from_numpy": from_numpy,
+    "zeros": zeros,
+    "ones": ones,
+    "empty": empty,
+    "full": full,
+    "zeros_like": zeros_like,
+    "ones_like": ones_like,
+    "empty_like": empty_like,
+    "full_like": full_like,
+    "arange": arange,
+    "range": range_,
+    "linspace": linspace,
+    "logspace": logspace,
+    "eye": eye,
+    "rand": rand,
+    "randn": randn,
+    "randint": randint,
+    "randperm": randperm,
+    "normal": normal,
+    "rand_like": rand_like,
+    "randn_like": randn_like,
+    "randint_like": randint_like,
+    "bernoulli": bernoulli,
+    "multinomial": multinomial,
 }

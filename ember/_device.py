@@ -16,7 +16,9 @@ class device:
             raise TypeError(f"device() expects a string such as 'cpu', got {type!r}")
         name, _, idx = type.partition(":")
         if name not in ("cpu", "cuda", "mps", "meta", "xpu"):
-            raise RuntimeError(f"Expected one of cpu, cuda, mps, meta, xpu device type at start of device string: {type}")
+            raise RuntimeError(
+                f"Expected one of cpu, cuda, mps, meta, xpu device type at start of device string: {type}"
+            )
         self.type = name
         self.index = int(idx) if idx else index
 

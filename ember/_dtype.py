@@ -126,6 +126,9 @@ def promote_types(a: dtype, b: dtype) -> dtype:
             r = a
         elif {a, b} == {uint8, int8}:
             r = int16
+        elif a._kind != b._kind:
+            # Across categories the higher category wins outright (int64 + float16 -> float16).
+            r = a if a._kind > b._kind else b
         else:
             r = _FROM_NP[np.promote_types(a.np, b.np)]
         _PROMOTE_CACHE[key] = r

@@ -30,9 +30,7 @@ def install_lazy_submodules(namespace: dict) -> None:
             if name in ("save", "load"):
                 mod = importlib.import_module("ember.serialization")
                 return getattr(mod, name)
-            raise AttributeError(
-                f"module 'ember' has no attribute '{name}' (ember does not implement torch.{name})"
-            )
+            raise AttributeError(f"module 'ember' has no attribute '{name}' (ember does not implement torch.{name})")
         mod = importlib.import_module(target)
         namespace[name] = mod
         return mod

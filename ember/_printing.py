@@ -1,7 +1,8 @@
-"""Tensor repr in torch's format: precision 4, shared width, sci-mode switch, '...' summaries."""
+"""Tensor repr in torch's exact format: one shared element format, 80-column wrapping, '...' summaries."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -10,6 +11,8 @@ from . import _dtype as dt
 
 
 class _Options:
+    """The global print settings (torch's defaults)."""
+
     precision = 4
     threshold = 1000
     edgeitems = 3
@@ -19,15 +22,26 @@ class _Options:
 
 PRINT_OPTS = _Options()
 
+_PROFILES = {
+    "default": (4, 1000, 3, 80),
+    "short": (2, 1000, 2, 80),
+    "full": (4, math.inf, 3, 80),
+}
 
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None) -> None:
-    """Change how tensors print (same options and profiles as torch)."""
-    if profile == "default":
-        PRINT_OPTS.precision, PRINT_OPTS.threshold, PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth = 4, 1000, 3, 80
-    elif profile == "short":
-        PRINT_OPTS.precision, PRINT_OPTS.threshold, PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth = 2, 1000, 2, 80
-    elif profile == "full":
-        PRINT_OPTS.precision, PRINT_OPTS.threshold, PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth = 4, math.inf, 3, 80
+
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
+    """Change how tensors print; sci_mode is reset to automatic unless given, as in torch."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: unknown profile '{profile}' (expected default, short or full)")
+        PRINT_OPTS.precision, PRINT_OPTS.threshold, PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth = _PROFILES[profile]
     if precision is not None:
         PRINT_OPTS.precision = precision
     if threshold is not None:
@@ -40,148 +54,156 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 
 
 def get_printoptions() -> dict:
-    """The current print options."""
+    """The current print options, as keyword arguments for set_printoptions."""
     return {k: getattr(PRINT_OPTS, k) for k in ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")}
 
 
+@contextlib.contextmanager
+def printoptions(**kwargs):
+    """Temporarily change the print options inside a with block."""
+    old = get_printoptions()
+    set_printoptions(**kwargs)
+    try:
+        yield
+    finally:
+        set_printoptions(**old)
+
+
 class _Formatter:
-    """Decides one format for all elements, as torch does, from the values that will be shown."""
+    """One format for every element shown, chosen from the nonzero finite values (as torch does)."""
 
     def __init__(self, values: np.ndarray) -> None:
         self.floating = values.dtype.kind == "f"
-        self.is_bool = values.dtype == np.bool_
         self.int_mode = True
         self.sci_mode = False
         self.max_width = 1
-        if self.is_bool:
-            self.max_width = max((len(str(bool(v))) for v in values.flat), default=1)
-            return
+        flat = values.reshape(-1)
         if not self.floating:
-            self.max_width = max((len(str(int(v))) for v in values.flat), default=1)
+            self.max_width = max([1] + [len(str(v)) for v in flat.tolist()])
             return
-        finite = values[np.isfinite(values)].astype(np.float64)
-        nonzero = np.abs(finite[finite != 0])
-        if finite.size == 0:
-            self.max_width = max((len(self._special(v)) for v in values.flat), default=1)
+        shown = flat[np.isfinite(flat) & (flat != 0)]
+        if shown.size == 0:
             return
-        if np.all(finite == np.ceil(finite)):
-            self.int_mode = True
-            if nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1.0e8):
-                self.sci_mode = True
+        mags = np.abs(shown.astype(np.float64))
+        lo, hi = mags.min(), mags.max()
+        self.int_mode = bool(np.all(shown == np.ceil(shown)))
+        if PRINT_OPTS.sci_mode is None:
+            self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)
         else:
-            self.int_mode = False
-            if nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1.0e8 or nonzero.min() < 1.0e-4):
-                self.sci_mode = True
-        if PRINT_OPTS.sci_mode is not None:
             self.sci_mode = PRINT_OPTS.sci_mode
-        self.max_width = max((len(self._fmt(v)) for v in values.flat), default=1)
-
-    @staticmethod
-    def _special(v) -> str:
-        return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
-
-    def _fmt(self, v) -> str:
-        if self.is_bool:
-            return str(bool(v))
-        if not self.floating:
-            return str(int(v))
-        if not np.isfinite(v):
-            return self._special(v)
         p = PRINT_OPTS.precision
-        v = float(v)
+        py_vals = shown.tolist()
         if self.sci_mode:
-            return f"{v:.{p}e}"
-        if self.int_mode:
-            return f"{v:.0f}."
-        return f"{v:.{p}f}"
+            self.max_width = max([1] + [len(f"{v:.{p}e}") for v in py_vals])
+        elif self.int_mode:
+            # Integer-valued floats print with a trailing '.', hence the + 1.
+            self.max_width = max([1] + [len(f"{v:.0f}") + 1 for v in py_vals])
+        else:
+            self.max_width = max([1] + [len(f"{v:.{p}f}") for v in py_vals])
 
-    def format(self, v) -> str:
-        return self._fmt(v).rjust(self.max_width)
+    def format(self, value) -> str:
+        """One element (a Python number), right-aligned to the shared width."""
+        if self.floating:
+            if self.sci_mode:
+                text = f"{value:{self.max_width}.{PRINT_OPTS.precision}e}"
+            elif self.int_mode:
+                text = f"{value:.0f}"
+                if not (math.isinf(value) or math.isnan(value)):
+                    text += "."
+            else:
+                text = f"{value:.{PRINT_OPTS.precision}f}"
+        else:
+            text = f"{value}"
+        return " " * (self.max_width - len(text)) + text
 
 
-def _summarized_values(a: np.ndarray, summarize: bool) -> np.ndarray:
-    if not summarize or a.ndim == 0:
-        return a.reshape(-1)
+def _summarized(a: np.ndarray) -> np.ndarray:
+    """Only the edge items that a summarized print shows, stacked like the original."""
     e = PRINT_OPTS.edgeitems
-    if a.ndim == 1:
-        if a.shape[0] > 2 * e:
-            return np.concatenate([a[:e], a[-e:]])
-        return a
-    if a.shape[0] > 2 * e:
-        parts = [_summarized_values(a[i], summarize) for i in list(range(e)) + list(range(a.shape[0] - e, a.shape[0]))]
-    else:
-        parts = [_summarized_values(a[i], summarize) for i in range(a.shape[0])]
-    return np.concatenate(parts) if parts else a.reshape(-1)
-
-
-def _format_1d(a, fmt, indent, summarize) -> str:
-    e = PRINT_OPTS.edgeitems
-    width = fmt.max_width + 2
-    per_line = max(1, int(math.floor((PRINT_OPTS.linewidth - indent) / width)))
-    if summarize and a.shape[0] > 2 * e:
-        items = [fmt.format(v) for v in a[:e]] + [" ..."] + [fmt.format(v) for v in a[-e:]]
-    else:
-        items = [fmt.format(v) for v in a]
-    lines = [items[i : i + per_line] for i in range(0, len(items), per_line)]
-    text = (",\n" + " " * indent).join(", ".join(line) for line in lines)
-    return "[" + text + "]"
-
-
-def _format_nd(a, fmt, indent, summarize) -> str:
     if a.ndim == 0:
-        return fmt.format(a.item()) if not fmt.floating else fmt._fmt(a.item())
+        return a
     if a.ndim == 1:
-        return _format_1d(a, fmt, indent + 1, summarize)
+        return np.concatenate((a[:e], a[-e:])) if a.shape[0] > 2 * e else a
+    if not e:
+        return np.empty((0,) * a.ndim, dtype=a.dtype)
+    n = a.shape[0]
+    rows = list(range(e)) + list(range(n - e, n)) if n > 2 * e else range(n)
+    return np.stack([_summarized(a[i]) for i in rows])
+
+
+def _vector_str(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+    per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / (fmt.max_width + 2)))
+    e = PRINT_OPTS.edgeitems
+    if summarize and not e:
+        items = ["..."]
+    elif summarize and a.shape[0] > 2 * e:
+        items = [fmt.format(v) for v in a[:e].tolist()] + [" ..."] + [fmt.format(v) for v in a[-e:].tolist()]
+    else:
+        items = [fmt.format(v) for v in a.tolist()]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _nested_str(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+    if a.ndim == 0:
+        return fmt.format(a.item())
+    if a.ndim == 1:
+        return _vector_str(a, indent, summarize, fmt)
     e = PRINT_OPTS.edgeitems
     n = a.shape[0]
     if summarize and n > 2 * e:
-        rows = [_format_nd(a[i], fmt, indent + 1, summarize) for i in range(e)]
-        rows.append("...")
-        rows += [_format_nd(a[i], fmt, indent + 1, summarize) for i in range(n - e, n)]
+        parts = [_nested_str(a[i], indent + 1, summarize, fmt) for i in range(e)]
+        parts.append("...")
+        parts += [_nested_str(a[i], indent + 1, summarize, fmt) for i in range(n - e, n)]
     else:
-        rows = [_format_nd(a[i], fmt, indent + 1, summarize) for i in range(n)]
-    sep = "," + "\n" * (a.ndim - 1) + " " * (indent + 1)
-    return "[" + sep.join(rows) + "]"
+        parts = [_nested_str(a[i], indent + 1, summarize, fmt) for i in range(n)]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
 def format_data(a: np.ndarray, indent: int) -> str:
-    """The bracketed body of a tensor's repr, indented to line up after 'tensor('."""
-    summarize = a.size > PRINT_OPTS.threshold
+    """The bracketed values of a tensor's repr, continuation lines indented by indent + 1."""
     if a.size == 0:
         return "[]"
-    shown = _summarized_values(a, summarize)
-    fmt = _Formatter(shown)
-    return _format_nd(a, fmt, indent, summarize)
+    summarize = a.size > PRINT_OPTS.threshold
+    fmt = _Formatter(_summarized(a) if summarize else a)
+    return _nested_str(a, indent, summarize, fmt)
+
+
+def _add_suffixes(text: str, suffixes: list, indent: int) -> str:
+    parts = [text]
+    # The length of the last line, plus two for the ", " that a suffix needs.
+    used = len(text) - text.rfind("\n") + 1
+    for s in suffixes:
+        if used + len(s) + 2 > PRINT_OPTS.linewidth:
+            parts.append(",\n" + " " * indent + s)
+            used = indent + len(s)
+        else:
+            parts.append(", " + s)
+            used += len(s) + 2
+    parts.append(")")
+    return "".join(parts)
 
 
 def tensor_repr(t, prefix: str = "tensor(") -> str:
-    """torch's repr of a tensor: values, then dtype, grad_fn and requires_grad suffixes."""
+    """torch's repr of a tensor: values, then size/dtype, grad_fn or requires_grad suffixes."""
     a = t._data
     indent = len(prefix)
-    body = format_data(a, indent - 1) if a.ndim else _scalar_body(a)
-    suffixes = []
-    if a.size == 0 and a.shape != (0,):
-        suffixes.append(f"size={tuple(a.shape)}")
     d = t.dtype
-    default_dtypes = (dt.get_default_dtype(), dt.int64, dt.bool_)
-    if d not in default_dtypes or (a.size == 0 and d is not dt.get_default_dtype() and d is not dt.int64 and False):
-        suffixes.append(f"dtype={d!r}")
-    elif a.size == 0 and d is not dt.get_default_dtype():
-        suffixes.append(f"dtype={d!r}")
+    suffixes = []
+    if a.size == 0:
+        if a.ndim != 1:
+            suffixes.append(f"size={tuple(a.shape)}")
+        if d is not dt.get_default_dtype():
+            suffixes.append(f"dtype={d!r}")
+        body = "[]"
+    else:
+        if not PRINT_OPTS.edgeitems:
+            suffixes.append(f"size={tuple(a.shape)}")
+        if d is not dt.get_default_dtype() and d is not dt.int64 and d is not dt.bool_:
+            suffixes.append(f"dtype={d!r}")
+        body = format_data(a, indent)
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t.requires_grad:
+    elif t._requires_grad:
         suffixes.append("requires_grad=True")
-    text = prefix + body
-    for s in suffixes:
-        last_line = text.split("\n")[-1]
-        if len(last_line) + len(s) + 2 > PRINT_OPTS.linewidth:
-            text += ",\n" + " " * indent + s
-        else:
-            text += ", " + s
-    return text + ")"
-
-
-def _scalar_body(a: np.ndarray) -> str:
-    fmt = _Formatter(a.reshape(-1))
-    return fmt._fmt(a.item())
+    return _add_suffixes(prefix + body, suffixes, indent)

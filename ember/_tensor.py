@@ -31,67 +31,131 @@ def _array_from_data(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         arr = data._data
     elif isinstance(data, np.ndarray):
+        dt.from_numpy_dtype(data.dtype)
         arr = data
+    elif isinstance(data, np.generic):
+        arr = np.asarray(data)
+        dt.from_numpy_dtype(arr.dtype)
     elif isinstance(data, (list, tuple)):
-        arr = _array_from_sequence(data)
-    elif isinstance(data, (bool, np.bool_)):
+        arr = _array_from_sequence(data, dtype)
+    elif isinstance(data, bool):
         arr = np.array(data, dtype=np.bool_)
     elif isinstance(data, numbers.Integral):
-        arr = np.array(data, dtype=np.int64)
+        arr = _int64_array(data)
     elif isinstance(data, numbers.Real):
         arr = np.array(data, dtype=dt.get_default_dtype().np)
-    elif isinstance(data, np.generic):
-        arr = np.array(data)
+    elif isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
     else:
-        try:
-            arr = np.asarray(data)
-        except Exception:
-            arr = None
-        if arr is None or arr.dtype == object:
-            raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
     if dtype is not None:
         d = dt.to_dtype(dtype)
         if arr.dtype != d.np:
             arr = arr.astype(d.np)
-    elif arr.dtype not in _NP_TO_DTYPE:
-        arr = arr.astype(dt.from_numpy_dtype(arr.dtype).np) if arr.dtype.kind != "f" else arr.astype(np.float64)
     return arr
 
 
-def _array_from_sequence(seq) -> np.ndarray:
-    flat_kind = 0
-    stack = [seq]
-    has_tensor = False
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, Tensor):
-            has_tensor = True
-            flat_kind = max(flat_kind, item.dtype._kind)
-        elif isinstance(item, (bool, np.bool_)):
-            pass
-        elif isinstance(item, numbers.Integral):
-            flat_kind = max(flat_kind, 1)
-        elif isinstance(item, numbers.Real):
-            flat_kind = 2
-        else:
-            raise TypeError(f"Could not infer dtype of {type(item).__name__}")
-    if has_tensor:
-        seq = _tensors_to_lists(seq)
-    target = (np.bool_, np.int64, dt.get_default_dtype().np)[flat_kind]
+def _int64_array(value) -> np.ndarray:
     try:
-        return np.array(seq, dtype=target)
-    except ValueError as e:
-        raise ValueError(f"expected sequence of equal-length lists to build a tensor ({e})") from None
+        return np.array(value, dtype=np.int64)
+    except OverflowError:
+        raise ValueError("Overflow when unpacking long long") from None
 
 
-def _tensors_to_lists(seq):
+_SCALAR_DTYPES = {float: None, int: dt.int64, bool: dt.bool_}
+
+
+def _leaf_dtypes(seq, found: set) -> bool:
+    """Add the dtype of every leaf of a nested sequence to found; True if any leaf is a Tensor."""
+    has_tensor = False
+    for ty in set(map(type, seq)):
+        if ty in _SCALAR_DTYPES:
+            found.add(_SCALAR_DTYPES[ty] or dt.get_default_dtype())
+            continue
+        for item in seq:
+            if type(item) is not ty:
+                continue
+            if isinstance(item, (list, tuple)):
+                has_tensor |= _leaf_dtypes(item, found)
+            elif isinstance(item, Tensor):
+                has_tensor = True
+                found.add(item.dtype)
+            elif isinstance(item, np.ndarray):
+                found.add(dt.from_numpy_dtype(item.dtype))
+            elif isinstance(item, np.generic):
+                found.add(dt.from_numpy_dtype(np.asarray(item).dtype))
+            elif isinstance(item, bool):
+                found.add(dt.bool_)
+            elif isinstance(item, numbers.Integral):
+                found.add(dt.int64)
+            elif isinstance(item, numbers.Real):
+                found.add(dt.get_default_dtype())
+            elif isinstance(item, (str, bytes)):
+                raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
+            else:
+                raise RuntimeError(f"Could not infer dtype of {type(item).__name__}")
+    return has_tensor
+
+
+def _array_from_sequence(seq, dtype=None) -> np.ndarray:
+    found: set = set()
+    has_tensor = _leaf_dtypes(seq, found)
+    if dtype is not None:
+        target = dt.to_dtype(dtype)
+    elif not found:
+        target = dt.get_default_dtype()
+    else:
+        it = iter(found)
+        target = next(it)
+        for d in it:
+            target = dt.promote_types(target, d)
+    if has_tensor:
+        seq = _tensors_to_items(seq)
+    try:
+        arr = np.array(seq, dtype=target.np)
+    except ValueError:
+        raise ValueError(_ragged_message(seq)) from None
+    except OverflowError:
+        raise ValueError("Overflow when unpacking long long") from None
+    if arr.dtype == object:
+        raise ValueError(_ragged_message(seq))
+    return arr
+
+
+def _tensors_to_items(seq):
     if isinstance(seq, Tensor):
-        return seq._data.tolist()
+        if seq._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return seq._data.reshape(()).item() if seq._data.ndim == 0 else seq._data.tolist()
     if isinstance(seq, (list, tuple)):
-        return [_tensors_to_lists(s) for s in seq]
+        return [_tensors_to_items(s) for s in seq]
     return seq
+
+
+def _ragged_message(seq) -> str:
+    """torch's wording for a nested sequence whose lengths disagree."""
+    shape = []
+    first = seq
+    while isinstance(first, (list, tuple, np.ndarray)):
+        shape.append(len(first))
+        if not len(first):
+            break
+        first = first[0]
+
+    def walk(s, dim):
+        if dim == len(shape):
+            return None
+        if not isinstance(s, (list, tuple, np.ndarray)):
+            return "not a sequence"
+        if len(s) != shape[dim]:
+            return f"expected sequence of length {shape[dim]} at dim {dim} (got {len(s)})"
+        for item in s:
+            msg = walk(item, dim + 1)
+            if msg:
+                return msg
+        return None
+
+    return walk(seq, 0) or "could not build a tensor from ragged nested sequences"
 
 
 class Tensor:
@@ -117,6 +181,9 @@ class Tensor:
         # The legacy constructor: Tensor(2, 3) is uninitialized, Tensor([1, 2]) copies data.
         check_device(device)
         d = dt.to_dtype(dtype) if dtype is not None else self._legacy_dtype()
+        if not args:
+            self._init(np.empty((0,), dtype=d.np))
+            return
         if len(args) == 1 and not isinstance(args[0], numbers.Integral):
             a = args[0]
             if isinstance(a, Size) or (isinstance(a, tuple) and all(isinstance(i, int) for i in a) and not a):
@@ -399,7 +466,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()).item())
 
     def __complex__(self) -> complex:
@@ -419,9 +486,9 @@ class Tensor:
         return id(self)
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0:
-            return format(self.item(), spec)
-        return format(str(self), spec)
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return format(self._data.item(), spec)
+        return object.__format__(self, spec)
 
     def __repr__(self) -> str:
         from ._printing import tensor_repr
@@ -625,11 +692,20 @@ _LEGACY_NAMES = {
 _LEGACY_BY_NAME = {v: k for k, v in _LEGACY_NAMES.items()}
 
 
+class _LegacyTensorType(type):
+    """Metaclass of FloatTensor & co.: isinstance(t, FloatTensor) checks t's dtype, as in torch."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls._legacy_dtype_value
+
+
 def _legacy_class(name: str, d: dt.dtype):
     def legacy_dtype():
         return d
 
-    cls = type(name, (Tensor,), {"__slots__": (), "_legacy_dtype": staticmethod(legacy_dtype), "_legacy_dtype_value": d})
+    cls = _LegacyTensorType(
+        name, (Tensor,), {"__slots__": (), "_legacy_dtype": staticmethod(legacy_dtype), "_legacy_dtype_value": d}
+    )
     cls.__doc__ = f"Legacy constructor that makes {d} tensors."
 
     def new(cls_, *args, **kwargs):
@@ -651,6 +727,7 @@ ShortTensor = _legacy_class("ShortTensor", dt.int16)
 CharTensor = _legacy_class("CharTensor", dt.int8)
 ByteTensor = _legacy_class("ByteTensor", dt.uint8)
 BoolTensor = _legacy_class("BoolTensor", dt.bool_)
+
 
 def bind_methods(table: dict) -> None:
     """Attach functions from an ops module to Tensor as methods."""

@@ -7,8 +7,19 @@ from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = [
-    "Function", "FunctionCtx", "Variable", "backward", "detect_anomaly", "enable_grad", "grad",
-    "inference_mode", "is_grad_enabled", "no_grad", "once_differentiable", "set_detect_anomaly", "set_grad_enabled",
+    "Function",
+    "FunctionCtx",
+    "Variable",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "inference_mode",
+    "is_grad_enabled",
+    "no_grad",
+    "once_differentiable",
+    "set_detect_anomaly",
+    "set_grad_enabled",
 ]
 
 
@@ -49,7 +60,9 @@ def _make_grads(outputs, grad_outputs):
     return grads
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, grad_variables=None, inputs=None) -> None:
+def backward(
+    tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, grad_variables=None, inputs=None
+) -> None:
     """Accumulate the gradients of tensors w.r.t. graph leaves into their .grad."""
     tensors = _as_list(tensors)
     if grad_tensors is None:
@@ -67,13 +80,21 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     engine.run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False, only_inputs: bool = True,
-         allow_unused=None, is_grads_batched: bool = False, materialize_grads: bool = False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused=None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+):
     """Return the gradients of outputs w.r.t. inputs without touching .grad."""
     if is_grads_batched:
         raise NotImplementedError("ember does not implement torch.autograd.grad(is_grads_batched=True)")
     outputs = _as_list(outputs)
-    single = not isinstance(inputs, (list, tuple))
     inputs = _as_list(inputs)
     grad_outputs = _as_list(grad_outputs)
     if retain_graph is None:
@@ -84,14 +105,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         if not t.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     grads = _make_grads(outputs, grad_outputs)
-    result = engine.run_backward(
-        outputs, grads, retain_graph, create_graph, capture=inputs, allow_unused=allow_unused
-    )
+    result = engine.run_backward(outputs, grads, retain_graph, create_graph, capture=inputs, allow_unused=allow_unused)
     if materialize_grads:
         from .._creation import zeros_like
 
         result = tuple(zeros_like(i) if g is None else g for g, i in zip(result, inputs))
-    _ = single
     return result
 
 
@@ -102,6 +120,14 @@ class detect_anomaly:  # noqa: N801 - torch's name
         self.check_nan = check_nan
 
     def __enter__(self) -> None:
+        import warnings
+
+        warnings.warn(
+            "Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
+            "enabled for debugging.",
+            UserWarning,
+            stacklevel=2,
+        )
         self._prev = engine._state_anomaly[0]
         engine._state_anomaly[0] = self.check_nan
 

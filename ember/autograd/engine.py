@@ -155,7 +155,7 @@ def run_backward(
         _state.enabled = prev_mode
     if captured is not None:
         result = []
-        for i, t in enumerate(capture):
+        for i in range(len(capture)):
             g = captured.get(i)
             if g is None and not allow_unused:
                 raise RuntimeError(
@@ -173,11 +173,17 @@ _state_anomaly = [False]
 
 
 def _check_anomaly(node, grads) -> None:
+    """Raise, naming the node, if its backward produced NaN; warn with the forward traceback."""
+    import warnings
+
     import numpy as np
 
-    for g in grads:
+    for i, g in enumerate(grads):
         if g is not None and g.dtype.is_floating_point and np.isnan(g._data).any():
             where = node.metadata.get("traceback", "")
-            raise RuntimeError(
-                f"Function '{node.name()}' returned nan values in its 0th output." + (f"\n{where}" if where else "")
+            warnings.warn(
+                f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n{where}",
+                UserWarning,
+                stacklevel=2,
             )
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")

@@ -47,7 +47,7 @@ class BackwardCFunction(Node, FunctionCtx):
         return tuple(None if k is None else next(it) for k in self._saved_layout)
 
     def backward(self, grad):
-        grads = self._cls.backward(self, *(grad if isinstance(grad, tuple) else (grad,)))
+        grads = self._cls.backward(self, *self._output_grads(grad))
         if not isinstance(grads, tuple):
             grads = (grads,)
         n_in = len(self._input_slots)
@@ -60,6 +60,23 @@ class BackwardCFunction(Node, FunctionCtx):
             if slot is None:
                 continue
             out.append(g)
+        return tuple(out)
+
+    def _output_grads(self, grad) -> tuple:
+        """One gradient per forward output: zeros (or None) for the outputs that got none."""
+        meta = self._outputs_meta
+        if meta is None:
+            return (grad,)
+        from .._creation import zeros
+
+        out = []
+        for i, m in enumerate(meta):
+            if i == self._diff_index:
+                out.append(grad)
+            elif m is not None and self.materialize_grads:
+                out.append(zeros(m[0], dtype=m[1]))
+            else:
+                out.append(None)
         return tuple(out)
 
 
@@ -98,9 +115,7 @@ class Function(metaclass=_FunctionMeta):
         needs = prev and any(t.requires_grad for t in tensor_args)
         if needs:
             ctx._input_slots = [a if isinstance(a, Tensor) else None for a in args]
-            ctx.next_nodes = tuple(
-                grad_node_of(a) if a.requires_grad else None for a in args if isinstance(a, Tensor)
-            )
+            ctx.next_nodes = tuple(grad_node_of(a) if a.requires_grad else None for a in args if isinstance(a, Tensor))
             new_outs = []
             for o in outs:
                 if isinstance(o, Tensor):
@@ -116,6 +131,10 @@ class Function(metaclass=_FunctionMeta):
                     "ember does not implement autograd.Function with several differentiable outputs; "
                     "return one tensor or mark the others non-differentiable"
                 )
+            ctx._outputs_meta = (
+                None if single else [(o.shape, o.dtype) if isinstance(o, Tensor) else None for o in outs]
+            )
+            ctx._diff_index = next((i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.grad_fn is ctx), 0)
             saved = [t for t in ctx.to_save if t is not None]
             ctx._saved_layout = [None if t is None else 1 for t in ctx.to_save]
             ctx.save(*saved)

@@ -51,7 +51,17 @@ class Node:
     """One recorded operation. Subclasses define backward(grad) in Tensor operations and return
     one gradient (or None) per entry of next_nodes."""
 
-    __slots__ = ("next_nodes", "saved", "freed", "pre_hooks", "retained", "hooks", "metadata", "__dict__", "__weakref__")
+    __slots__ = (
+        "next_nodes",
+        "saved",
+        "freed",
+        "pre_hooks",
+        "retained",
+        "hooks",
+        "metadata",
+        "__dict__",
+        "__weakref__",
+    )
 
     def __init__(self) -> None:
         self.next_nodes = ()

@@ -40,13 +40,21 @@ def _operands(a, b, op_name: str):
         if da.dtype != rt.np:
             da = da.astype(rt.np)
     else:
-        da = rt.np.type(da)
+        da = _scalar_as(da, rt)
     if isinstance(db, np.ndarray):
         if db.dtype != rt.np:
             db = db.astype(rt.np)
     else:
-        db = rt.np.type(db)
+        db = _scalar_as(db, rt)
     return da, db, rt
+
+
+def _scalar_as(x, rt: dt.dtype):
+    """A Python scalar as a NumPy scalar of rt; out-of-range integers wrap around as in torch."""
+    try:
+        return rt.np.type(x)
+    except OverflowError:
+        return np.asarray(x).astype(rt.np)[()]
 
 
 _NP2DT = {d.np: d for d in dt.ALL}
@@ -65,9 +73,7 @@ def _check_broadcast(a, b, op_name: str) -> None:
     try:
         np.broadcast_shapes(sa, sb)
     except ValueError:
-        mism = next(
-            i for i in range(1, min(len(sa), len(sb)) + 1) if sa[-i] != sb[-i] and 1 not in (sa[-i], sb[-i])
-        )
+        mism = next(i for i in range(1, min(len(sa), len(sb)) + 1) if sa[-i] != sb[-i] and 1 not in (sa[-i], sb[-i]))
         dim = max(len(sa), len(sb)) - mism
         raise RuntimeError(
             f"The size of tensor a ({sa[-mism]}) must match the size of tensor b ({sb[-mism]}) at non-singleton "
@@ -99,8 +105,7 @@ class AddBackward0(Node):
         ga = unbroadcast(g, self.a_shape) if self.next_nodes[0] is not None else None
         gb = None
         if len(self.next_nodes) > 1 and self.next_nodes[1] is not None:
-            gb = g if self.alpha == 1 else g * self.alpha
-            gb = unbroadcast(gb, self.b_shape)
+            gb = unbroadcast(g if self.alpha == 1 else g * self.alpha, self.b_shape)
         return ga, gb
 
 
@@ -115,58 +120,87 @@ class SubBackward0(Node):
 
 class RsubBackward1(Node):
     def backward(self, g):
-        return (-g,)
+        return (-g if self.alpha == 1 else g * (-self.alpha),)
+
+
+def _scaled(other, alpha):
+    """alpha * other for the alpha= argument of add/sub (a no-op for the usual alpha=1)."""
+    if alpha == 1:
+        return other
+    if isinstance(other, Tensor):
+        if isinstance(alpha, float) and other._data.dtype.kind != "f":
+            raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+        return wrap(_ufunc(np.multiply, other, alpha, "mul"))
+    return other * alpha
 
 
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting."""
-    if isinstance(input, _Scalar) and isinstance(other, Tensor):
-        return add(other, input, alpha=1) if alpha == 1 else add(other * alpha, input)
-    if alpha != 1:
-        other = other * alpha if isinstance(other, Tensor) else other * alpha
-    res = wrap(_ufunc(np.add, input, other, "add"))
+    if not isinstance(input, Tensor):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"add(): argument 'input' must be Tensor, not {type(input).__name__}")
+        return add(other, input) if alpha == 1 else add(_scaled(other, alpha), input)
+    res = wrap(_ufunc(np.add, input, _scaled(other, alpha), "add"))
     node = record(res, AddBackward0, input, _t(other))
     if node is not None:
-        node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
-    return _maybe_out(res, out)
+        node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), alpha
+    return res if out is None else _maybe_out(res, out)
+
+
+def _is_bool(x) -> bool:
+    return x._data.dtype == np.bool_ if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_))
+
+
+def _check_bool_sub(input, other) -> None:
+    ib, ob = _is_bool(input), _is_bool(other)
+    if ib and ob:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. "
+            "Use the `^` or `logical_xor()` operator instead."
+        )
+    if ib or ob:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
 
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other, broadcasting."""
-    if isinstance(input, _Scalar):
-        return rsub(other, input)
-    if input.dtype is dt.bool_ and isinstance(other, Tensor) and other.dtype is dt.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use `^` instead.")
-    if alpha != 1:
-        other = other * alpha
-    res = wrap(_ufunc(np.subtract, input, other, "sub"))
+    if not isinstance(input, Tensor):
+        return rsub(other, input, alpha=alpha)
+    if input._data.dtype == np.bool_ or _is_bool(other):
+        _check_bool_sub(input, other)
+    res = wrap(_ufunc(np.subtract, input, _scaled(other, alpha), "sub"))
     node = record(res, SubBackward0, input, _t(other))
     if node is not None:
-        node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
-    return _maybe_out(res, out)
+        node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), alpha
+    return res if out is None else _maybe_out(res, out)
 
 
 def rsub(input, other, *, alpha=1):
     """other - alpha * input."""
     if isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
-    scaled = input if alpha == 1 else input * alpha
-    res = wrap(_ufunc(np.subtract, other, scaled, "rsub"))
-    record(res, RsubBackward1, scaled)
+    if input._data.dtype == np.bool_ or _is_bool(other):
+        _check_bool_sub(input, other)
+    res = wrap(_ufunc(np.subtract, other, _scaled(input, alpha), "rsub"))
+    node = record(res, RsubBackward1, input)
+    if node is not None:
+        node.alpha = alpha
     return res
 
 
 class MulBackward0(Node):
+    scalar = None
+
     def backward(self, g):
+        if self.scalar is not None:
+            return (g * self.scalar,)
         a, b = self.saved_tensors
         ga = unbroadcast(g * b, self.a_shape) if self.next_nodes[0] is not None else None
         gb = unbroadcast(g * a, self.b_shape) if self.next_nodes[1] is not None else None
         return ga, gb
-
-
-class MulBackward1(Node):
-    def backward(self, g):
-        return (g * self.scalar,)
 
 
 def mul(input, other, *, out=None):
@@ -180,59 +214,54 @@ def mul(input, other, *, out=None):
             node.save(input, other)
             node.a_shape, node.b_shape = input._data.shape, other._data.shape
     else:
-        node = record(res, MulBackward1, input)
+        node = record(res, MulBackward0, input)
         if node is not None:
             node.scalar = other
-    return _maybe_out(res, out)
+    return res if out is None else _maybe_out(res, out)
 
 
 class DivBackward0(Node):
+    scalar = None
+
     def backward(self, g):
+        if self.scalar is not None:
+            return (g / self.scalar,)
         a, b = self.saved_tensors
         ga = unbroadcast(g / b, self.a_shape) if self.next_nodes[0] is not None else None
         gb = unbroadcast(-g * a / (b * b), self.b_shape) if self.next_nodes[1] is not None else None
         return ga, gb
 
 
-class DivBackward1(Node):
+class DivBackward2(Node):
+    """Rounded division: piecewise constant, so the gradient is zero."""
+
     def backward(self, g):
-        return (g / self.scalar,)
+        return tuple(None if n is None else unbroadcast(g * 0, s) for n, s in zip(self.next_nodes, self.shapes))
 
 
-class RdivBackward0(Node):
-    def backward(self, g):
-        (b,) = self.saved_tensors
-        return (-g * self.scalar / (b * b),)
-
-
-def _to_float_operand(x):
+def _to_float_operand(x, rt: dt.dtype):
     if isinstance(x, Tensor):
-        return x if x._data.dtype.kind == "f" else x.to(dt.get_default_dtype())
-    return float(x) if not isinstance(x, (float, np.floating)) else x
+        return x if x._data.dtype.kind == "f" else x.to(rt)
+    return x if isinstance(x, (float, np.floating)) else float(x)
 
 
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (or 'trunc' / 'floor' rounding), broadcasting."""
     if rounding_mode is not None:
         if rounding_mode not in ("trunc", "floor"):
-            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
-        if rounding_mode == "floor":
-            return floor_divide(input, other)
-        q = div(input, other)
-        res = q.trunc()
-        if (isinstance(input, Tensor) and input._data.dtype.kind != "f") and (
-            not isinstance(other, Tensor) or other._data.dtype.kind != "f"
-        ) and not isinstance(other, float):
-            res = res.to(dt.result_type(*(x for x in (input, other))))
-        return res
-    a, b = _to_float_operand(input), _to_float_operand(other)
-    if not isinstance(a, Tensor):
-        res = wrap(_ufunc(np.true_divide, a, b, "div"))
-        node = record(res, RdivBackward0, b)
-        if node is not None:
-            node.save(b)
-            node.scalar = a
-        return _maybe_out(res, out)
+            raise RuntimeError(
+                f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
+            )
+        return _maybe_out(_rounded_div(input, other, rounding_mode, DivBackward2), out)
+    if not isinstance(input, Tensor):
+        # scalar / tensor is reciprocal(tensor) * scalar, as torch computes it.
+        return mul(reciprocal(other), input)
+    a, b = input, other
+    if a._data.dtype.kind != "f" or not (isinstance(b, float) or (isinstance(b, Tensor) and b._data.dtype.kind == "f")):
+        rt = dt.result_type(input, other)
+        if not rt.is_floating_point:
+            rt = dt.get_default_dtype()
+        a, b = _to_float_operand(a, rt), _to_float_operand(b, rt)
     res = wrap(_ufunc(np.true_divide, a, b, "div"))
     if isinstance(b, Tensor):
         node = record(res, DivBackward0, a, b)
@@ -240,72 +269,124 @@ def div(input, other, *, rounding_mode=None, out=None):
             node.save(a, b)
             node.a_shape, node.b_shape = a._data.shape, b._data.shape
     else:
-        node = record(res, DivBackward1, a)
+        node = record(res, DivBackward0, a)
         if node is not None:
             node.scalar = b
-    return _maybe_out(res, out)
+    return res if out is None else _maybe_out(res, out)
 
 
-true_divide = div
+true_divide = divide = div
+
+
+class FloorDivideBackward(Node):
+    """floor_divide has no derivative in torch: backward through it is an error."""
+
+    def name(self) -> str:
+        return "NotImplemented"  # what torch prints as grad_fn
+
+    def backward(self, g):
+        raise RuntimeError(f"derivative for aten::{self.op} is not implemented")
+
+
+def _rounded_div(input, other, mode: str, node_cls):
+    if not isinstance(input, Tensor):
+        input = wrap(np.asarray(_scalar_as(input, dt.result_type(input, other))))
+    da, db, rt = _operands(input, other, "div")
+    if rt is dt.bool_:
+        raise NotImplementedError(f"\"div_{mode}_cpu\" not implemented for 'Bool'")
+    if rt._kind == 1:
+        if np.any(np.asarray(db) == 0):
+            raise RuntimeError("ZeroDivisionError")
+        try:
+            q = np.floor_divide(da, db)
+        except ValueError:
+            _check_broadcast(input, other, "div")
+            raise
+        if mode == "trunc":
+            q = q + ((np.remainder(da, db) != 0) & ((np.asarray(da) < 0) != (np.asarray(db) < 0)))
+        arr = np.asarray(q, dtype=rt.np)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            try:
+                arr = np.floor_divide(da, db) if mode == "floor" else np.trunc(np.true_divide(da, db))
+            except ValueError:
+                _check_broadcast(input, other, "div")
+                raise
+        arr = np.asarray(arr, dtype=rt.np)
+    res = wrap(arr)
+    node = record(res, node_cls, input, _t(other))
+    if node is not None:
+        node.shapes = (input._data.shape, _shape(other))
+        node.op = "floor_divide"
+    return res
 
 
 def floor_divide(input, other, *, out=None):
-    """Division rounded toward minus infinity (not differentiable)."""
-    if isinstance(input, Tensor) and isinstance(other, Tensor):
-        pass
-    rt_int = all(
-        (x._data.dtype.kind in "iub") if isinstance(x, Tensor) else isinstance(x, (int, np.integer))
-        for x in (input, other)
-    )
-    if rt_int:
-        db = other._data if isinstance(other, Tensor) else other
-        if np.any(np.asarray(db) == 0):
-            raise RuntimeError("ZeroDivisionError")
-    res = wrap(_ufunc(np.floor_divide, input, other, "floor_divide"))
-    return _maybe_out(res, out)
+    """Division rounded toward minus infinity (not differentiable, as in torch)."""
+    return _maybe_out(_rounded_div(input, other, "floor", FloorDivideBackward), out)
 
 
 class RemainderBackward0(Node):
-    def backward(self, g):
-        a, b = self.saved_tensors
-        ga = unbroadcast(g, self.a_shape) if self.next_nodes[0] is not None else None
-        gb = None
-        if self.next_nodes[1] is not None:
-            gb = unbroadcast(-g * (a / b).floor(), self.b_shape)
-        return ga, gb
+    """remainder(tensor, scalar)."""
 
-
-class RemainderBackward1(Node):
     def backward(self, g):
         return (g,)
 
 
-def remainder(input, other, *, out=None):
-    """Python-style modulus (sign of the divisor)."""
+class RemainderBackward1(Node):
+    """remainder(tensor, tensor): d/db = -floor(a / b)."""
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        ga = unbroadcast(g, self.a_shape) if self.next_nodes[0] is not None else None
+        gb = unbroadcast(-g * (a / b).floor(), self.b_shape) if self.next_nodes[1] is not None else None
+        return ga, gb
+
+
+class FmodBackward0(RemainderBackward0):
+    """fmod(tensor, scalar)."""
+
+
+class FmodBackward1(Node):
+    """fmod(tensor, tensor): d/db = -trunc(a / b)."""
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        ga = unbroadcast(g, self.a_shape) if self.next_nodes[0] is not None else None
+        gb = unbroadcast(-g * (a / b).trunc(), self.b_shape) if self.next_nodes[1] is not None else None
+        return ga, gb
+
+
+def _modulo(np_fn, name, scalar_node, tensor_node, input, other, out):
     if not isinstance(input, Tensor):
-        input = wrap(np.asarray(input, dtype=dt.result_type(input, other).np))
-    res = wrap(_ufunc(np.remainder, input, other, "remainder"))
+        input = wrap(np.asarray(_scalar_as(input, dt.result_type(input, other))))
+    kind = dt.result_type(input, other)._kind
+    if kind == 0:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    if kind == 1:
+        db = other._data if isinstance(other, Tensor) else other
+        if np.any(np.asarray(db) == 0):
+            raise RuntimeError("ZeroDivisionError")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = wrap(_ufunc(np_fn, input, other, name))
     if isinstance(other, Tensor):
-        node = record(res, RemainderBackward0, input, other)
+        node = record(res, tensor_node, input, other)
         if node is not None:
             node.save(input, other)
             node.a_shape, node.b_shape = input._data.shape, other._data.shape
     else:
-        record(res, RemainderBackward1, input)
-    return _maybe_out(res, out)
+        record(res, scalar_node, input)
+    return res if out is None else _maybe_out(res, out)
+
+
+def remainder(input, other, *, out=None):
+    """Python-style modulus (takes the sign of the divisor)."""
+    return _modulo(np.remainder, "remainder", RemainderBackward0, RemainderBackward1, input, other, out)
 
 
 def fmod(input, other, *, out=None):
-    """C-style modulus (sign of the dividend)."""
-    res = wrap(_ufunc(np.fmod, input, other, "fmod"))
-    if isinstance(other, Tensor):
-        node = record(res, RemainderBackward0, input, other)
-        if node is not None:
-            node.save(input, other)
-            node.a_shape, node.b_shape = input._data.shape, other._data.shape
-    else:
-        record(res, RemainderBackward1, input)
-    return res
+    """C-style modulus (takes the sign of the dividend)."""
+    return _modulo(np.fmod, "fmod", FmodBackward0, FmodBackward1, input, other, out)
 
 
 class PowBackward0(Node):
@@ -326,7 +407,7 @@ class PowBackward1(Node):
         a, b, out = self.saved_tensors
         ga = gb = None
         if self.next_nodes[0] is not None:
-            ga = unbroadcast(g * b * a ** (b - 1), self.a_shape)
+            ga = unbroadcast(where(b == 0, 0.0, g * b * a ** (b - 1)), self.a_shape)
         if self.next_nodes[1] is not None:
             safe = where((a == 0) & (b >= 0), 0.0, out * log(a))
             gb = unbroadcast(g * safe, self.b_shape)
@@ -339,7 +420,7 @@ class PowBackward2(Node):
     def backward(self, g):
         (out,) = self.saved_tensors
         if self.base == 0:
-            return (g * where(out == out, 0.0, 0.0),)
+            return (g * 0,)
         return (g * out * float(np.log(self.base)),)
 
 
@@ -351,68 +432,80 @@ def pow(input, exponent, *, out=None):  # noqa: A001
         if node is not None:
             node.save(output=res)
             node.base = input
-        return res
+        return res if out is None else _maybe_out(res, out)
+    _check_int_pow(input, exponent)
     if isinstance(exponent, Tensor):
-        _check_int_pow(input, exponent)
         res = wrap(_ufunc(np.power, input, exponent, "pow"))
         node = record(res, PowBackward1, input, exponent)
         if node is not None:
             node.save(input, exponent, output=res)
             node.a_shape, node.b_shape = input._data.shape, exponent._data.shape
-        return _maybe_out(res, out)
-    _check_int_pow(input, exponent)
+        return res if out is None else _maybe_out(res, out)
     if exponent == 2 and input._data.dtype.kind == "f":
-        res = wrap(np.square(input._data))
+        res = wrap(np.multiply(input._data, input._data))
     else:
         res = wrap(_ufunc(np.power, input, exponent, "pow"))
     node = record(res, PowBackward0, input)
     if node is not None:
         node.save(input)
         node.exponent = exponent
-    return _maybe_out(res, out)
+    return res if out is None else _maybe_out(res, out)
 
 
-def _check_int_pow(a, e):
-    ints = a._data.dtype.kind in "iu" and (
-        (isinstance(e, Tensor) and e._data.dtype.kind in "iu") or isinstance(e, (int, np.integer))
-    )
-    if ints:
-        ev = e._data if isinstance(e, Tensor) else e
-        if np.any(np.asarray(ev) < 0):
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
+def _check_int_pow(a: Tensor, e) -> None:
+    if a._data.dtype.kind not in "iub":
+        return
+    if isinstance(e, Tensor):
+        negative = e._data.dtype.kind in "iu" and np.any(e._data < 0)
+    else:
+        negative = isinstance(e, (int, np.integer)) and not isinstance(e, bool) and e < 0
+    if negative:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
 
 
-float_power = None  # filled below
-
-
-def _float_power(input, exponent):
+def float_power(input, exponent, *, out=None):
     """pow computed in float64."""
     a = input.double() if isinstance(input, Tensor) else float(input)
     b = exponent.double() if isinstance(exponent, Tensor) else float(exponent)
-    return pow(a, b)
-
-
-float_power = _float_power
+    return _maybe_out(pow(a, b), out)
 
 
 class MaximumBackward0(Node):
+    """maximum/minimum: ties split the gradient evenly."""
+
     def backward(self, g):
         a, b = self.saved_tensors
-        if self.is_max:
-            pick_a = (a > b).to(g.dtype)
-        else:
-            pick_a = (a < b).to(g.dtype)
-        tie = (a == b).to(g.dtype) * 0.5
-        ga = unbroadcast(g * (pick_a + tie), self.a_shape) if self.next_nodes[0] is not None else None
-        gb = unbroadcast(g * (1 - pick_a - tie), self.b_shape) if self.next_nodes[1] is not None else None
+        pick_a = (a > b) if self.is_max else (a < b)
+        share = pick_a.to(g.dtype) + (a == b).to(g.dtype) * 0.5
+        ga = unbroadcast(g * share, self.a_shape) if self.next_nodes[0] is not None else None
+        gb = unbroadcast(g * (1 - share), self.b_shape) if self.next_nodes[1] is not None else None
         return ga, gb
 
 
-def _max_min(fn, is_max, input, other):
+class MinimumBackward0(MaximumBackward0):
+    pass
+
+
+class FmaxBackward0(Node):
+    """fmax/fmin: the input that was picked (self on ties, or where other is NaN) gets the gradient."""
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        pick_a = ((a >= b) if self.is_max else (a <= b)) | b.isnan()
+        ga = unbroadcast(where(pick_a, g, 0.0), self.a_shape) if self.next_nodes[0] is not None else None
+        gb = unbroadcast(where(pick_a, 0.0, g), self.b_shape) if self.next_nodes[1] is not None else None
+        return ga, gb
+
+
+class FminBackward0(FmaxBackward0):
+    pass
+
+
+def _max_min(fn, is_max, node_cls, name, input, other):
     if not isinstance(other, Tensor):
-        raise TypeError(f"{'maximum' if is_max else 'minimum'}(): argument 'other' must be Tensor, not {type(other).__name__}")
-    res = wrap(_ufunc(fn, input, other, "maximum" if is_max else "minimum"))
-    node = record(res, MaximumBackward0, input, other)
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    res = wrap(_ufunc(fn, input, other, name))
+    node = record(res, node_cls, input, other)
     if node is not None:
         node.save(input, other)
         node.is_max = is_max
@@ -422,22 +515,22 @@ def _max_min(fn, is_max, input, other):
 
 def maximum(input, other, *, out=None):
     """Elementwise maximum (NaN propagates)."""
-    return _maybe_out(_max_min(np.maximum, True, input, other), out)
+    return _maybe_out(_max_min(np.maximum, True, MaximumBackward0, "maximum", input, other), out)
 
 
 def minimum(input, other, *, out=None):
     """Elementwise minimum (NaN propagates)."""
-    return _maybe_out(_max_min(np.minimum, False, input, other), out)
+    return _maybe_out(_max_min(np.minimum, False, MinimumBackward0, "minimum", input, other), out)
 
 
-def fmax(input, other):
+def fmax(input, other, *, out=None):
     """Elementwise maximum ignoring NaN."""
-    return _max_min(np.fmax, True, input, other)
+    return _maybe_out(_max_min(np.fmax, True, FmaxBackward0, "fmax", input, other), out)
 
 
-def fmin(input, other):
+def fmin(input, other, *, out=None):
     """Elementwise minimum ignoring NaN."""
-    return _max_min(np.fmin, False, input, other)
+    return _maybe_out(_max_min(np.fmin, False, FminBackward0, "fmin", input, other), out)
 
 
 # ---------------------------------------------------------------------------- comparisons and logic
@@ -474,7 +567,7 @@ def _logical_or_bitwise(fn, name, bitwise):
         if bitwise:
             for x in (input, other):
                 if (isinstance(x, Tensor) and x._data.dtype.kind == "f") or isinstance(x, float):
-                    raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+                    raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Float'")
             da, db, _ = _operands(input, other, name)
         else:
             da = input._data.astype(bool)
@@ -497,7 +590,7 @@ logical_xor = _logical_or_bitwise(np.logical_xor, "logical_xor", False)
 def bitwise_not(input, *, out=None):
     """Bitwise NOT (logical NOT for bool tensors)."""
     if input._data.dtype.kind == "f":
-        raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
+        raise NotImplementedError("\"bitwise_not_cpu\" not implemented for 'Float'")
     return _maybe_out(wrap(np.invert(input._data)), out)
 
 
@@ -551,22 +644,21 @@ def _arr(x):
 
 
 # ---------------------------------------------------------------------------- unary math
-def _unary(name, np_fn, grad_fn, save="input", float_only=True, doc=""):
-    """Build a differentiable unary op from a NumPy function and a gradient formula in Tensor ops.
+def _unary(name, np_fn, grad_fn, save="input", node_name=None):
+    """Build a differentiable float unary op from a NumPy function and a gradient formula in Tensor ops.
 
-    grad_fn(g, x, out) gets the incoming gradient, the input and the output."""
+    grad_fn(g, x, out) gets the incoming gradient, the input and the output (None when not saved)."""
+    want_x = save in ("input", "both")
+    want_out = save in ("output", "both")
 
     def backward(self, g):
         saved = self.saved_tensors
-        x = saved[0] if save in ("input", "both") else None
-        out = saved[-1] if save in ("output", "both") else None
-        return (grad_fn(g, x, out),)
+        return (grad_fn(g, saved[0] if want_x else None, saved[-1] if want_out else None),)
 
-    node_cls = type(f"{name.capitalize()}Backward0", (Node,), {"backward": backward})
+    node_cls = type(node_name or f"{name.capitalize()}Backward0", (Node,), {"backward": backward})
 
     def op(input, *, out=None):
-        a = float_array(input) if float_only else input._data
-        res = wrap(np.asarray(np_fn(a)))
+        res = wrap(np.asarray(np_fn(float_array(input))))
         node = record(res, node_cls, input)
         if node is not None:
             if save == "input":
@@ -575,35 +667,33 @@ def _unary(name, np_fn, grad_fn, save="input", float_only=True, doc=""):
                 node.save(output=res)
             else:
                 node.save(input, output=res)
-        return _maybe_out(res, out)
+        return res if out is None else _maybe_out(res, out)
 
     op.__name__ = name
-    op.__doc__ = doc or f"Elementwise {name}."
+    op.__doc__ = f"Elementwise {name}."
     return op
 
 
 def _sigmoid_np(a):
-    # Split by sign so exp never overflows.
-    out = np.empty_like(a)
-    pos = a >= 0
-    np.divide(1, 1 + np.exp(-a, where=pos, out=np.zeros_like(a)), out=out, where=pos)
-    e = np.exp(a, where=~pos, out=np.zeros_like(a))
-    np.divide(e, 1 + e, out=out, where=~pos)
-    return out
-
-
-def _sigmoid_fast(a):
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-a))
 
 
+def _erf_np(a):
+    from math import erf as scalar_erf
+
+    return np.vectorize(scalar_erf, otypes=[a.dtype])(a) if a.size else a.copy()
+
+
+_LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
+
 exp = _unary("exp", np.exp, lambda g, x, o: g * o, save="output")
-exp2 = _unary("exp2", np.exp2, lambda g, x, o: g * o * float(np.log(2)), save="output")
+exp2 = _unary("exp2", np.exp2, lambda g, x, o: g * o * _LN2, save="output")
 expm1 = _unary("expm1", np.expm1, lambda g, x, o: g * (o + 1), save="output")
 log = _unary("log", np.log, lambda g, x, o: g / x)
-log2 = _unary("log2", np.log2, lambda g, x, o: g / (x * float(np.log(2))))
-log10 = _unary("log10", np.log10, lambda g, x, o: g / (x * float(np.log(10))))
-log1p = _unary("log1p", np.log1p, lambda g, x, o: g / (x + 1))
+log2 = _unary("log2", np.log2, lambda g, x, o: g / (x * _LN2))
+log10 = _unary("log10", np.log10, lambda g, x, o: g / (x * _LN10))
+log1p = _unary("log1p", np.log1p, lambda g, x, o: g / (x + 1), node_name="Log1PBackward0")
 sqrt = _unary("sqrt", np.sqrt, lambda g, x, o: g / (o * 2), save="output")
 rsqrt = _unary("rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, o: g * (o**3) * -0.5, save="output")
 sin = _unary("sin", np.sin, lambda g, x, o: g * x.cos())
@@ -615,19 +705,9 @@ atan = _unary("atan", np.arctan, lambda g, x, o: g / (x * x + 1))
 sinh = _unary("sinh", np.sinh, lambda g, x, o: g * x.cosh())
 cosh = _unary("cosh", np.cosh, lambda g, x, o: g * x.sinh())
 tanh = _unary("tanh", np.tanh, lambda g, x, o: g * (1 - o * o), save="output")
-sigmoid = _unary("sigmoid", _sigmoid_fast, lambda g, x, o: g * o * (1 - o), save="output")
+sigmoid = _unary("sigmoid", _sigmoid_np, lambda g, x, o: g * o * (1 - o), save="output")
 reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, x, o: -g * o * o, save="output")
-erf = _unary("erf", None, lambda g, x, o: g * (-(x * x)).exp() * float(2 / np.sqrt(np.pi)))
-_ = (_sigmoid_np,)
-
-
-def _erf_np(a):
-    from math import erf as _e
-
-    return np.vectorize(_e, otypes=[a.dtype])(a) if a.size else a.copy()
-
-
-erf = _unary("erf", _erf_np, lambda g, x, o: g * (-(x * x)).exp() * float(2 / np.sqrt(np.pi)))
+erf = _unary("erf", _erf_np, lambda g, x, o: g * (-(x * x)).exp() * _TWO_OVER_SQRT_PI)
 
 
 def _zero_grad_unary(name, np_fn, keep_int=True):
@@ -652,7 +732,6 @@ floor = _zero_grad_unary("floor", np.floor)
 ceil = _zero_grad_unary("ceil", np.ceil)
 trunc = _zero_grad_unary("trunc", np.trunc)
 fix = trunc
-frac_ = None
 
 
 def round(input, *, decimals: int = 0, out=None):  # noqa: A001
@@ -692,7 +771,7 @@ class AbsBackward0(Node):
 def abs(input, *, out=None):  # noqa: A001
     """Absolute value."""
     if input._data.dtype == np.bool_:
-        raise RuntimeError('"abs_cpu" not implemented for \'Bool\'')
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
     res = wrap(np.abs(input._data))
     node = record(res, AbsBackward0, input)
     if node is not None:
@@ -763,8 +842,16 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        lo = min if isinstance(min, Tensor) else wrap(np.asarray(-np.inf if min is None else min, dtype=input._data.dtype))
-        hi = max if isinstance(max, Tensor) else wrap(np.asarray(np.inf if max is None else max, dtype=input._data.dtype))
+        lo = (
+            min
+            if isinstance(min, Tensor)
+            else wrap(np.asarray(-np.inf if min is None else min, dtype=input._data.dtype))
+        )
+        hi = (
+            max
+            if isinstance(max, Tensor)
+            else wrap(np.asarray(np.inf if max is None else max, dtype=input._data.dtype))
+        )
         res = wrap(np.minimum(np.maximum(input._data, lo._data), hi._data).astype(input._data.dtype, copy=False))
         node = record(res, ClampBackward0, input, None, None)
         if node is not None:
@@ -812,12 +899,18 @@ def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
         return tuple(wrap(i) for i in np.nonzero(condition._data))
     if condition._data.dtype != np.bool_:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}")
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}"
+        )
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         rt = dt.result_type(input, other)
         res = wrap(np.where(condition._data, input, other).astype(rt.np))
         return res
-    da, db, rt = _operands(input, other, "where") if isinstance(input, Tensor) or isinstance(other, Tensor) else (input, other, None)
+    da, db, rt = (
+        _operands(input, other, "where")
+        if isinstance(input, Tensor) or isinstance(other, Tensor)
+        else (input, other, None)
+    )
     try:
         res = wrap(np.where(condition._data, da, db).astype(rt.np, copy=False))
     except ValueError:
@@ -831,19 +924,99 @@ def where(condition, input=None, other=None, *, out=None):
     return _maybe_out(res, out)
 
 
+class LerpBackward0(Node):
+    """lerp with a scalar weight."""
+
+    def backward(self, g):
+        w = self.weight
+        ga = unbroadcast(g * (1 - w), self.shapes[0]) if self.next_nodes[0] is not None else None
+        gb = unbroadcast(g * w, self.shapes[1]) if self.next_nodes[1] is not None else None
+        return ga, gb
+
+
+class LerpBackward1(Node):
+    """lerp with a tensor weight."""
+
+    def backward(self, g):
+        a, b, w = self.saved_tensors
+        ga = unbroadcast(g * (1 - w), self.shapes[0]) if self.next_nodes[0] is not None else None
+        gb = unbroadcast(g * w, self.shapes[1]) if self.next_nodes[1] is not None else None
+        gw = unbroadcast(g * (b - a), self.shapes[2]) if self.next_nodes[2] is not None else None
+        return ga, gb, gw
+
+
 def lerp(input, end, weight, *, out=None):
-    """input + weight * (end - input)."""
-    return _maybe_out(input + weight * (end - input), out)
+    """input + weight * (end - input), computed from the nearer end as torch does."""
+    a, b = input._data, end._data
+    w = weight._data if isinstance(weight, Tensor) else weight
+    if a.dtype != b.dtype or (isinstance(weight, Tensor) and weight._data.dtype != a.dtype):
+        raise RuntimeError(f"expected dtype {input.dtype} for `end` and `weight` but got dtype {end.dtype}")
+    try:
+        diff = b - a
+        arr = np.where(np.abs(w) < 0.5, a + w * diff, b - diff * (1 - np.asarray(w, dtype=a.dtype)))
+    except ValueError:
+        _check_broadcast(input, end, "lerp")
+        raise
+    res = wrap(np.asarray(arr, dtype=a.dtype))
+    if isinstance(weight, Tensor):
+        node = record(res, LerpBackward1, input, end, weight)
+        if node is not None:
+            node.save(input, end, weight)
+            node.shapes = (a.shape, b.shape, weight._data.shape)
+    else:
+        node = record(res, LerpBackward0, input, end)
+        if node is not None:
+            node.weight = weight
+            node.shapes = (a.shape, b.shape)
+    return res if out is None else _maybe_out(res, out)
+
+
+class AddcmulBackward0(Node):
+    def backward(self, g):
+        t1, t2 = self.saved_tensors
+        v = self.value
+        ga = unbroadcast(g, self.shapes[0]) if self.next_nodes[0] is not None else None
+        g1 = unbroadcast(g * t2 * v, self.shapes[1]) if self.next_nodes[1] is not None else None
+        g2 = unbroadcast(g * t1 * v, self.shapes[2]) if self.next_nodes[2] is not None else None
+        return ga, g1, g2
+
+
+class AddcdivBackward0(Node):
+    def backward(self, g):
+        t1, t2 = self.saved_tensors
+        v = self.value
+        ga = unbroadcast(g, self.shapes[0]) if self.next_nodes[0] is not None else None
+        g1 = unbroadcast(g * v / t2, self.shapes[1]) if self.next_nodes[1] is not None else None
+        g2 = unbroadcast(-g * v * t1 / (t2 * t2), self.shapes[2]) if self.next_nodes[2] is not None else None
+        return ga, g1, g2
+
+
+def _addc(np_fn, node_cls, input, tensor1, tensor2, value, out):
+    prod = np_fn(tensor1._data, tensor2._data)
+    rt = dt.result_type(input, tensor1, tensor2)
+    arr = (input._data + (prod if value == 1 else prod * value)).astype(rt.np, copy=False)
+    res = wrap(arr)
+    node = record(res, node_cls, input, tensor1, tensor2)
+    if node is not None:
+        node.save(tensor1, tensor2)
+        node.value = value
+        node.shapes = (input._data.shape, tensor1._data.shape, tensor2._data.shape)
+    return res if out is None else _maybe_out(res, out)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2."""
-    return _maybe_out(input + value * tensor1 * tensor2, out)
+    return _addc(np.multiply, AddcmulBackward0, input, tensor1, tensor2, value, out)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 / tensor2."""
-    return _maybe_out(input + value * tensor1 / tensor2, out)
+    if tensor1._data.dtype.kind != "f" and tensor2._data.dtype.kind != "f":
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release addcdiv will "
+            "perform a true division of tensor1 and tensor2."
+        )
+    return _addc(np.true_divide, AddcdivBackward0, input, tensor1, tensor2, value, out)
 
 
 def square(input, *, out=None):
@@ -851,15 +1024,43 @@ def square(input, *, out=None):
     return _maybe_out(pow(input, 2), out)
 
 
-def frac(input):
-    """The fractional part, input - trunc(input)."""
-    return input - trunc(input)
+class FracBackward0(Node):
+    def backward(self, g):
+        return (g,)
 
 
-def xlogy(input, other):
-    """input * log(other), 0 where input == 0."""
-    prod = mul(input, log(other) if isinstance(other, Tensor) else float(np.log(other)))
-    return where(input == 0, 0.0, prod) if isinstance(input, Tensor) else prod
+def frac(input, *, out=None):
+    """The fractional part, input - trunc(input) (keeps the sign)."""
+    a = input._data
+    res = wrap(a - np.trunc(a))
+    record(res, FracBackward0, input)
+    return res if out is None else _maybe_out(res, out)
+
+
+class XlogyBackward0(Node):
+    def backward(self, g):
+        x, y = self.saved_tensors
+        gx = unbroadcast(g * xlogy((x != 0).to(g.dtype), y), self.shapes[0]) if self.next_nodes[0] is not None else None
+        gy = unbroadcast(g * x / y, self.shapes[1]) if self.next_nodes[1] is not None else None
+        return gx, gy
+
+
+def xlogy(input, other, *, out=None):
+    """input * log(other), defined as 0 where input == 0 (unless other is NaN)."""
+    if not isinstance(input, Tensor):
+        input = wrap(np.asarray(_scalar_as(input, dt.result_type(input, other))))
+    if not isinstance(other, Tensor):
+        other = wrap(np.asarray(other, dtype=dt.result_type(input, other).np))
+    x, y = float_array(input), float_array(other)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        arr = np.where((x == 0) & ~np.isnan(y), 0, x * np.log(y))
+    rt = dt.result_type(input, other)
+    res = wrap(np.asarray(arr, dtype=rt.np if rt.is_floating_point else dt.get_default_dtype().np))
+    node = record(res, XlogyBackward0, input, other)
+    if node is not None:
+        node.save(input, other)
+        node.shapes = (input._data.shape, other._data.shape)
+    return res if out is None else _maybe_out(res, out)
 
 
 # ---------------------------------------------------------------------------- casting
@@ -922,7 +1123,9 @@ def apply_inplace(self: Tensor, compute, *args, **kwargs) -> Tensor:
 def _write_result(self: Tensor, res: Tensor) -> None:
     rd = res._data
     if rd.dtype != self._data.dtype and not np.can_cast(rd.dtype, self._data.dtype, casting="same_kind"):
-        raise RuntimeError(f"result type {_dtype_name(rd.dtype)} can't be cast to the desired output type {_dtype_name(self._data.dtype)}")
+        raise RuntimeError(
+            f"result type {_dtype_name(rd.dtype)} can't be cast to the desired output type {_dtype_name(self._data.dtype)}"
+        )
     if rd.shape != self._data.shape:
         try:
             if np.broadcast_shapes(rd.shape, self._data.shape) != self._data.shape:
@@ -938,8 +1141,17 @@ def _write_result(self: Tensor, res: Tensor) -> None:
 
 
 def _dtype_name(npd) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[str(npd)]
+    return {
+        "float32": "Float",
+        "float64": "Double",
+        "float16": "Half",
+        "int64": "Long",
+        "int32": "Int",
+        "int16": "Short",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
+    }[str(npd)]
 
 
 _FAST_INPLACE = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
@@ -983,7 +1195,7 @@ def _make_inplace(fn, name):
 
 
 def _scalar_or_tensor(x) -> bool:
-    return isinstance(x, (Tensor, numbers.Number))
+    return isinstance(x, (Tensor, numbers.Number, np.bool_))
 
 
 def _rop(fn):
@@ -1025,54 +1237,214 @@ def _iop(name):
 
 
 TENSOR_FUNCS = {
-    "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "remainder": remainder, "fmod": fmod,
-    "floor_divide": floor_divide, "true_divide": div, "maximum": maximum, "minimum": minimum,
-    "fmax": fmax, "fmin": fmin, "rsub": rsub,
-    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "greater_equal": ge,
-    "less": lt, "less_equal": le, "not_equal": ne,
-    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
-    "bitwise_not": bitwise_not, "logical_and": logical_and, "logical_or": logical_or,
-    "logical_xor": logical_xor, "logical_not": logical_not,
-    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "isposinf": isposinf, "isneginf": isneginf,
-    "isclose": isclose, "allclose": allclose, "equal": equal,
-    "exp": exp, "exp2": exp2, "expm1": expm1, "log": log, "log2": log2, "log10": log10, "log1p": log1p,
-    "sqrt": sqrt, "rsqrt": rsqrt, "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos,
-    "atan": atan, "arcsin": asin, "arccos": acos, "arctan": atan, "sinh": sinh, "cosh": cosh,
-    "tanh": tanh, "sigmoid": sigmoid, "reciprocal": reciprocal, "erf": erf,
-    "floor": floor, "ceil": ceil, "trunc": trunc, "fix": trunc, "round": round, "sign": sign, "sgn": sign,
-    "abs": abs, "absolute": abs, "neg": neg, "negative": neg, "relu": relu, "clamp": clamp, "clip": clamp,
-    "clamp_min": clamp_min, "clamp_max": clamp_max, "where": lambda self, cond, other: where(cond, self, other),
-    "lerp": lerp, "addcmul": addcmul, "addcdiv": addcdiv, "square": square, "frac": frac,
-    "xlogy": xlogy, "float_power": float_power,
+    "add": add,
+    "sub": sub,
+    "mul": mul,
+    "div": div,
+    "pow": pow,
+    "remainder": remainder,
+    "fmod": fmod,
+    "floor_divide": floor_divide,
+    "true_divide": div,
+    "maximum": maximum,
+    "minimum": minimum,
+    "fmax": fmax,
+    "fmin": fmin,
+    "rsub": rsub,
+    "eq": eq,
+    "ne": ne,
+    "lt": lt,
+    "le": le,
+    "gt": gt,
+    "ge": ge,
+    "greater": gt,
+    "greater_equal": ge,
+    "less": lt,
+    "less_equal": le,
+    "not_equal": ne,
+    "bitwise_and": bitwise_and,
+    "bitwise_or": bitwise_or,
+    "bitwise_xor": bitwise_xor,
+    "bitwise_not": bitwise_not,
+    "logical_and": logical_and,
+    "logical_or": logical_or,
+    "logical_xor": logical_xor,
+    "logical_not": logical_not,
+    "isnan": isnan,
+    "isinf": isinf,
+    "isfinite": isfinite,
+    "isposinf": isposinf,
+    "isneginf": isneginf,
+    "isclose": isclose,
+    "allclose": allclose,
+    "equal": equal,
+    "exp": exp,
+    "exp2": exp2,
+    "expm1": expm1,
+    "log": log,
+    "log2": log2,
+    "log10": log10,
+    "log1p": log1p,
+    "sqrt": sqrt,
+    "rsqrt": rsqrt,
+    "sin": sin,
+    "cos": cos,
+    "tan": tan,
+    "asin": asin,
+    "acos": acos,
+    "atan": atan,
+    "arcsin": asin,
+    "arccos": acos,
+    "arctan": atan,
+    "sinh": sinh,
+    "cosh": cosh,
+    "tanh": tanh,
+    "sigmoid": sigmoid,
+    "reciprocal": reciprocal,
+    "erf": erf,
+    "floor": floor,
+    "ceil": ceil,
+    "trunc": trunc,
+    "fix": trunc,
+    "round": round,
+    "sign": sign,
+    "sgn": sign,
+    "abs": abs,
+    "absolute": abs,
+    "neg": neg,
+    "negative": neg,
+    "relu": relu,
+    "clamp": clamp,
+    "clip": clamp,
+    "clamp_min": clamp_min,
+    "clamp_max": clamp_max,
+    "where": lambda self, cond, other: where(cond, self, other),
+    "lerp": lerp,
+    "addcmul": addcmul,
+    "addcdiv": addcdiv,
+    "square": square,
+    "frac": frac,
+    "xlogy": xlogy,
+    "float_power": float_power,
 }
 
 _INPLACE_NAMES = [
-    "add", "sub", "mul", "div", "pow", "remainder", "fmod", "floor_divide", "true_divide", "exp", "exp2",
-    "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos", "atan",
-    "sinh", "cosh", "tanh", "sigmoid", "reciprocal", "erf", "floor", "ceil", "trunc", "round", "sign",
-    "abs", "neg", "relu", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv",
-    "square", "frac", "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor",
-    "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not", "xlogy", "maximum", "minimum",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "remainder",
+    "fmod",
+    "floor_divide",
+    "true_divide",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "sigmoid",
+    "reciprocal",
+    "erf",
+    "floor",
+    "ceil",
+    "trunc",
+    "round",
+    "sign",
+    "abs",
+    "neg",
+    "relu",
+    "clamp",
+    "clip",
+    "clamp_min",
+    "clamp_max",
+    "lerp",
+    "addcmul",
+    "addcdiv",
+    "square",
+    "frac",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_not",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "logical_not",
+    "xlogy",
+    "maximum",
+    "minimum",
 ]
 
 TENSOR_METHODS = dict(TENSOR_FUNCS)
 TENSOR_METHODS.update({n + "_": _make_inplace(TENSOR_FUNCS[n], n) for n in _INPLACE_NAMES})
 TENSOR_METHODS.update(
     {
-        "subtract": sub, "multiply": mul, "divide": div,
-        "subtract_": TENSOR_METHODS["sub_"], "multiply_": TENSOR_METHODS["mul_"], "divide_": TENSOR_METHODS["div_"],
-        "__add__": _op(add), "__radd__": _rop(add), "__sub__": _op(sub), "__rsub__": _rop(sub),
-        "__mul__": _op(mul), "__rmul__": _rop(mul), "__truediv__": _op(div), "__rtruediv__": _rop(div),
-        "__floordiv__": _op(floor_divide), "__rfloordiv__": _rop(floor_divide),
-        "__mod__": _op(remainder), "__rmod__": _rop(remainder), "__pow__": _op(pow), "__rpow__": _rop(pow),
-        "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs, "__invert__": bitwise_not,
-        "__eq__": _op(eq), "__ne__": _op(ne), "__lt__": _op(lt), "__le__": _op(le), "__gt__": _op(gt),
+        "subtract": sub,
+        "multiply": mul,
+        "divide": div,
+        "subtract_": TENSOR_METHODS["sub_"],
+        "multiply_": TENSOR_METHODS["mul_"],
+        "divide_": TENSOR_METHODS["div_"],
+        "__add__": _op(add),
+        "__radd__": _rop(add),
+        "__sub__": _op(sub),
+        "__rsub__": _rop(sub),
+        "__mul__": _op(mul),
+        "__rmul__": _rop(mul),
+        "__truediv__": _op(div),
+        "__rtruediv__": _rop(div),
+        "__floordiv__": _op(floor_divide),
+        "__rfloordiv__": _rop(floor_divide),
+        "__mod__": _op(remainder),
+        "__rmod__": _rop(remainder),
+        "__pow__": _op(pow),
+        "__rpow__": _rop(pow),
+        "__neg__": neg,
+        "__pos__": lambda self: self,
+        "__abs__": abs,
+        "__invert__": bitwise_not,
+        "__eq__": _op(eq),
+        "__ne__": _op(ne),
+        "__lt__": _op(lt),
+        "__le__": _op(le),
+        "__gt__": _op(gt),
         "__ge__": _op(ge),
-        "__and__": _op(bitwise_and), "__rand__": _rop(bitwise_and), "__or__": _op(bitwise_or),
-        "__ror__": _rop(bitwise_or), "__xor__": _op(bitwise_xor), "__rxor__": _rop(bitwise_xor),
-        "__iadd__": _iop("add"), "__isub__": _iop("sub"), "__imul__": _iop("mul"), "__itruediv__": _iop("div"),
-        "__ifloordiv__": _iop("floor_divide"), "__imod__": _iop("remainder"), "__ipow__": _iop("pow"),
-        "__iand__": _iop("bitwise_and"), "__ior__": _iop("bitwise_or"), "__ixor__": _iop("bitwise_xor"),
+        "__and__": _op(bitwise_and),
+        "__rand__": _rop(bitwise_and),
+        "__or__": _op(bitwise_or),
+        "__ror__": _rop(bitwise_or),
+        "__xor__": _op(bitwise_xor),
+        "__rxor__": _rop(bitwise_xor),
+        "__iadd__": _iop("add"),
+        "__isub__": _iop("sub"),
+        "__imul__": _iop("mul"),
+        "__itruediv__": _iop("div"),
+        "__ifloordiv__": _iop("floor_divide"),
+        "__imod__": _iop("remainder"),
+        "__ipow__": _iop("pow"),
+        "__iand__": _iop("bitwise_and"),
+        "__ior__": _iop("bitwise_or"),
+        "__ixor__": _iop("bitwise_xor"),
     }
 )
 TENSOR_METHODS.pop("where")
@@ -1169,7 +1541,9 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         _check_broadcast(input, mask, "masked_fill")
         raise
     if arr.shape != input._data.shape:
-        raise RuntimeError(f"masked_fill: mask of shape {list(mask.shape)} does not broadcast to input shape {list(input.shape)}")
+        raise RuntimeError(
+            f"masked_fill: mask of shape {list(mask.shape)} does not broadcast to input shape {list(input.shape)}"
+        )
     res = wrap(arr)
     node = record(res, MaskedFillBackward0, input)
     if node is not None:
@@ -1179,7 +1553,10 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 
 TENSOR_METHODS.update(
     {
-        "fill_": fill_, "zero_": zero_, "copy_": copy_, "masked_fill": masked_fill,
+        "fill_": fill_,
+        "zero_": zero_,
+        "copy_": copy_,
+        "masked_fill": masked_fill,
         "masked_fill_": _make_inplace(masked_fill, "masked_fill"),
     }
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -11,6 +13,18 @@ from ._op import Node, record, unbroadcast, wrap
 
 def convert_index(key):
     """Turn a torch-style index into one NumPy understands, checking index dtypes."""
+    if (
+        isinstance(key, list)
+        and key
+        and any(isinstance(k, (list, tuple, Tensor, slice)) or k is None or k is Ellipsis for k in key)
+    ):
+        # torch still reads a list holding sequences/slices as a tuple of indices (deprecated there)
+        warnings.warn(
+            "Using a non-tuple sequence for multidimensional indexing is deprecated; use x[tuple(seq)] instead of x[seq].",
+            UserWarning,
+            stacklevel=3,
+        )
+        key = tuple(key)
     if isinstance(key, tuple):
         return tuple(_convert_one(k) for k in key)
     return _convert_one(key)
@@ -32,13 +46,17 @@ def _convert_one(k):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return [_convert_one(x) if isinstance(x, Tensor) else x for x in k] if flat.dtype == object else flat
     if isinstance(k, (float, np.floating)):
-        raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices")
+        raise IndexError(
+            "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices"
+        )
     return k
 
 
 def _is_basic(idx) -> bool:
     items = idx if isinstance(idx, tuple) else (idx,)
-    return all(i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer)) and not isinstance(i, bool) for i in items)
+    return all(
+        i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer)) and not isinstance(i, bool) for i in items
+    )
 
 
 def _raise_index_error(a: np.ndarray, idx, err: Exception):
@@ -59,7 +77,9 @@ def _raise_index_error(a: np.ndarray, idx, err: Exception):
             size = a.shape[dim]
             bad = it[(it >= size) | (it < -size)]
             if bad.size:
-                raise IndexError(f"index {int(bad.flat[0])} is out of bounds for dimension {dim} with size {size}") from None
+                raise IndexError(
+                    f"index {int(bad.flat[0])} is out of bounds for dimension {dim} with size {size}"
+                ) from None
         dim += it.ndim if isinstance(it, np.ndarray) and it.dtype == np.bool_ else 1
     if "too many indices" in msg:
         raise IndexError(f"too many indices for tensor of dimension {a.ndim}") from None
@@ -150,8 +170,10 @@ def setitem(self: Tensor, key, value) -> None:
         except ValueError as e:
             if "read-only" in str(e):
                 raise RuntimeError("cannot write into an expanded (broadcast) tensor; call .clone() first") from None
-            raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(value._data if isinstance(value, Tensor) else value))} "
-                               f"cannot be broadcast to indexing result of shape {list(np.shape(self._data[idx]))}") from None
+            raise RuntimeError(
+                f"shape mismatch: value tensor of shape {list(np.shape(value._data if isinstance(value, Tensor) else value))} "
+                f"cannot be broadcast to indexing result of shape {list(np.shape(self._data[idx]))}"
+            ) from None
         self._version.value += 1
         return
     from .elementwise import apply_inplace
@@ -161,3 +183,378 @@ def setitem(self: Tensor, key, value) -> None:
 
 TENSOR_METHODS = {"__getitem__": getitem, "__setitem__": setitem}
 PUBLIC: dict = {}
+
+
+# ---------------------------------------------------------------------------- index_* along one dim
+def _index_vector(index, name: str) -> np.ndarray:
+    """The int64 index array of an index_* op, checked for dtype and rank."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    a = index._data
+    if a.dtype.kind not in "iu" or a.dtype == np.uint8:
+        raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index")
+    if a.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    return a.reshape(-1).astype(np.int64, copy=False)
+
+
+def _check_range(idx: np.ndarray, size: int, dim: int, prefix: str = "", exc=IndexError) -> np.ndarray:
+    bad = idx[(idx < -size) | (idx >= size)]
+    if bad.size:
+        raise exc(f"{prefix}index {int(bad[0])} is out of bounds for dimension {dim} with size {size}")
+    return np.where(idx < 0, idx + size, idx)
+
+
+def _take_dim(a: np.ndarray, d: int, idx: np.ndarray) -> tuple:
+    """A NumPy index selecting positions idx along axis d."""
+    key = [slice(None)] * a.ndim
+    key[d] = idx
+    return tuple(key)
+
+
+class IndexSelectBackward0(Node):
+    def backward(self, g):
+        (index,) = self.saved_tensors
+        zeros = g.new_zeros(self.shape)
+        if len(self.shape) == 0:
+            return (g.reshape(()),)
+        return (zeros.index_add(self.dim, index, g.reshape(self.g_shape)),)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
+    """The entries at index (a 1-D integer tensor) along dim, as a copy."""
+    idx = _index_vector(index, "index_select")
+    a = input._data
+    d = input._wrap_dim(dim)
+    size = a.shape[d] if a.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        raise IndexError("index out of range in self")
+    if a.ndim == 0:
+        if idx.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
+        res = wrap(a.copy())
+    else:
+        res = wrap(np.take(a, idx, axis=d))
+    node = record(res, IndexSelectBackward0, input)
+    if node is not None:
+        node.save(wrap(idx))
+        node.shape, node.dim = a.shape, d
+        node.g_shape = res._data.shape if a.ndim else (1,)
+    if out is not None:
+        from .elementwise import _maybe_out
+
+        return _maybe_out(res, out)
+    return res
+
+
+def _check_source(name: str, input: Tensor, d: int, idx: np.ndarray, source: Tensor) -> None:
+    a, s = input._data, source._data
+    n = s.shape[d] if s.ndim else 1
+    if idx.size != n:
+        raise RuntimeError(
+            f"{name}(): Number of indices ({idx.size}) should be equal to source.size(dim): ({n}), for dim: {d}"
+        )
+    if s.ndim and a.ndim and s.shape[:d] + s.shape[d + 1 :] != a.shape[:d] + a.shape[d + 1 :]:
+        raise RuntimeError(
+            f"{name}(): source shape {list(s.shape)} must match self shape {list(a.shape)} except at dimension {d}"
+        )
+    if s.dtype != a.dtype:
+        raise RuntimeError(f"{name}(): self ({input.dtype}) and source ({source.dtype}) must have the same scalar type")
+
+
+class IndexAddBackward0(Node):
+    def backward(self, g):
+        (index,) = self.saved_tensors
+        gs = g if self.next_nodes[0] is not None else None
+        gsrc = None
+        if self.next_nodes[1] is not None:
+            gsrc = g.index_select(self.dim, index).reshape(self.src_shape)
+            if self.alpha != 1:
+                gsrc = gsrc * self.alpha
+        return gs, gsrc
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """input with alpha * source added at index along dim (repeated indices accumulate)."""
+    idx = _index_vector(index, "index_add")
+    a = input._data
+    d = input._wrap_dim(dim)
+    _check_source("index_add_", input, d, idx, source)
+    idx = _check_range(idx, a.shape[d] if a.ndim else 1, d, exc=RuntimeError)
+    out = a.copy()
+    src = source._data if alpha == 1 else source._data * alpha
+    if a.ndim == 0:
+        out += src.sum()
+    else:
+        np.add.at(out, _take_dim(out, d, idx), src.reshape(a.shape[:d] + (idx.size,) + a.shape[d + 1 :]))
+    res = wrap(out.astype(a.dtype, copy=False))
+    node = record(res, IndexAddBackward0, input, source)
+    if node is not None:
+        node.save(wrap(idx))
+        node.dim, node.alpha, node.src_shape = d, alpha, source._data.shape
+    return res
+
+
+class IndexCopyBackward0(Node):
+    def backward(self, g):
+        (index,) = self.saved_tensors
+        gs = g.index_fill(self.dim, index, 0.0) if self.next_nodes[0] is not None else None
+        gsrc = g.index_select(self.dim, index).reshape(self.src_shape) if self.next_nodes[1] is not None else None
+        return gs, gsrc
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """input with source's slices written at index along dim."""
+    idx = _index_vector(index, "index_copy")
+    a = input._data
+    d = input._wrap_dim(dim)
+    _check_source("index_copy_", input, d, idx, source)
+    idx = _check_range(idx, a.shape[d] if a.ndim else 1, d, "index_copy_(): ")
+    out = a.copy()
+    if a.ndim == 0:
+        out[...] = source._data.reshape(())
+    else:
+        out[_take_dim(out, d, idx)] = source._data.reshape(a.shape[:d] + (idx.size,) + a.shape[d + 1 :])
+    res = wrap(out)
+    node = record(res, IndexCopyBackward0, input, source)
+    if node is not None:
+        node.save(wrap(idx))
+        node.dim, node.src_shape = d, source._data.shape
+    return res
+
+
+class IndexFillBackward0(Node):
+    def backward(self, g):
+        (index,) = self.saved_tensors
+        gs = g.index_fill(self.dim, index, 0.0) if self.next_nodes[0] is not None else None
+        gv = g.index_select(self.dim, index).sum() if self.next_nodes[1] is not None else None
+        return gs, gv
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """input with value written at index along dim."""
+    idx = _index_vector(index, "index_fill")
+    a = input._data
+    d = input._wrap_dim(dim)
+    idx = _check_range(idx, a.shape[d] if a.ndim else 1, d)
+    vt = value if isinstance(value, Tensor) else None
+    if vt is not None and vt._data.ndim != 0:
+        raise RuntimeError(
+            f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with {vt._data.ndim} dimension(s)."
+        )
+    v = vt._data if vt is not None else value
+    out = a.copy()
+    if a.ndim == 0:
+        if idx.size:
+            out[...] = v
+    else:
+        out[_take_dim(out, d, idx)] = v
+    res = wrap(out)
+    node = record(res, IndexFillBackward0, input, vt)
+    if node is not None:
+        node.save(wrap(idx))
+        node.dim = d
+    return res
+
+
+# ---------------------------------------------------------------------------- masks and flat indices
+class MaskedSelectBackward0(Node):
+    def backward(self, g):
+        (mask,) = self.saved_tensors
+        full = g.new_zeros(self.b_shape).masked_scatter(mask.expand(self.b_shape), g)
+        return (unbroadcast(full, self.shape),)
+
+
+def _check_bool_mask(name: str, mask) -> None:
+    if not isinstance(mask, Tensor) or mask._data.dtype != np.bool_:
+        raise RuntimeError(f"{name}: expected BoolTensor for mask")
+
+
+def _broadcast_pair(a_shape, b_shape) -> tuple:
+    try:
+        return np.broadcast_shapes(a_shape, b_shape)
+    except ValueError:
+        for i in range(1, max(len(a_shape), len(b_shape)) + 1):
+            x = a_shape[-i] if i <= len(a_shape) else 1
+            y = b_shape[-i] if i <= len(b_shape) else 1
+            if x != y and x != 1 and y != 1:
+                raise RuntimeError(
+                    f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton dimension "
+                    f"{max(len(a_shape), len(b_shape)) - i}"
+                ) from None
+        raise
+
+
+def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
+    """A 1-D tensor of the elements where mask (broadcast with input) is True."""
+    _check_bool_mask("masked_select", mask)
+    shape = _broadcast_pair(input._data.shape, mask._data.shape)
+    a = np.broadcast_to(input._data, shape)
+    m = np.broadcast_to(mask._data, shape)
+    res = wrap(np.require(a[m], requirements="C"))
+    node = record(res, MaskedSelectBackward0, input)
+    if node is not None:
+        node.save(mask)
+        node.shape, node.b_shape = input._data.shape, shape
+    if out is not None:
+        from .elementwise import _maybe_out
+
+        return _maybe_out(res, out)
+    return res
+
+
+class MaskedScatterBackward0(Node):
+    def backward(self, g):
+        (mask,) = self.saved_tensors
+        gs = unbroadcast(g.masked_fill(mask, 0.0), self.shape) if self.next_nodes[0] is not None else None
+        gsrc = None
+        if self.next_nodes[1] is not None:
+            picked = g.masked_select(mask)
+            rest = self.src_numel - picked.shape[0]
+            if rest:
+                from .shape import cat
+
+                picked = cat([picked, picked.new_zeros((rest,))])
+            gsrc = picked.reshape(self.src_shape)
+        return gs, gsrc
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """input with the True positions of mask filled, in order, from source's leading elements."""
+    _check_bool_mask("masked_scatter_", mask)
+    shape = _broadcast_pair(input._data.shape, mask._data.shape)
+    m = np.broadcast_to(mask._data, shape)
+    n = int(m.sum())
+    if source._data.size < n:
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"masked_scatter_: expected self and source to have same dtypes but got {input.dtype} and {source.dtype}"
+        )
+    out = np.array(np.broadcast_to(input._data, shape))
+    out[m] = source._data.reshape(-1)[:n]
+    res = wrap(out)
+    node = record(res, MaskedScatterBackward0, input, source)
+    if node is not None:
+        node.save(wrap(np.require(m, requirements="C")))
+        node.shape, node.src_shape, node.src_numel = input._data.shape, source._data.shape, source._data.size
+    return res
+
+
+def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
+    """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
+    a = input._data
+    if as_tuple:
+        if a.ndim == 0:
+            return (wrap(np.zeros(int(a != 0), dtype=np.int64)),)
+        return tuple(wrap(i.astype(np.int64)) for i in np.nonzero(a))
+    if a.ndim == 0:
+        return wrap(np.zeros((int(a != 0), 0), dtype=np.int64))
+    res = wrap(np.argwhere(a).astype(np.int64))
+    if out is not None:
+        from .elementwise import _maybe_out
+
+        return _maybe_out(res, out)
+    return res
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """Indices of the nonzero elements as an (n, ndim) int64 tensor."""
+    return nonzero(input)
+
+
+class TakeBackward0(Node):
+    def backward(self, g):
+        flat = index_put_accumulate_zeros((self.numel,), (self.idx,), g)
+        return (flat.reshape(self.shape),)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """Elements of the flattened input at index; the result has index's shape."""
+    if not isinstance(index, Tensor) or index._data.dtype != np.int64:
+        raise RuntimeError(
+            "take(): Expected a long tensor for index, but got "
+            + (str(index.dtype) if isinstance(index, Tensor) else type(index).__name__)
+        )
+    a = input._data.reshape(-1)
+    idx = index._data
+    bad = idx[(idx < -a.size) | (idx >= a.size)]
+    if bad.size:
+        raise IndexError(f"out of range: tried to access index {int(bad.flat[0])} on a tensor of {a.size} elements.")
+    idx = np.where(idx < 0, idx + a.size, idx)
+    res = wrap(a[idx])
+    node = record(res, TakeBackward0, input)
+    if node is not None:
+        node.idx, node.numel, node.shape = idx, a.size, input._data.shape
+    return res
+
+
+# ---------------------------------------------------------------------------- index_put
+class IndexPutAccumulateBackward(Node):
+    def backward(self, g):
+        gs = g if self.next_nodes[0] is not None else None
+        gv = None
+        if self.next_nodes[1] is not None:
+            gv = unbroadcast(getitem(g, self.idx, converted=True), self.v_shape)
+        return gs, gv
+
+
+def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """input with values written (or added, if accumulate) at the tuple of index tensors."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError("index_put(): argument 'indices' must be tuple of Tensors")
+    idx = convert_index(tuple(indices))
+    values = values if isinstance(values, Tensor) else wrap(np.asarray(values, dtype=input._data.dtype))
+    if values._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"Index put requires the source and destination dtypes match, got {input.dtype} for the destination "
+            f"and {values.dtype} for the source."
+        )
+    if not accumulate:
+        return _index_put(input, idx, values)
+    out = input._data.copy()
+    try:
+        np.add.at(out, idx, values._data)
+    except IndexError as e:
+        _raise_index_error(out, idx, e)
+    res = wrap(out)
+    node = record(res, IndexPutAccumulateBackward, input, values)
+    if node is not None:
+        node.idx, node.v_shape = idx, values._data.shape
+    return res
+
+
+def _inplace(fn, name: str):
+    def method(self, *args, **kwargs):
+        from .elementwise import apply_inplace
+
+        return apply_inplace(self, lambda s, *a: fn(s, *a, **kwargs), *args)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place {name.rstrip('_')}."
+    return method
+
+
+TENSOR_FUNCS = {
+    "index_select": index_select,
+    "index_add": index_add,
+    "index_copy": index_copy,
+    "index_fill": index_fill,
+    "masked_select": masked_select,
+    "masked_scatter": masked_scatter,
+    "nonzero": nonzero,
+    "argwhere": argwhere,
+    "take": take,
+    "index_put": index_put,
+}
+TENSOR_METHODS.update(TENSOR_FUNCS)
+TENSOR_METHODS.update(
+    {
+        "index_add_": _inplace(index_add, "index_add_"),
+        "index_copy_": _inplace(index_copy, "index_copy_"),
+        "index_fill_": _inplace(index_fill, "index_fill_"),
+        "masked_scatter_": _inplace(masked_scatter, "masked_scatter_"),
+        "index_put_": _inplace(index_put, "index_put_"),
+    }
+)
+PUBLIC.update(TENSOR_FUNCS)

@@ -56,7 +56,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """Batched matrix product of two 3-D tensors with the same batch size."""
     a, b = input._data, mat2._data
     if a.ndim != 3 or b.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor" if a.ndim != 3 else "batch2 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor" if a.ndim != 3 else "batch2 must be a 3D tensor")
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, {a.shape[2]}] but got: "
@@ -119,11 +119,15 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     if k_a != k_b:
         sa = f"{a.shape[-2] if a.ndim > 1 else 1}x{k_a}"
         sb = f"{k_b}x{b.shape[-1] if b.ndim > 1 else 1}"
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb}) (matmul of {list(a.shape)} and {list(b.shape)})")
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb}) (matmul of {list(a.shape)} and {list(b.shape)})"
+        )
     try:
         arr = np.matmul(a, b)
     except ValueError:
-        raise RuntimeError(f"matmul: batch dimensions of {list(a.shape)} and {list(b.shape)} do not broadcast") from None
+        raise RuntimeError(
+            f"matmul: batch dimensions of {list(a.shape)} and {list(b.shape)} do not broadcast"
+        ) from None
     res = wrap(arr)
     node = record(res, MatmulBackward, input, other)
     if node is not None:
@@ -147,7 +151,9 @@ def dot(input: Tensor, tensor: Tensor, *, out=None) -> Tensor:
             f"{a.shape[0]} and {b.shape[0]} elements respectively"
         )
     if a.dtype != b.dtype:
-        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {input.dtype.name} and {tensor.dtype.name}")
+        raise RuntimeError(
+            f"dot : expected both vectors to have same dtype, but found {input.dtype.name} and {tensor.dtype.name}"
+        )
     res = wrap(np.asarray(np.dot(a, b)))
     node = record(res, DotBackward0, input, tensor)
     if node is not None:
@@ -197,7 +203,9 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
         pass
     else:
         if c.dtype != arr.dtype:
-            raise RuntimeError(f"self and mat2 must have the same dtype, but got {input.dtype.name} and {mat2.dtype.name}")
+            raise RuntimeError(
+                f"self and mat2 must have the same dtype, but got {input.dtype.name} and {mat2.dtype.name}"
+            )
         try:
             if beta == 1:
                 arr += c
@@ -220,6 +228,268 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
     return res
 
 
+# ---------------------------------------------------------------------------- einsum
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _parse_einsum(equation: str, shapes: list) -> tuple:
+    """Explicit subscripts (ellipses spelled out as letters) for each operand and the output."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    specs = lhs.split(",")
+    if len(specs) > len(shapes):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
+    if len(specs) < len(shapes):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    for ch in eq:
+        if ch not in _LETTERS and ch not in ",.->":
+            raise RuntimeError(
+                f"einsum(): invalid subscript given at index {eq.index(ch)} in the equation string, subscripts must be in [a-zA-Z]"
+            )
+    used = set(c for c in eq if c in _LETTERS)
+    spare = [c for c in _LETTERS if c not in used]
+    ell_n = 0
+    counts = []
+    for k, (spec, shape) in enumerate(zip(specs, shapes)):
+        n_labels = len(spec.replace("...", ""))
+        if "..." in spec:
+            ell_n = max(ell_n, len(shape) - n_labels)
+        elif n_labels != len(shape):
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({n_labels}) does not match the number of "
+                f"dimensions ({len(shape)}) for operand {k} and no ellipsis was given"
+            )
+        counts.append(n_labels)
+    ell = "".join(spare[:ell_n])
+    subs = []
+    for spec, shape, n_labels in zip(specs, shapes, counts):
+        k = len(shape) - n_labels
+        if k < 0:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({n_labels}) is more than the number of "
+                f"dimensions ({len(shape)}) for operand {len(subs)}"
+            )
+        subs.append(spec.replace("...", ell[ell_n - k :]))
+    if arrow:
+        out = rhs.replace("...", ell)
+        present = set("".join(subs))
+        for c in out:
+            if c not in present:
+                raise RuntimeError(
+                    f"einsum(): output subscript {c} does not appear in the equation for any input operand"
+                )
+            if out.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
+    else:
+        joined = "".join(s.replace("...", "") for s in specs)
+        out = ell + "".join(sorted((c for c in set(joined) if joined.count(c) == 1), key=lambda c: (c.isupper(), c)))
+    return subs, out
+
+
+def _label_sizes(subs: list, shapes: list) -> dict:
+    sizes: dict = {}
+    for k, (sub, shape) in enumerate(zip(subs, shapes)):
+        for c, n in zip(sub, shape):
+            prev = sizes.get(c, 1)
+            if n != 1 and prev != 1 and n != prev:
+                raise RuntimeError(
+                    f"einsum(): subscript {c} has size {n} for operand {k} which does not broadcast with previously "
+                    f"seen size {prev}"
+                )
+            sizes[c] = max(prev, n)
+    return sizes
+
+
+def _full_shape(sub: str, shape, sizes: dict) -> tuple:
+    return tuple(sizes[c] if n == 1 else n for c, n in zip(sub, shape))
+
+
+class EinsumBackward0(Node):
+    def backward(self, g):
+        ops = self.saved_tensors
+        grads = []
+        for i, target in enumerate(self.subs):
+            if self.next_nodes[i] is None:
+                grads.append(None)
+                continue
+            grads.append(self._grad_for(i, target, g, ops))
+        return tuple(grads)
+
+    def _grad_for(self, i: int, target: str, g: Tensor, ops) -> Tensor:
+        sizes = self.sizes
+        spare = [c for c in _LETTERS if c not in sizes]
+        terms = [self.out]
+        operands = [g]
+        for j, (sub, op) in enumerate(zip(self.subs, ops)):
+            if j != i:
+                terms.append(sub)
+                operands.append(op.expand(_full_shape(sub, op.shape, sizes)))
+        # a label repeated within the target is a diagonal: give each repeat a fresh label tied by an identity
+        dedup = ""
+        for c in target:
+            if c in dedup:
+                fresh = spare.pop()
+                terms.append(c + fresh)
+                operands.append(wrap(np.eye(sizes[c], dtype=g._data.dtype)))
+                dedup += fresh
+            else:
+                dedup += c
+        available = set("".join(terms))
+        kept = "".join(c for c in dedup if c in available)
+        grad = einsum(",".join(terms) + "->" + kept, *operands)
+        # labels only this operand carries were summed away: the gradient is constant along them
+        if len(kept) != len(dedup):
+            for pos, c in enumerate(dedup):
+                if c not in available:
+                    grad = grad.unsqueeze(pos)
+            grad = grad.expand(tuple(sizes.get(c, 1) if c in sizes else 1 for c in dedup))
+        return unbroadcast(grad, self.shapes[i])
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Sum of products over the labelled axes, in Einstein notation (ellipsis and broadcasting allowed)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise NotImplementedError("torch.einsum in sublist format is not supported by ember; pass an equation string")
+    for op in operands:
+        if not isinstance(op, Tensor):
+            raise TypeError(f"einsum(): argument 'operands' must be tuple of Tensors, not {type(op).__name__}")
+    shapes = [op._data.shape for op in operands]
+    subs, out = _parse_einsum(equation, shapes)
+    sizes = _label_sizes(subs, shapes)
+    d0 = operands[0]._data.dtype
+    for op in operands[1:]:
+        if op._data.dtype != d0:
+            raise RuntimeError(f"expected scalar type {_dt_word(d0)} but found {_dt_word(op._data.dtype)}")
+    arrays = [np.broadcast_to(op._data, _full_shape(sub, op._data.shape, sizes)) for sub, op in zip(subs, operands)]
+    arr = np.einsum(",".join(subs) + "->" + out, *arrays, optimize=len(arrays) > 2)
+    res = wrap(np.require(np.asarray(arr, dtype=d0), requirements="C"))
+    node = record(res, EinsumBackward0, *operands)
+    if node is not None:
+        node.save(*operands)
+        node.subs, node.out, node.sizes, node.shapes = subs, out, sizes, shapes
+    return res
+
+
+def _dt_word(npd) -> str:
+    return {
+        "float32": "Float",
+        "float64": "Double",
+        "float16": "Half",
+        "int64": "Long",
+        "int32": "Int",
+        "int16": "Short",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
+    }[str(npd)]
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
+    """Contract the last dims axes of a with the first dims axes of b (or the listed axes pairs)."""
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+    da = [d % max(a.ndim, 1) for d in da]
+    db = [d % max(b.ndim, 1) for d in db]
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(
+                f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} and second has "
+                f"size {b.shape[y]} in dim {y}"
+            )
+    la = _LETTERS[: a.ndim]
+    lb = list(_LETTERS[a.ndim : a.ndim + b.ndim])
+    for x, y in zip(da, db):
+        lb[y] = la[x]
+    lb = "".join(lb)
+    out_sub = "".join(c for k, c in enumerate(la) if k not in da) + "".join(c for k, c in enumerate(lb) if k not in db)
+    res = einsum(f"{la},{lb}->{out_sub}", a, b)
+    if out is not None:
+        from .elementwise import _maybe_out
+
+        return _maybe_out(res, out)
+    return res
+
+
+# ---------------------------------------------------------------------------- fused products
+def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
+    """Matrix-vector product."""
+    if input._data.ndim != 2 or vec._data.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input._data.ndim}, {vec._data.ndim}")
+    if input._data.shape[1] != vec._data.shape[0]:
+        raise RuntimeError(
+            f"size mismatch, got input ({input._data.shape[0]}), mat ({input._data.shape[0]}x{input._data.shape[1]}), "
+            f"vec ({vec._data.shape[0]})"
+        )
+    return matmul(input, vec, out=out)
+
+
+def _scaled_sum(input: Tensor, prod: Tensor, beta, alpha) -> Tensor:
+    """beta * input + alpha * prod, where beta == 0 ignores input (even NaN in it), as torch does."""
+    p = prod if alpha == 1 else prod * alpha
+    try:
+        ok = np.broadcast_shapes(tuple(p.shape), tuple(input.shape)) == tuple(p.shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(
+            f"The expanded size of the tensor ({p.shape[-1] if p.ndim else 1}) must match the existing size "
+            f"({input.shape[-1] if input.ndim else 1}): input of shape {list(input.shape)} cannot be broadcast to "
+            f"the product's shape {list(p.shape)}"
+        )
+    if beta == 0:
+        return p
+    return p + (input if beta == 1 else input * beta)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """beta * input + alpha * (mat @ vec)."""
+    res = _scaled_sum(input, mv(mat, vec), beta, alpha)
+    if out is not None:
+        from .elementwise import _maybe_out
+
+        return _maybe_out(res, out)
+    return res
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """beta * input + alpha * (batch1 @ batch2), batch by batch."""
+    res = _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+    if out is not None:
+        from .elementwise import _maybe_out
+
+        return _maybe_out(res, out)
+    return res
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """beta * input + alpha * sum over the batch of batch1[i] @ batch2[i]."""
+    res = _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
+    if out is not None:
+        from .elementwise import _maybe_out
+
+        return _maybe_out(res, out)
+    return res
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """beta * input + alpha * outer(vec1, vec2)."""
+    res = _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+    if out is not None:
+        from .elementwise import _maybe_out
+
+        return _maybe_out(res, out)
+    return res
+
+
 def _rmatmul(self, other):
     if isinstance(other, np.ndarray):
         other = wrap(other)
@@ -227,7 +497,27 @@ def _rmatmul(self, other):
 
 
 _ = dt
-TENSOR_FUNCS = {"matmul": matmul, "mm": mm, "bmm": bmm, "addmm": addmm, "dot": dot, "inner": dot, "outer": outer, "ger": outer}
+TENSOR_FUNCS = {
+    "matmul": matmul,
+    "mm": mm,
+    "bmm": bmm,
+    "addmm": addmm,
+    "dot": dot,
+    "inner": dot,
+    "outer": outer,
+    "ger": outer,
+    "mv": mv,
+    "addmv": addmv,
+    "baddbmm": baddbmm,
+    "addbmm": addbmm,
+    "addr": addr,
+}
 TENSOR_METHODS = dict(TENSOR_FUNCS)
-TENSOR_METHODS.update({"__matmul__": lambda self, other: matmul(self, other if isinstance(other, Tensor) else wrap(np.asarray(other))), "__rmatmul__": _rmatmul})
+TENSOR_METHODS.update(
+    {
+        "__matmul__": lambda self, other: matmul(self, other if isinstance(other, Tensor) else wrap(np.asarray(other))),
+        "__rmatmul__": _rmatmul,
+    }
+)
 PUBLIC = dict(TENSOR_FUNCS)
+PUBLIC.update({"einsum": einsum, "tensordot": tensordot})

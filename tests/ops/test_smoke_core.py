@@ -7,9 +7,7 @@ import ember
 rng = np.random.default_rng(0)
 
 
-@pytest.mark.parametrize(
-    "sa,sb", [((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 4)), ((4, 1, 3), (2, 3)), ((), (2, 2))]
-)
+@pytest.mark.parametrize("sa,sb", [((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 4)), ((4, 1, 3), (2, 3)), ((), (2, 2))])
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
 def test_binary_broadcast(op, sa, sb):
     a = rng.standard_normal(sa).astype(np.float32)

@@ -1,0 +1,616 @@
+"""Stateless functional forms of the layers, activations and losses (torch.nn.functional)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import _dtype as dt
+from .._tensor import Tensor
+from ..ops import nn_ops as K
+from ..ops.elementwise import apply_inplace
+from ..ops.linalg import addmm, matmul
+from ..random import rng
+
+__all__ = [
+    "linear",
+    "bilinear",
+    "relu",
+    "relu_",
+    "relu6",
+    "leaky_relu",
+    "leaky_relu_",
+    "prelu",
+    "elu",
+    "elu_",
+    "celu",
+    "celu_",
+    "selu",
+    "selu_",
+    "gelu",
+    "silu",
+    "mish",
+    "softplus",
+    "softsign",
+    "sigmoid",
+    "tanh",
+    "hardtanh",
+    "hardtanh_",
+    "hardsigmoid",
+    "hardswish",
+    "logsigmoid",
+    "threshold",
+    "threshold_",
+    "softmax",
+    "log_softmax",
+    "softmin",
+    "dropout",
+    "one_hot",
+    "normalize",
+    "pad",
+    "embedding",
+    "layer_norm",
+    "batch_norm",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "nll_loss",
+    "kl_div",
+    "identity",
+    "flatten",
+    "tanhshrink",
+    "hardshrink",
+    "softshrink",
+    "cosine_similarity",
+]
+
+
+# ---------------------------------------------------------------------------- legacy reduction arguments
+def legacy_reduction(size_average, reduce, emit_warning: bool = True) -> str:
+    """Map the deprecated size_average/reduce flags to a reduction string, warning as torch does."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        ret = "mean"
+    elif reduce:
+        ret = "sum"
+    else:
+        ret = "none"
+    if emit_warning:
+        warnings.warn(
+            f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return ret
+
+
+def _reduction(size_average, reduce, reduction: str) -> str:
+    if size_average is not None or reduce is not None:
+        return legacy_reduction(size_average, reduce)
+    return reduction
+
+
+# ---------------------------------------------------------------------------- linear layers
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight.T + bias; a single addmm for 2-D input."""
+    if input.ndim == 2 and bias is not None:
+        return addmm(bias, input, weight.t())
+    if input.ndim == 2:
+        return input.mm(weight.t())
+    out = matmul(input, weight.t())
+    return out + bias if bias is not None else out
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_k = x1^T W_k x2 + b_k over the last dimension of both inputs."""
+    out_f, in1, in2 = weight.shape
+    if input1.shape[-1] != in1 or input2.shape[-1] != in2:
+        raise RuntimeError(
+            f"bilinear(): input sizes {list(input1.shape)} and {list(input2.shape)} do not match weight "
+            f"{list(weight.shape)} (expected last dims {in1} and {in2})"
+        )
+    lead = tuple(input1.shape[:-1])
+    x1 = input1.reshape(-1, in1)
+    x2 = input2.reshape(-1, in2)
+    tmp = x1.mm(weight.permute(1, 0, 2).reshape(in1, out_f * in2)).reshape(-1, out_f, in2)
+    out = (tmp * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(lead + (out_f,))
+
+
+def identity(input: Tensor) -> Tensor:
+    """input itself."""
+    return input
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims start_dim..end_dim into one."""
+    return input.flatten(start_dim, end_dim)
+
+
+# ---------------------------------------------------------------------------- activations
+def _inplace(op, input: Tensor, **kw) -> Tensor:
+    return apply_inplace(input, lambda t: op(t, **kw))
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0)."""
+    return input.relu_() if inplace else input.relu()
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place relu."""
+    return input.relu_()
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    op = K.hardtanh_op
+    return (
+        _inplace(op, input, min_val=min_val, max_val=max_val)
+        if inplace
+        else op(input, min_val=min_val, max_val=max_val)
+    )
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place hardtanh."""
+    return hardtanh(input, min_val, max_val, True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope * x otherwise."""
+    op = K.leaky_relu_op
+    return _inplace(op, input, negative_slope=negative_slope) if inplace else op(input, negative_slope=negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place leaky_relu."""
+    return leaky_relu(input, negative_slope, True)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """Leaky ReLU with learned slopes."""
+    return K.prelu(input, weight)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    op = K.elu_op
+    return _inplace(op, input, alpha=alpha) if inplace else op(input, alpha=alpha)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place elu."""
+    return elu(input, alpha, True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """Scaled ELU with the self-normalizing constants."""
+    kw = {"alpha": _SELU_ALPHA, "scale": _SELU_SCALE}
+    return _inplace(K.elu_op, input, **kw) if inplace else K.elu_op(input, **kw)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """In-place selu."""
+    return selu(input, True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    return _inplace(K.celu_op, input, alpha=alpha) if inplace else K.celu_op(input, alpha=alpha)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place celu."""
+    return celu(input, alpha, True)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x), exactly (erf) or with the tanh approximation."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return K.gelu_op(input, approximate=approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x)."""
+    return _inplace(K.silu_op, input) if inplace else K.silu_op(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    return _inplace(K.mish_op, input) if inplace else K.mish_op(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, linear above threshold."""
+    return K.softplus_op(input, beta=beta, threshold=threshold)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return input / (input.abs() + 1)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + exp(-x))."""
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return input.tanh()
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - input.tanh()
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    return input * (input.abs() > lambd).to(input.dtype)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd * sign(x) where |x| > lambd, else 0."""
+    return input - input.clamp(-lambd, lambd)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """clamp(x / 6 + 1/2, 0, 1)."""
+    return _inplace(K.hardsigmoid_op, input) if inplace else K.hardsigmoid_op(input)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * hardsigmoid(x)."""
+    return _inplace(K.hardswish_op, input) if inplace else K.hardswish_op(input)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), stable for large |x|."""
+    return K.logsigmoid_op(input)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    kw = {"threshold": threshold, "value": value}
+    return _inplace(K.threshold_op, input, **kw) if inplace else K.threshold_op(input, **kw)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place threshold."""
+    return _inplace(K.threshold_op, input, threshold=threshold, value=value)
+
+
+def implicit_softmax_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
+    """The dim torch picks when softmax is called without one (with its deprecation warning)."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along dim."""
+    if dim is None:
+        dim = implicit_softmax_dim("softmax", input.ndim, _stacklevel)
+    return K.softmax(input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """log(softmax(x)) along dim, via log-sum-exp."""
+    if dim is None:
+        dim = implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
+    return K.log_softmax(input, dim, dtype)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(-x) along dim."""
+    if dim is None:
+        dim = implicit_softmax_dim("softmin", input.ndim, _stacklevel)
+    if dtype is not None:
+        input = input.to(dt.to_dtype(dtype))
+    return K.softmax(-input, dim)
+
+
+# ---------------------------------------------------------------------------- dropout and friends
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    a = input._data
+    if p == 1.0:
+        mask = np.zeros(a.shape, dtype=a.dtype)
+    else:
+        mask = (rng().random(a.shape) >= p).astype(a.dtype) * np.asarray(1.0 / (1.0 - p), dtype=a.dtype)
+    m = Tensor._wrap(mask)
+    if inplace:
+        return input.mul_(m)
+    return input * m
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Not implemented in ember."""
+    raise NotImplementedError("ember does not implement torch.nn.functional.alpha_dropout")
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding with a trailing class dimension."""
+    a = tensor._data
+    if a.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(a.max()) + 1
+    if a.size and a.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if a.size and a.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = np.zeros(a.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, a[..., None], 1, axis=-1)
+    return Tensor._wrap(out)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """input divided by its p-norm along dim (clamped below by eps)."""
+    norm = K.vector_norm(input, p, dim, keepdim=True).clamp_min(eps)
+    res = input / norm.expand_as(input)
+    if out is not None:
+        out.copy_(res)
+        return out
+    return res
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the trailing dims by (left, right) pairs, starting from the last dim; only constant mode."""
+    if mode != "constant":
+        raise NotImplementedError(f"ember does not implement torch.nn.functional.pad(mode='{mode}')")
+    return K.constant_pad(input, pad, 0.0 if value is None else value)
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm=None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Look up rows of weight by index."""
+    if max_norm is not None:
+        raise NotImplementedError("ember does not implement torch.nn.functional.embedding(max_norm=...)")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("ember does not implement embedding(scale_grad_by_freq=True or sparse=True)")
+    if padding_idx is not None:
+        n = weight.shape[0]
+        if not -n <= padding_idx < n:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= n
+    return K.embedding(input, weight, padding_idx)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalize over the trailing normalized_shape dims."""
+    return K.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel over the batch (and spatial) dims."""
+    return K.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+# ---------------------------------------------------------------------------- losses
+def mse_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean", weight=None
+) -> Tensor:
+    """Mean squared error."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if weight is not None:
+        raise NotImplementedError("ember does not implement torch.nn.functional.mse_loss(weight=...)")
+    return K.mse_loss(input, target, reduction)
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    K.check_reduction(reduction)
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def l1_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean", weight=None
+) -> Tensor:
+    """Mean absolute error."""
+    reduction = _reduction(size_average, reduce, reduction)
+    K.check_reduction(reduction)
+    K._check_target_size(input, target)
+    return _reduce((input - target).abs(), reduction)
+
+
+def smooth_l1_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
+    """Quadratic for small errors, linear for large ones (threshold beta)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    return K.smooth_l1_loss(input, target, reduction, beta)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight=None) -> Tensor:
+    """Quadratic for small errors, delta-sloped linear for large ones."""
+    if weight is not None:
+        raise NotImplementedError("ember does not implement torch.nn.functional.huber_loss(weight=...)")
+    return K.huber_loss(input, target, reduction, delta)
+
+
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
+    """Binary cross entropy between probabilities and targets."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if weight is not None and tuple(weight.shape) != tuple(input.shape):
+        try:
+            np.broadcast_shapes(tuple(weight.shape), tuple(input.shape))
+        except ValueError:
+            raise RuntimeError(
+                f"The size of tensor a ({weight.shape[-1]}) must match the size of tensor b ({input.shape[-1]})"
+            ) from None
+    return K.binary_cross_entropy(input, target, weight, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None
+) -> Tensor:
+    """Sigmoid followed by binary cross entropy, computed stably."""
+    reduction = _reduction(size_average, reduce, reduction)
+    return K.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class indices given log-probabilities."""
+    reduction = _reduction(size_average, reduce, reduction)
+    return K.nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross entropy between logits and class indices or class probabilities."""
+    reduction = _reduction(size_average, reduce, reduction)
+    K.check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if target.is_floating_point() and tuple(target.shape) == tuple(input.shape):
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    if label_smoothing > 0.0:
+        return _cross_entropy_smoothed(input, target, weight, ignore_index, reduction, label_smoothing)
+    return K.cross_entropy_indices(input, target, weight, ignore_index, reduction)
+
+
+def _class_shape(input: Tensor, weight: Tensor) -> Tensor:
+    """weight reshaped to broadcast along the class dim of input."""
+    if input.ndim <= 1:
+        return weight
+    return weight.reshape((1, -1) + (1,) * (input.ndim - 2))
+
+
+def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
+    cdim = 0 if input.ndim == 1 else 1
+    c = input.shape[cdim]
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / c
+    lsm = K.log_softmax(input, cdim)
+    prod = lsm * target
+    if weight is not None:
+        prod = prod * _class_shape(input, weight)
+    losses = -prod.sum(cdim)
+    if reduction == "mean":
+        n = input.numel() // c if input.ndim > 1 else 1
+        return losses.sum() / n
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def _cross_entropy_smoothed(input, target, weight, ignore_index, reduction, eps):
+    cdim = 0 if input.ndim == 1 else 1
+    c = input.shape[cdim]
+    lsm = K.log_softmax(input, cdim)
+    nll = K.nll_loss(lsm, target, weight, ignore_index, reduction)
+    keep = Tensor._wrap((target._data != ignore_index).astype(input._data.dtype))
+    per_class = lsm * _class_shape(input, weight) if weight is not None else lsm
+    smooth = -per_class.sum(cdim) * keep
+    if reduction == "mean":
+        if weight is not None:
+            t = np.where(target._data == ignore_index, 0, target._data)
+            denom = float((weight._data[t] * keep._data).sum())
+        else:
+            denom = float(keep._data.sum())
+        smooth = smooth.sum() / denom
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return nll * (1 - eps) + smooth * (eps / c)
+
+
+def kl_div(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
+    """KL divergence with input as log-probabilities (target as probabilities unless log_target)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support size."
+            "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+            "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = target.xlogy(target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Cosine of the angle between x1 and x2 along dim."""
+    n1 = K.vector_norm(x1, 2, dim).clamp_min(eps)
+    n2 = K.vector_norm(x2, 2, dim).clamp_min(eps)
+    return (x1 * x2).sum(dim) / (n1 * n2)

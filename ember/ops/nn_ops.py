@@ -1,0 +1,1009 @@
+"""Fused, differentiable operations behind ember.nn: softmax family, losses, activations, norms.
+
+Each op computes its forward pass on arrays and records one node whose backward is written in
+Tensor operations, so create_graph=True gives higher-order derivatives."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype as dt
+from .._tensor import Tensor
+from ..autograd.grad_mode import _state
+from ._op import Node, record, unbroadcast, wrap
+
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_K = math.sqrt(2.0 / math.pi)
+
+_erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf_np(a: np.ndarray) -> np.ndarray:
+    """Elementwise error function of a float array (exact, via math.erf)."""
+    if a.size == 0:
+        return a.copy()
+    return _erf_scalar(a).astype(a.dtype)
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """dim as a non-negative axis, with torch's range error."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _float_input(input: Tensor, dtype=None) -> Tensor:
+    if dtype is not None:
+        d = dt.to_dtype(dtype)
+        if input.dtype is not d:
+            return input.to(d)
+    return input
+
+
+# ---------------------------------------------------------------------------- softmax family
+def _log_softmax_np(a: np.ndarray, axis: int) -> np.ndarray:
+    if a.ndim == 0:
+        return np.zeros_like(a)
+    m = a.max(axis=axis, keepdims=True) if a.size else a
+    shifted = a - np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _softmax_np(a: np.ndarray, axis: int) -> np.ndarray:
+    if a.ndim == 0:
+        return np.ones_like(a)
+    m = a.max(axis=axis, keepdims=True) if a.size else a
+    e = np.exp(a - np.where(np.isfinite(m), m, 0))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+class SoftmaxBackward0(Node):
+    def backward(self, g):
+        (out,) = self.saved_tensors
+        if out.ndim == 0:
+            return (g * 0,)
+        return (out * (g - (g * out).sum(self.dim, keepdim=True)),)
+
+
+class LogSoftmaxBackward0(Node):
+    def backward(self, g):
+        (out,) = self.saved_tensors
+        if out.ndim == 0:
+            return (g * 0,)
+        return (g - out.exp() * g.sum(self.dim, keepdim=True),)
+
+
+def _check_float(input: Tensor, name: str) -> None:
+    if input._data.dtype.kind != "f":
+        kind = {"i": "Long" if input._data.dtype == np.int64 else "Int", "b": "Bool", "u": "Byte"}.get(
+            input._data.dtype.kind, str(input.dtype)
+        )
+        raise RuntimeError(f"\"{name}\" not implemented for '{kind}'")
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along dim, computed stably."""
+    input = _float_input(input, dtype)
+    _check_float(input, "softmax_lastdim_kernel_impl")
+    axis = wrap_dim(dim, input.ndim)
+    res = wrap(_softmax_np(input._data, axis))
+    node = record(res, SoftmaxBackward0, input)
+    if node is not None:
+        node.save(output=res)
+        node.dim = axis
+    return res
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """log(softmax(x)) along dim, computed with log-sum-exp."""
+    input = _float_input(input, dtype)
+    _check_float(input, "log_softmax_lastdim_kernel_impl")
+    axis = wrap_dim(dim, input.ndim)
+    res = wrap(_log_softmax_np(input._data, axis))
+    node = record(res, LogSoftmaxBackward0, input)
+    if node is not None:
+        node.save(output=res)
+        node.dim = axis
+    return res
+
+
+# ---------------------------------------------------------------------------- reductions shared by losses
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def check_reduction(reduction: str) -> None:
+    """Raise torch's ValueError for an unknown reduction name."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce_np(loss: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.asarray(loss.mean() if loss.size else np.nan, dtype=loss.dtype)
+    if reduction == "sum":
+        return np.asarray(loss.sum(), dtype=loss.dtype)
+    return loss
+
+
+def _spread(g: Tensor, shape, reduction: str, count: int) -> Tensor:
+    """The upstream gradient of a reduced loss, brought back to the elementwise shape."""
+    if reduction == "mean":
+        return (g / max(count, 1)).expand(tuple(shape))
+    if reduction == "sum":
+        return g.expand(tuple(shape))
+    return g
+
+
+# ---------------------------------------------------------------------------- class-index losses
+def _class_axis(input: Tensor) -> int:
+    return 0 if input.ndim == 1 else 1
+
+
+def check_nll_args(input: Tensor, target: Tensor, weight, name: str = "nll_loss") -> None:
+    """Validate shapes and dtypes of (input, target, weight) the way torch's nll_loss does."""
+    nd = input.ndim
+    single = nd == 1 and target.ndim == 1 and target.numel() == 1
+    if nd < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {nd})")
+    if single:
+        pass
+    elif nd <= 2:
+        if target.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if nd == 2 and target.ndim == 1 and input.shape[0] != target.shape[0]:
+            raise ValueError(
+                f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]})."
+            )
+        if nd == 1 and target.ndim != 0:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    else:
+        if target.ndim != nd - 1 or input.shape[0] != target.shape[0]:
+            if input.shape[0] != target.shape[0]:
+                raise ValueError(
+                    f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]})."
+                )
+            raise RuntimeError(
+                f"Expected target size {list(input.shape[:1]) + list(input.shape[2:])}, got {list(target.shape)}"
+            )
+        if tuple(target.shape[1:]) != tuple(input.shape[2:]):
+            raise RuntimeError(
+                f"Expected target size {list(input.shape[:1]) + list(input.shape[2:])}, got {list(target.shape)}"
+            )
+    if target._data.dtype not in (np.int64, np.uint8):
+        kind = {
+            np.dtype(np.float32): "Float",
+            np.dtype(np.float64): "Double",
+            np.dtype(np.int32): "Int",
+            np.dtype(np.float16): "Half",
+            np.dtype(np.bool_): "Bool",
+        }.get(target._data.dtype, str(target.dtype))
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {kind}")
+    c = input.shape[_class_axis(input)]
+    if weight is not None and (weight.ndim != 1 or weight.numel() != c):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got weight tensor "
+            f"of shape: {list(weight.shape)}"
+        )
+
+
+def _gather_plan(input: Tensor, target: Tensor, weight, ignore_index: int):
+    """Target indices, the ignore mask and per-element weights, checking the index range."""
+    c = input.shape[_class_axis(input)]
+    t = target._data.astype(np.int64)
+    if input.ndim == 1:
+        t = t.reshape(())
+    ignored = t == ignore_index
+    bad = (~ignored) & ((t < 0) | (t >= c))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+    safe = np.where(ignored, 0, t)
+    dtype = input._data.dtype
+    w = np.ones(c, dtype=dtype) if weight is None else weight._data.astype(dtype)
+    wt = np.where(ignored, 0, w[safe]).astype(dtype)
+    return safe, ignored, wt
+
+
+def _take_class(a: np.ndarray, idx: np.ndarray, axis: int) -> np.ndarray:
+    return np.take_along_axis(a, np.expand_dims(idx, axis), axis=axis).squeeze(axis)
+
+
+def _onehot_like(shape, idx: np.ndarray, axis: int, values: np.ndarray, dtype) -> np.ndarray:
+    out = np.zeros(shape, dtype=dtype)
+    np.put_along_axis(out, np.expand_dims(idx, axis), np.expand_dims(values.astype(dtype), axis), axis=axis)
+    return out
+
+
+def _nll_denominator(wt: np.ndarray, reduction: str):
+    return wt.sum() if reduction == "mean" else 1.0
+
+
+def _nll_node_name(input: Tensor) -> str:
+    return "NllLoss2DBackward0" if input.ndim >= 3 else "NllLossBackward0"
+
+
+class _NllBase(Node):
+    def backward(self, g):
+        # d loss / d input is a constant scatter of -w[t]/denom at the targets, linear in g.
+        coef = wrap(self.coef)
+        if self.reduction == "none":
+            g = g.unsqueeze(self.axis)
+        return (coef * g, None, None)
+
+
+NllLossBackward0 = type("NllLossBackward0", (_NllBase,), {})
+NllLoss2DBackward0 = type("NllLoss2DBackward0", (_NllBase,), {})
+
+
+def nll_loss(input: Tensor, target: Tensor, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of target classes given log-probabilities."""
+    check_reduction(reduction)
+    check_nll_args(input, target, weight)
+    axis = _class_axis(input)
+    safe, ignored, wt = _gather_plan(input, target, weight, ignore_index)
+    a = input._data
+    picked = _take_class(a, safe, axis) if a.ndim > 1 else a[safe]
+    losses = -(picked * wt)
+    denom = _nll_denominator(wt, reduction)
+    if reduction == "none":
+        out = losses.astype(a.dtype)
+    elif reduction == "sum":
+        out = np.asarray(losses.sum(), dtype=a.dtype)
+    else:
+        out = np.asarray(losses.sum() / denom, dtype=a.dtype)
+    res = wrap(out)
+    node = record(res, NllLoss2DBackward0 if input.ndim >= 3 else NllLossBackward0, input, None, None)
+    if node is not None:
+        scale = -wt / denom if reduction == "mean" else -wt
+        if a.ndim == 1:
+            coef = np.zeros_like(a)
+            coef[safe] = scale
+        else:
+            coef = _onehot_like(a.shape, safe, axis, scale, a.dtype)
+        node.coef, node.reduction, node.axis = coef, reduction, axis
+    return res
+
+
+class _CrossEntropyBase(Node):
+    """Fused log_softmax + nll: d loss / d logits = coef * (softmax - onehot)."""
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        if _state.enabled:
+            p = softmax(x, self.axis)  # differentiable, for create_graph
+        else:
+            p = wrap(np.exp(self.lsm))
+        diff = p * wrap(self.wt_b) - wrap(self.onehot)
+        if self.reduction == "none":
+            g = g.unsqueeze(self.axis)
+        elif self.reduction == "mean":
+            g = g / self.denom
+        return (diff * g, None, None)
+
+
+_CE_NODES = {
+    "NllLossBackward0": type("NllLossBackward0", (_CrossEntropyBase,), {}),
+    "NllLoss2DBackward0": type("NllLoss2DBackward0", (_CrossEntropyBase,), {}),
+}
+
+
+def cross_entropy_indices(
+    input: Tensor, target: Tensor, weight=None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """Cross entropy of logits against class indices, as one fused op."""
+    check_reduction(reduction)
+    check_nll_args(input, target, weight, "cross_entropy")
+    _check_float(input, "log_softmax_lastdim_kernel_impl")
+    axis = _class_axis(input)
+    safe, ignored, wt = _gather_plan(input, target, weight, ignore_index)
+    a = input._data
+    lsm = _log_softmax_np(a, axis)
+    picked = _take_class(lsm, safe, axis) if a.ndim > 1 else lsm[safe]
+    losses = -(picked * wt)
+    denom = _nll_denominator(wt, reduction)
+    if reduction == "none":
+        out = losses.astype(a.dtype)
+    elif reduction == "sum":
+        out = np.asarray(losses.sum(), dtype=a.dtype)
+    else:
+        out = np.asarray(losses.sum() / denom, dtype=a.dtype)
+    res = wrap(out)
+    node = record(res, _CE_NODES[_nll_node_name(input)], input, None, None)
+    if node is not None:
+        node.save(input)
+        node.lsm, node.axis, node.reduction, node.denom = lsm, axis, reduction, denom
+        node.wt_b = np.expand_dims(wt, axis) if a.ndim > 1 else wt
+        if a.ndim == 1:
+            oh = np.zeros_like(a)
+            oh[safe] = wt
+        else:
+            oh = _onehot_like(a.shape, safe, axis, wt, a.dtype)
+        node.onehot = oh
+    return res
+
+
+# ---------------------------------------------------------------------------- regression losses
+def _check_target_size(input: Tensor, target: Tensor) -> None:
+    if tuple(target.shape) != tuple(input.shape):
+        import warnings
+
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _pair_arrays(input: Tensor, target: Tensor, name: str):
+    a, b = input._data, target._data
+    if a.dtype != b.dtype:
+        rt = dt.result_type(input, target)
+        a, b = a.astype(rt.np), b.astype(rt.np)
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        mism = next(
+            i
+            for i in range(1, min(a.ndim, b.ndim) + 1)
+            if a.shape[-i] != b.shape[-i] and 1 not in (a.shape[-i], b.shape[-i])
+        )
+        raise RuntimeError(
+            f"The size of tensor a ({a.shape[-mism]}) must match the size of tensor b ({b.shape[-mism]}) at "
+            f"non-singleton dimension {max(a.ndim, b.ndim) - mism} ({name} of input {list(a.shape)} and target "
+            f"{list(b.shape)})"
+        ) from None
+    return a, b, shape
+
+
+class _PointwiseLoss(Node):
+    """Loss l(x - y) summed/averaged: subclasses give dl/dd as a Tensor expression."""
+
+    def backward(self, g):
+        x, y = self.saved_tensors
+        d = x - y
+        gl = _spread(g, self.shape, self.reduction, self.count) * self.dloss(d)
+        gx = unbroadcast(gl, self.x_shape) if self.next_nodes[0] is not None else None
+        gy = unbroadcast(-gl, self.y_shape) if self.next_nodes[1] is not None else None
+        return gx, gy
+
+
+class MseLossBackward0(_PointwiseLoss):
+    def dloss(self, d):
+        return d * 2
+
+
+class SmoothL1LossBackward0(_PointwiseLoss):
+    def dloss(self, d):
+        if self.beta == 0:
+            return d.sign()
+        return (d / self.beta).clamp(-1.0, 1.0)
+
+
+class HuberLossBackward0(_PointwiseLoss):
+    def dloss(self, d):
+        return d.clamp(-self.delta, self.delta)
+
+
+def _pointwise_loss(node_cls, input, target, reduction, loss_np, **attrs):
+    check_reduction(reduction)
+    _check_target_size(input, target)
+    a, b, shape = _pair_arrays(input, target, node_cls.__name__)
+    loss = loss_np(a - b)
+    res = wrap(_reduce_np(loss, reduction).astype(loss.dtype, copy=False))
+    node = record(res, node_cls, input, target)
+    if node is not None:
+        node.save(input, target)
+        node.shape, node.reduction, node.count = shape, reduction, int(np.prod(shape))
+        node.x_shape, node.y_shape = input._data.shape, target._data.shape
+        for k, v in attrs.items():
+            setattr(node, k, v)
+    return res
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean squared error."""
+    return _pointwise_loss(MseLossBackward0, input, target, reduction, lambda d: d * d)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Quadratic below beta, absolute (less beta/2) above."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+
+    def loss(d):
+        ad = np.abs(d)
+        if beta == 0:
+            return ad
+        return np.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta)
+
+    return _pointwise_loss(SmoothL1LossBackward0, input, target, reduction, loss, beta=beta)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Quadratic below delta, linear with slope delta above."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+
+    def loss(d):
+        ad = np.abs(d)
+        return np.where(ad <= delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+
+    return _pointwise_loss(HuberLossBackward0, input, target, reduction, loss, delta=delta)
+
+
+# ---------------------------------------------------------------------------- binary losses
+class BinaryCrossEntropyBackward0(Node):
+    def backward(self, g):
+        x, y, w = self.saved_tensors
+        gl = _spread(g, self.shape, self.reduction, self.count)
+        if w is not None:
+            gl = gl * w
+        gx = gy = None
+        if self.next_nodes[0] is not None:
+            gx = gl * (x - y) / (x * (1 - x)).clamp_min(1e-12)
+        if self.next_nodes[1] is not None:
+            gy = gl * ((1 - x).log().clamp_min(-100.0) - x.log().clamp_min(-100.0))
+        return gx, gy, None
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight=None, reduction: str = "mean") -> Tensor:
+    """-w * (y log x + (1 - y) log(1 - x)), logs clamped at -100."""
+    check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) is "
+            "deprecated. Please ensure they have the same size."
+        )
+    x, y = input._data, target._data.astype(input._data.dtype, copy=False)
+    if x.size and ((x < 0) | (x > 1)).any() or np.isnan(x).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    with np.errstate(divide="ignore"):
+        lx = np.maximum(np.log(x), -100)
+        l1x = np.maximum(np.log1p(-x), -100)
+    loss = -(y * lx + (1 - y) * l1x)
+    if weight is not None:
+        loss = loss * weight._data
+    loss = loss.astype(x.dtype, copy=False)
+    res = wrap(_reduce_np(loss, reduction))
+    node = record(res, BinaryCrossEntropyBackward0, input, target, weight)
+    if node is not None:
+        wb = weight.expand(tuple(loss.shape)) if weight is not None else None
+        _save_optional(node, input, target, wb)
+        node.shape, node.reduction, node.count = loss.shape, reduction, loss.size
+    return res
+
+
+class _OptionalSaved:
+    """Stands in for a missing saved tensor."""
+
+    @staticmethod
+    def unpack(node):
+        return None
+
+
+def _save_optional(node: Node, *tensors) -> None:
+    from ..autograd.graph import SavedTensor
+
+    node.saved = tuple(SavedTensor(t) if t is not None else _OptionalSaved for t in tensors)
+
+
+def _softplus_neg(x: Tensor) -> Tensor:
+    """log(1 + exp(-x)) written stably in Tensor ops."""
+    return (-x.abs()).exp().log1p() + (-x).clamp_min(0.0)
+
+
+class BinaryCrossEntropyWithLogitsBackward0(Node):
+    def backward(self, g):
+        x, y, w, pw = self.saved_tensors
+        gl = _spread(g, self.shape, self.reduction, self.count)
+        if w is not None:
+            gl = gl * w
+        gx = gy = None
+        if self.next_nodes[0] is not None:
+            if pw is None:
+                d = x.sigmoid() - y
+            else:
+                d = (pw * y - y + 1) * x.sigmoid() - pw * y
+            gx = unbroadcast(gl * d, self.x_shape)
+        if self.next_nodes[1] is not None:
+            d = -x if pw is None else (pw - 1) * _softplus_neg(x) - x
+            gy = unbroadcast(gl * d, self.y_shape)
+        return gx, gy, None, None
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor, target: Tensor, weight=None, reduction: str = "mean", pos_weight=None
+) -> Tensor:
+    """Sigmoid + binary cross entropy in one stable op."""
+    check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    x, y = input._data, target._data.astype(input._data.dtype, copy=False)
+    sp = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)  # log(1 + exp(-x))
+    if pos_weight is not None:
+        pw = pos_weight._data
+        loss = (1 - y) * x + (1 + (pw - 1) * y) * sp
+    else:
+        loss = (1 - y) * x + sp
+    if weight is not None:
+        loss = loss * weight._data
+    loss = np.asarray(loss, dtype=x.dtype)
+    res = wrap(_reduce_np(loss, reduction))
+    node = record(res, BinaryCrossEntropyWithLogitsBackward0, input, target, weight, pos_weight)
+    if node is not None:
+        _save_optional(node, input, target, weight, pos_weight)
+        node.shape, node.reduction, node.count = loss.shape, reduction, loss.size
+        node.x_shape, node.y_shape = input._data.shape, target._data.shape
+    return res
+
+
+# ---------------------------------------------------------------------------- activations
+def _activation(node_name: str, forward, grad, save: str = "input", doc: str = ""):
+    """A fused pointwise activation: forward(a, **kw) on arrays, grad(g, x, out, **kw) in Tensor ops."""
+
+    def backward(self, g):
+        saved = self.saved_tensors
+        x = saved[0] if save in ("input", "both") else None
+        out = saved[-1] if save in ("output", "both") else None
+        return (grad(g, x, out, **self.kw),)
+
+    node_cls = type(node_name, (Node,), {"backward": backward})
+
+    def op(input: Tensor, **kw) -> Tensor:
+        _check_float(input, node_name.replace("Backward0", "").lower())
+        res = wrap(np.asarray(forward(input._data, **kw), dtype=input._data.dtype))
+        node = record(res, node_cls, input)
+        if node is not None:
+            if save == "input":
+                node.save(input)
+            elif save == "output":
+                node.save(output=res)
+            else:
+                node.save(input, output=res)
+            node.kw = kw
+        return res
+
+    op.__doc__ = doc
+    op.node_cls = node_cls
+    return op
+
+
+def _mask(cond: Tensor, like: Tensor) -> Tensor:
+    return cond.to(like.dtype)
+
+
+def _np_sigmoid(a):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-a))
+
+
+def _np_softplus(a, beta=1.0, threshold=20.0):
+    z = a * beta
+    with np.errstate(over="ignore"):
+        soft = np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0)
+    return np.where(z > threshold, a, soft / beta)
+
+
+leaky_relu_op = _activation(
+    "LeakyReluBackward0",
+    lambda a, negative_slope=0.01: np.where(a > 0, a, a * negative_slope),
+    lambda g, x, o, negative_slope=0.01: g * (_mask(x > 0, g) * (1 - negative_slope) + negative_slope),
+    doc="max(0, x) + negative_slope * min(0, x).",
+)
+
+hardtanh_op = _activation(
+    "HardtanhBackward0",
+    lambda a, min_val=-1.0, max_val=1.0: np.clip(a, min_val, max_val),
+    lambda g, x, o, min_val=-1.0, max_val=1.0: g * _mask((x > min_val) & (x < max_val), g),
+    doc="x clamped to [min_val, max_val].",
+)
+
+
+def _elu_fwd(a, alpha=1.0, scale=1.0, input_scale=1.0):
+    with np.errstate(over="ignore"):
+        neg = alpha * np.expm1(np.minimum(a, 0) * input_scale)
+    return scale * np.where(a > 0, a, neg)
+
+
+def _elu_grad(g, x, o, alpha=1.0, scale=1.0, input_scale=1.0):
+    pos = _mask(x > 0, g)
+    neg_slope = (x.clamp_max(0.0) * input_scale).exp() * (alpha * scale * input_scale)
+    return g * (pos * scale + (1 - pos) * neg_slope)
+
+
+elu_op = _activation("EluBackward0", _elu_fwd, _elu_grad, doc="Exponential linear unit.")
+
+celu_op = _activation(
+    "CeluBackward0",
+    lambda a, alpha=1.0: np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0) / alpha)),
+    lambda g, x, o, alpha=1.0: g * (_mask(x > 0, g) + _mask(x <= 0, g) * (x.clamp_max(0.0) / alpha).exp()),
+    doc="Continuously differentiable ELU.",
+)
+
+
+def _gelu_fwd(a, approximate="none"):
+    if approximate == "tanh":
+        return 0.5 * a * (1 + np.tanh(_GELU_K * (a + 0.044715 * a**3)))
+    return 0.5 * a * (1 + erf_np(a / _SQRT2))
+
+
+def _gelu_grad(g, x, o, approximate="none"):
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * _GELU_K
+        t = inner.tanh()
+        dinner = (x * x * (3 * 0.044715) + 1) * _GELU_K
+        return g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * dinner)
+    from .elementwise import erf
+
+    cdf = (erf(x * (1 / _SQRT2)) + 1) * 0.5
+    pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
+    return g * (cdf + x * pdf)
+
+
+gelu_op = _activation("GeluBackward0", _gelu_fwd, _gelu_grad, doc="Gaussian error linear unit.")
+
+
+def _silu_grad(g, x, o):
+    s = x.sigmoid()
+    return g * (s * (x * (1 - s) + 1))
+
+
+silu_op = _activation("SiluBackward0", lambda a: a * _np_sigmoid(a), _silu_grad, doc="x * sigmoid(x).")
+
+
+def _mish_grad(g, x, o):
+    tsp = (_softplus_neg(-x)).tanh()
+    return g * (tsp + x * x.sigmoid() * (1 - tsp * tsp))
+
+
+mish_op = _activation("MishBackward0", lambda a: a * np.tanh(_np_softplus(a)), _mish_grad, doc="x * tanh(softplus(x)).")
+
+
+def _softplus_grad(g, x, o, beta=1.0, threshold=20.0):
+    z = x * beta
+    big = _mask(z > threshold, g)
+    return g * (big + (1 - big) * z.sigmoid())
+
+
+softplus_op = _activation("SoftplusBackward0", _np_softplus, _softplus_grad, doc="log(1 + exp(beta x)) / beta.")
+
+hardsigmoid_op = _activation(
+    "HardsigmoidBackward0",
+    lambda a: np.clip(a / 6 + 0.5, 0, 1),
+    lambda g, x, o: g * _mask((x > -3) & (x < 3), g) * (1 / 6),
+    doc="Piecewise-linear sigmoid.",
+)
+
+
+def _hardswish_grad(g, x, o):
+    mid = _mask((x >= -3) & (x <= 3), g)
+    hi = _mask(x > 3, g)
+    return g * (mid * (x / 3 + 0.5) + hi)
+
+
+hardswish_op = _activation(
+    "HardswishBackward0", lambda a: a * np.clip(a + 3, 0, 6) / 6, _hardswish_grad, doc="x * hardsigmoid(x)."
+)
+
+logsigmoid_op = _activation(
+    "LogSigmoidBackward0",
+    lambda a: np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a))),
+    lambda g, x, o: g * (-x).sigmoid(),
+    doc="log(sigmoid(x)), computed stably.",
+)
+
+threshold_op = _activation(
+    "ThresholdBackward0",
+    lambda a, threshold=0.0, value=0.0: np.where(a > threshold, a, value),
+    lambda g, x, o, threshold=0.0, value=0.0: g * _mask(x > threshold, g),
+    doc="x where x > threshold, else value.",
+)
+
+
+class PreluKernelBackward0(Node):
+    def backward(self, g):
+        x, w = self.saved_tensors
+        pos = _mask(x > 0, g)
+        wb = w.reshape(self.wshape)
+        gx = g * (pos + (1 - pos) * wb) if self.next_nodes[0] is not None else None
+        gw = None
+        if self.next_nodes[1] is not None:
+            gw = unbroadcast(g * x * (1 - pos), self.wshape).reshape(tuple(w.shape))
+        return gx, gw
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """Leaky ReLU whose negative slope is learned, one per channel (dim 1) or shared."""
+    n = weight.numel()
+    if input.ndim == 0 and n != 1:
+        raise RuntimeError("Not allow zero-dim input tensor.")
+    c = input.shape[1] if input.ndim >= 2 else (input.shape[0] if input.ndim == 1 else 1)
+    if n != 1 and n != c:
+        raise RuntimeError(
+            f"Mismatch of parameter numbers and input channel size. Found parameter numbers = {n} and channel "
+            f"size = {c}."
+        )
+    wshape = [1] * input.ndim
+    if n != 1:
+        wshape[1 if input.ndim >= 2 else 0] = n
+    wshape = tuple(wshape)
+    a = input._data
+    wa = weight._data.reshape(wshape)
+    res = wrap(np.where(a > 0, a, a * wa).astype(a.dtype, copy=False))
+    node = record(res, PreluKernelBackward0, input, weight)
+    if node is not None:
+        node.save(input, weight)
+        node.wshape = wshape
+    return res
+
+
+# ---------------------------------------------------------------------------- normalization
+class NativeLayerNormBackward0(Node):
+    def backward(self, g):
+        x, w, b = self.saved_tensors
+        dims = self.dims
+        mu = x.mean(dims, keepdim=True)
+        xc = x - mu
+        rstd = ((xc * xc).mean(dims, keepdim=True) + self.eps).rsqrt()
+        xhat = xc * rstd
+        gx = gw = gb = None
+        if self.next_nodes[0] is not None:
+            dxhat = g * w if w is not None else g
+            gx = rstd * (dxhat - dxhat.mean(dims, keepdim=True) - xhat * (dxhat * xhat).mean(dims, keepdim=True))
+        lead = tuple(range(x.ndim - len(dims)))
+        if w is not None and self.next_nodes[1] is not None:
+            gw = (g * xhat).sum(lead) if lead else g * xhat
+        if b is not None and self.next_nodes[2] is not None:
+            gb = g.sum(lead) if lead else g
+        return gx, gw, gb
+
+
+def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalize over the trailing normalized_shape dims, then scale and shift."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.ndim - k :]) != shape or input.ndim < k:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape [*, {', '.join(map(str, shape))}], "
+            f"but got input of size{list(input.shape)}"
+        )
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != shape:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                f"{list(p.shape)} and normalized_shape = {list(shape)}"
+            )
+    a = input._data
+    dims = tuple(range(a.ndim - k, a.ndim))
+    mu = a.mean(axis=dims, keepdims=True)
+    xc = a - mu
+    var = (xc * xc).mean(axis=dims, keepdims=True)
+    out = xc / np.sqrt(var + eps)
+    if weight is not None:
+        out = out * weight._data
+    if bias is not None:
+        out = out + bias._data
+    res = wrap(out.astype(a.dtype, copy=False))
+    node = record(res, NativeLayerNormBackward0, input, weight, bias)
+    if node is not None:
+        _save_optional(node, input, weight, bias)
+        node.dims, node.eps = dims, eps
+    return res
+
+
+class NativeBatchNormBackward0(Node):
+    def backward(self, g):
+        x, w, b = self.saved_tensors
+        dims, shape = self.dims, self.bshape
+        wb = w.reshape(shape) if w is not None else None
+        gx = gw = gb = None
+        if self.training:
+            mu = x.mean(dims, keepdim=True)
+            xc = x - mu
+            rstd = ((xc * xc).mean(dims, keepdim=True) + self.eps).rsqrt()
+            xhat = xc * rstd
+            if self.next_nodes[0] is not None:
+                dxhat = g * wb if wb is not None else g
+                gx = rstd * (dxhat - dxhat.mean(dims, keepdim=True) - xhat * (dxhat * xhat).mean(dims, keepdim=True))
+        else:
+            rstd = wrap(self.rstd.reshape(shape))
+            xhat = (x - wrap(self.rmean.reshape(shape))) * rstd
+            if self.next_nodes[0] is not None:
+                gx = g * rstd * wb if wb is not None else g * rstd
+        if w is not None and self.next_nodes[1] is not None:
+            gw = (g * xhat).sum(dims)
+        if b is not None and self.next_nodes[2] is not None:
+            gb = g.sum(dims)
+        return gx, gw, gb
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum=0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel (dim 1) over the batch and spatial dims; updates running stats in training."""
+    a = input._data
+    if a.ndim < 2:
+        raise ValueError(f"expected 2D or 3D input (got {a.ndim}D input)")
+    c = a.shape[1]
+    dims = (0,) + tuple(range(2, a.ndim))
+    bshape = (1, c) + (1,) * (a.ndim - 2)
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(
+                f"running_mean should contain {c} elements not {t.numel()}"
+                if name.startswith("running")
+                else f"{name} should contain {c} elements not {t.numel()}"
+            )
+    if training:
+        count = a.size // c
+        if count <= 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {list(input.shape)}"
+            )
+        mean = a.mean(axis=dims)
+        var = a.var(axis=dims)
+        if running_mean is not None:
+            m = momentum
+            running_mean._data *= 1 - m
+            running_mean._data += m * mean.astype(running_mean._data.dtype)
+            running_mean._version.value += 1
+        if running_var is not None:
+            m = momentum
+            running_var._data *= 1 - m
+            running_var._data += m * (var * count / (count - 1)).astype(running_var._data.dtype)
+            running_var._version.value += 1
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        mean = running_mean._data.astype(a.dtype)
+        var = running_var._data.astype(a.dtype)
+    rstd = 1.0 / np.sqrt(var + eps)
+    out = (a - mean.reshape(bshape)) * rstd.reshape(bshape)
+    if weight is not None:
+        out = out * weight._data.reshape(bshape)
+    if bias is not None:
+        out = out + bias._data.reshape(bshape)
+    res = wrap(out.astype(a.dtype, copy=False))
+    node = record(res, NativeBatchNormBackward0, input, weight, bias)
+    if node is not None:
+        _save_optional(node, input, weight, bias)
+        node.dims, node.bshape, node.eps, node.training = dims, bshape, eps, training
+        if not training:
+            node.rstd, node.rmean = rstd.astype(a.dtype), mean
+    return res
+
+
+# ---------------------------------------------------------------------------- embedding, padding, norms
+class EmbeddingBackward0(Node):
+    def backward(self, g):
+        from .indexing import index_put_accumulate_zeros
+
+        if self.padding_idx is not None:
+            keep = wrap((self.idx != self.padding_idx).astype(g._data.dtype)[..., None])
+            g = g * keep
+        return (None, index_put_accumulate_zeros(self.wshape, (self.idx,), g))
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx=None) -> Tensor:
+    """Rows of weight picked by the integer indices in input."""
+    idx = input._data
+    if idx.dtype not in (np.int64, np.int32):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
+            f"but got {input.type()} instead (while checking arguments for embedding)"
+        )
+    n = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = int(idx[(idx < 0) | (idx >= n)].flat[0])
+        raise IndexError(f"index out of range in self (index {bad} for an embedding with {n} rows)")
+    res = wrap(weight._data[idx])
+    node = record(res, EmbeddingBackward0, None, weight)
+    if node is not None:
+        node.idx, node.wshape, node.padding_idx = idx, weight._data.shape, padding_idx
+    return res
+
+
+class ConstantPadNdBackward0(Node):
+    def backward(self, g):
+        return (constant_pad(g, tuple(-p for p in self.pad), 0.0),)
+
+
+def constant_pad(input: Tensor, pad, value: float = 0.0) -> Tensor:
+    """Pad (or crop, for negative amounts) the last len(pad)//2 dims with a constant."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    k = len(pad) // 2
+    a = input._data
+    if k > a.ndim:
+        raise RuntimeError(
+            f"Padding length should be less than or equal to two times the input dimension but got "
+            f"padding length {len(pad)} and input of dimension {a.ndim}"
+        )
+    out_shape = list(a.shape)
+    src, dst = [slice(None)] * a.ndim, [slice(None)] * a.ndim
+    for i in range(k):
+        d = a.ndim - 1 - i
+        lo, hi = pad[2 * i], pad[2 * i + 1]
+        size = a.shape[d] + lo + hi
+        if size < 0:
+            raise RuntimeError(
+                f"The input size {a.shape[d]}, plus negative padding {lo} and {hi} resulted in a negative output size, "
+                f"which is invalid. Check dimension {d} of your input."
+            )
+        out_shape[d] = size
+        src[d] = slice(max(-lo, 0), a.shape[d] - max(-hi, 0))
+        dst[d] = slice(max(lo, 0), size - max(hi, 0))
+    out = np.full(out_shape, value, dtype=a.dtype)
+    out[tuple(dst)] = a[tuple(src)]
+    res = wrap(out)
+    node = record(res, ConstantPadNdBackward0, input)
+    if node is not None:
+        node.pad = pad
+    return res
+
+
+class NormBackward(Node):
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        out = wrap(self.out)
+        g = g if self.keepdim or not self.dims else _keep(g, self.dims)
+        o = out if self.keepdim or not self.dims else _keep(out, self.dims)
+        nz = wrap((self.out != 0) if self.keepdim or not self.dims else np.expand_dims(self.out != 0, self.dims))
+        safe = o + (~nz).to(o.dtype)
+        p = self.p
+        if p == 2:
+            gx = x * (g / safe)
+        elif p == 1:
+            gx = x.sign() * g
+        else:
+            gx = x.sign() * x.abs() ** (p - 1) * (g / safe ** (p - 1))
+        return (gx * nz.to(gx.dtype) if p != 1 else gx,)
+
+
+def _keep(t: Tensor, dims) -> Tensor:
+    for d in sorted(dims):
+        t = t.unsqueeze(d)
+    return t
+
+
+def vector_norm(input: Tensor, p: float = 2.0, dim=None, keepdim: bool = False) -> Tensor:
+    """The p-norm over dim (all elements when None), with a zero-safe gradient."""
+    a = input._data
+    if dim is None:
+        dims = tuple(range(a.ndim))
+    else:
+        dims = tuple(sorted(wrap_dim(d, a.ndim) for d in ((dim,) if isinstance(dim, int) else dim)))
+    if p == math.inf:
+        out = np.abs(a).max(axis=dims, keepdims=keepdim)
+    elif p == 2:
+        out = np.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
+    elif p == 1:
+        out = np.abs(a).sum(axis=dims, keepdims=keepdim)
+    else:
+        out = (np.abs(a) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
+    out = np.asarray(out, dtype=a.dtype)
+    res = wrap(out)
+    if p == math.inf:
+        return res  # only used without gradients (clip_grad_norm_)
+    node = record(res, NormBackward, input)
+    if node is not None:
+        node.save(input)
+        node.out, node.p, node.dims, node.keepdim = out, p, dims, keepdim
+    return res
+
+
+TENSOR_METHODS = {"softmax": softmax, "log_softmax": log_softmax}
+PUBLIC = {"softmax": softmax, "log_softmax": log_softmax}
