@@ -21,12 +21,36 @@ _LAZY = {
 }
 
 
+# torch also serves these nn.functional ops at top level (torch.celu, torch.selu, ...).
+_FUNCTIONAL_AT_TOP = {
+    "alpha_dropout",
+    "batch_norm",
+    "bilinear",
+    "binary_cross_entropy_with_logits",
+    "celu",
+    "celu_",
+    "cosine_similarity",
+    "dropout",
+    "embedding",
+    "hardshrink",
+    "kl_div",
+    "layer_norm",
+    "prelu",
+    "selu",
+    "selu_",
+    "threshold",
+    "threshold_",
+}
+
+
 def install_lazy_submodules(namespace: dict) -> None:
     """Give the package a module-level __getattr__ that imports submodules on demand."""
 
     def __getattr__(name: str):
         target = _LAZY.get(name)
         if target is None:
+            if name in _FUNCTIONAL_AT_TOP:
+                return getattr(importlib.import_module("ember.nn.functional"), name)
             if name in ("save", "load"):
                 mod = importlib.import_module("ember.serialization")
                 return getattr(mod, name)
