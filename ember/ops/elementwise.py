@@ -454,7 +454,7 @@ def pow(input, exponent, *, out=None):  # noqa: A001
 
 def _check_int_pow(a: Tensor, e) -> None:
     if a._data.dtype == np.bool_ and (isinstance(e, Tensor) and e._data.dtype == np.bool_):
-        raise NotImplementedError('"pow" not implemented for \'Bool\'')
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if a._data.dtype.kind not in "iub":
         return
     if isinstance(e, Tensor):

@@ -1,0 +1,304 @@
+"""Benchmarks ember against PyTorch: each workload in fresh processes, interleaved, as a markdown table."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS_DIR = ROOT / "bench" / "workloads"
+DOC = ROOT / "docs" / "performance.md"
+LIBRARIES = ("ember", "torch")
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number a workload reports: its JSON key, the table label, the unit and which way is better."""
+
+    key: str
+    label: str
+    unit: str
+    scale: float = 1.0
+    higher_is_better: bool = False
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A script under bench/workloads/ and the metrics to read from its JSON line."""
+
+    name: str
+    metrics: tuple[Metric, ...]
+    rounds: int = 7
+    quick_rounds: int = 3
+    warmup_process: bool = False
+
+
+WORKLOADS = (
+    Workload(
+        "sgd_epoch",
+        (
+            Metric("s_per_epoch", "(1) SGD epoch, batch 200", "s"),
+            Metric("peak_rss_mb", "(6) peak RSS of (1)", "MiB"),
+            Metric("training_rss_mb", "(6) peak RSS growth during (1)", "MiB"),
+        ),
+    ),
+    Workload("adam_epoch", (Metric("s_per_epoch", "(2) Adam epoch, batch 64", "s"),)),
+    Workload("tiny_step", (Metric("us_per_step", "(3) tiny training step", "µs"),)),
+    Workload("small_ops", (Metric("us_per_iter", "(4) small-op forward+backward", "µs"),)),
+    # Imports are cheap and noisy: more rounds, after one untimed run warms the file cache.
+    Workload(
+        "import_time",
+        (Metric("import_s", "(5) import time", "ms", scale=1e3),),
+        rounds=15,
+        quick_rounds=3,
+        warmup_process=True,
+    ),
+    Workload(
+        "inference",
+        (
+            Metric("batch1_samples_per_s", "(7) inference, batch 1", "samples/s", higher_is_better=True),
+            Metric("batch1000_samples_per_s", "(7) inference, batch 1000", "samples/s", higher_is_better=True),
+        ),
+    ),
+)
+
+
+@dataclass
+class Result:
+    """Per-library samples (one per round) of each metric of one workload."""
+
+    workload: Workload
+    samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    error: str | None = None
+
+
+def child_env(threads: int) -> dict[str, str]:
+    """The environment for workload processes: same thread count for NumPy's BLAS and torch."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+def run_once(workload: Workload, library: str, quick: bool, env: dict[str, str]) -> dict[str, float]:
+    """Runs one workload script for one library in a fresh interpreter and parses its JSON line."""
+    cmd = [sys.executable, str(WORKLOADS_DIR / f"{workload.name}.py"), library]
+    if quick and workload.name != "import_time":
+        cmd.append("--quick")
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{workload.name} on {library} exited {proc.returncode}:\n{proc.stderr.strip()}")
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{workload.name} on {library} printed no JSON line:\n{proc.stdout}{proc.stderr}")
+    return json.loads(lines[-1])
+
+
+def run_workload(workload: Workload, quick: bool, env: dict[str, str], rounds: int | None) -> Result:
+    """Runs ember and torch alternately (A B A B ...) so drift in machine load hits both alike."""
+    result = Result(workload, {lib: {m.key: [] for m in workload.metrics} for lib in LIBRARIES})
+    n_rounds = rounds or (workload.quick_rounds if quick else workload.rounds)
+    try:
+        if workload.warmup_process:
+            for library in LIBRARIES:
+                run_once(workload, library, quick, env)
+        for i in range(n_rounds):
+            for library in LIBRARIES:
+                values = run_once(workload, library, quick, env)
+                for metric in workload.metrics:
+                    result.samples[library][metric.key].append(values[metric.key] * metric.scale)
+            print(f"  {workload.name}: round {i + 1}/{n_rounds} done", file=sys.stderr, flush=True)
+    except (RuntimeError, subprocess.TimeoutExpired, KeyError) as exc:
+        result.error = str(exc)
+        print(f"  {workload.name} FAILED: {exc}", file=sys.stderr, flush=True)
+    return result
+
+
+def fmt(value: float) -> str:
+    """A number with three significant digits, without scientific notation for everyday sizes."""
+    if value >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def cell(samples: list[float]) -> str:
+    """'median (min–max)' of a list of samples."""
+    return f"{fmt(statistics.median(samples))} ({fmt(min(samples))}–{fmt(max(samples))})"
+
+
+def table(results: list[Result]) -> str:
+    """The markdown results table: median and range per library, and the ember/torch ratio of medians."""
+    rows = [
+        "| Workload | Unit | ember median (min–max) | torch median (min–max) | ember/torch | Better |",
+        "|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        for metric in result.workload.metrics:
+            better = "higher" if metric.higher_is_better else "lower"
+            ember, torch = result.samples["ember"][metric.key], result.samples["torch"][metric.key]
+            if result.error or not ember or not torch:
+                rows.append(f"| {metric.label} | {metric.unit} | failed | failed | – | {better} |")
+                continue
+            ratio = statistics.median(ember) / statistics.median(torch)
+            rows.append(f"| {metric.label} | {metric.unit} | {cell(ember)} | {cell(torch)} | {ratio:.2f} | {better} |")
+    return "\n".join(rows)
+
+
+def cpu_model() -> str:
+    """The CPU's model name as /proc/cpuinfo gives it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def mem_total() -> str:
+    """Total RAM from /proc/meminfo, in GiB."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def blas_name() -> str:
+    """The BLAS NumPy was built against, from numpy.show_config's structured form."""
+    import numpy as np
+
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}".strip()
+    except (TypeError, KeyError):
+        return "unknown"
+
+
+def version(package: str) -> str:
+    """Installed version of a distribution, or 'not installed'."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine(threads: int) -> str:
+    """A markdown list describing the machine and software the numbers come from."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return "\n".join(
+        [
+            f"- CPU: {cpu_model()}, {os.cpu_count()} logical cores ({usable} usable by this process)",
+            f"- RAM: {mem_total()}; OS: {platform.platform()}",
+            f"- Python {platform.python_version()}, numpy {version('numpy')} ({blas_name()}), "
+            f"torch {version('torch')}, ember {version('ember')}",
+            f"- Threads: {threads} for both (OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = {threads}, "
+            f"and `torch.set_num_threads({threads})` in every torch process)",
+        ]
+    )
+
+
+def report(results: list[Result], threads: int, quick: bool, elapsed: float) -> str:
+    """The generated part of docs/performance.md: machine, date, settings and the table."""
+    mode = "quick" if quick else "full"
+    return "\n".join(
+        [
+            BEGIN,
+            f"Measured {time.strftime('%Y-%m-%d')} with `.venv/bin/python bench/run.py` ({mode} run, {elapsed:.0f} s).",
+            "",
+            machine(threads),
+            "",
+            table(results),
+            END,
+        ]
+    )
+
+
+def write_doc(section: str) -> None:
+    """Replaces the generated section of docs/performance.md, keeping the hand-written text around it."""
+    text = DOC.read_text() if DOC.exists() else ""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + section + rest.split(END, 1)[1]
+    else:
+        text = f"# Performance\n\n{section}\n"
+    DOC.write_text(text)
+
+
+def profile(name: str, quick: bool, env: dict[str, str], top: int) -> None:
+    """Runs one workload on ember under cProfile and prints the functions with the most own time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "ember.prof"
+        script = str(WORKLOADS_DIR / f"{name}.py")
+        if name == "import_time":
+            # The import is the whole workload, so profile the whole process.
+            cmd = [sys.executable, "-m", "cProfile", "-o", str(out), script, "ember"]
+        else:
+            # The workload profiles only its timed section, leaving out data generation and warm-up.
+            cmd = [sys.executable, script, "ember"] + (["--quick"] if quick else [])
+            env = {**env, "BENCH_PROFILE": str(out)}
+        subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+        pstats.Stats(str(out)).strip_dirs().sort_stats("tottime").print_stats(top)
+
+
+def main() -> int:
+    """Parses the options, runs the selected workloads and prints (and maybe records) the table."""
+    names = [w.name for w in WORKLOADS]
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="less work per workload and fewer rounds (~2 min)")
+    parser.add_argument("--only", action="append", choices=names, metavar="NAME", help=f"one of {', '.join(names)}")
+    parser.add_argument("--rounds", type=int, help="rounds per workload (default: 7, imports 15; quick: 3)")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS/intra-op threads for both libraries")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="record the table in docs/performance.md (default only for a full run of every workload)",
+    )
+    parser.add_argument("--no-write", action="store_true", help="never touch docs/performance.md")
+    parser.add_argument("--profile", choices=names, metavar="NAME", help="cProfile NAME on ember and stop")
+    args = parser.parse_args()
+    env = child_env(args.threads)
+
+    if args.profile:
+        profile(args.profile, args.quick, env, top=15)
+        return 0
+
+    selected = [w for w in WORKLOADS if not args.only or w.name in args.only]
+    start = time.perf_counter()
+    results = []
+    for workload in selected:
+        print(f"running {workload.name} ...", file=sys.stderr, flush=True)
+        results.append(run_workload(workload, args.quick, env, args.rounds))
+    elapsed = time.perf_counter() - start
+
+    print(machine(args.threads))
+    print()
+    print(table(results))
+    print(
+        f"\n{elapsed:.0f} s in all; ember/torch above 1 means ember is slower (or bigger), except for "
+        "rows where higher is better."
+    )
+    full = not args.quick and not args.only and not args.rounds
+    if not args.no_write and (args.write or full):
+        write_doc(report(results, args.threads, args.quick, elapsed))
+        print(f"wrote {DOC.relative_to(ROOT)}")
+    return 1 if any(r.error for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
