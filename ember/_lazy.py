@@ -9,14 +9,8 @@ _LAZY = {
     "optim": "ember.optim",
     "utils": "ember.utils",
     "cuda": "ember.cuda",
-    "linalg": "ember.linalg",
-    "backends": "ember.backends",
-    "distributions": "ember.distributions",
-    "testing": "ember.testing",
     "summary": "ember.summary",
     "vision": "ember.vision",
-    "onnx": "ember.onnx",
-    "jit": "ember.jit",
     "serialization": "ember.serialization",
 }
 

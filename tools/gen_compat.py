@@ -1,0 +1,661 @@
+"""Generate docs/compatibility.md: ember's public API next to PyTorch's, one row per name, with a test per row.
+
+Rows come from introspecting ember's namespaces (ops PUBLIC/TENSOR_METHODS tables, nn, optim, data, vision,
+...); the test column comes from scanning tests/ for a test function that mentions the name. Known
+differences live in NOTES below (hand-written from the code's NotImplementedError messages and docstrings).
+torch is imported only to keep rows to names torch also has; run with the project venv:
+
+    .venv/bin/python tools/gen_compat.py > docs/compatibility.md
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import inspect
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import ember  # noqa: E402
+
+# Known differences, keyed by the row's API name. "partial: ..." or "not implemented: ...".
+NOTES = {
+    "torch.scatter(reduce=)": "not implemented: raises NotImplementedError (use `scatter_add`)",
+    "Tensor.scatter_(reduce=)": "not implemented: raises NotImplementedError (use `scatter_add_`)",
+    "torch.norm(p='nuc')": "not implemented: matrix norms such as `'nuc'` raise NotImplementedError",
+    "torch.einsum (sublist format)": "not implemented: raises NotImplementedError; pass an equation string",
+    "in-place op on a view of a tensor that requires grad": (
+        "not implemented: raises NotImplementedError (torch rebases the view's history); "
+        "apply it to the base or a `.clone()`"
+    ),
+    "torch.autograd.grad(is_grads_batched=True)": "not implemented: raises NotImplementedError",
+    "autograd.Function with several differentiable outputs": (
+        "not implemented: raises NotImplementedError; return one tensor or mark the others non-differentiable"
+    ),
+    "nn.Module.register_full_backward_hook": "partial: a hook that returns a replacement grad_input raises NotImplementedError",
+    "nn.Module.register_full_backward_pre_hook": (
+        "partial: a hook that returns a replacement grad_output raises NotImplementedError"
+    ),
+    "nn.AlphaDropout": "not implemented: forward raises NotImplementedError",
+    "F.alpha_dropout": "not implemented: raises NotImplementedError",
+    "torch.alpha_dropout": "not implemented: raises NotImplementedError",
+    "F.pad": "partial: `mode='constant'` only; other modes raise NotImplementedError",
+    "nn.Embedding(max_norm=)": "not implemented: raises NotImplementedError",
+    "nn.Embedding(sparse=/scale_grad_by_freq=)": "not implemented: raises NotImplementedError",
+    "F.embedding": "partial: `max_norm`, `scale_grad_by_freq`, `sparse` raise NotImplementedError",
+    "torch.embedding": "partial: `max_norm`, `scale_grad_by_freq`, `sparse` raise NotImplementedError",
+    "F.mse_loss": "partial: torch's `weight=` argument raises NotImplementedError",
+    "F.huber_loss": "partial: torch's `weight=` argument raises NotImplementedError",
+    "nn.Unflatten": "partial: named-dimension form raises NotImplementedError",
+    "nn.UninitializedParameter": "not implemented: exists for isinstance checks; constructing raises NotImplementedError",
+    "torch.optim.{ASGD, LBFGS, RAdam, Rprop, SparseAdam, Adafactor, swa_utils}": (
+        "not implemented: raises NotImplementedError"
+    ),
+    "Optimizer(differentiable=True)": "not implemented: raises NotImplementedError",
+    "torch.save": (
+        "partial: zip format only; `pickle_module=`, `_use_new_zipfile_serialization=False` and "
+        "`pickle_protocol<2` raise NotImplementedError; a `.safetensors` path writes safetensors"
+    ),
+    "torch.load": (
+        "partial: always weights-only (tensors, numbers, strings, containers; other objects raise); "
+        "`pickle_module=` raises NotImplementedError; `mmap` is accepted and ignored"
+    ),
+    "torch.load(weights_only=)": "partial: accepted, but ember always loads weights-only (`weights_only=False` loads no more)",
+    "torch.load(map_location=)": "partial: CPU targets only; a CUDA map_location raises",
+    "torch.set_flush_denormal": "partial: accepted and ignored (returns True)",
+    "torch.set_num_threads": "partial: accepted and ignored (set OMP_NUM_THREADS before start-up)",
+    "torch.get_num_threads": "partial: returns the CPU count",
+    "torch.use_deterministic_algorithms": "partial: accepted and ignored (ember's CPU ops are deterministic)",
+    "torch.compile": "partial: returns the model unchanged (ember runs eagerly)",
+    "Tensor.cuda": "partial: ember is CPU-only; asking for a CUDA device raises",
+    "Tensor.is_complex": "partial: complex dtypes are not supported, always False",
+    "torchvision.transforms.functional.resize": "partial: PIL images only; tensors raise NotImplementedError",
+    "torchvision.transforms.functional.rotate": "partial: PIL images only; tensors raise NotImplementedError",
+    "torchvision.transforms.functional.pad": "partial: negative padding raises NotImplementedError",
+    "torchvision.datasets.Digits": "ember extra (not in torchvision): the built-in 8x8 digits, no download",
+    "torchvision.datasets.load_digits": "ember extra (not in torchvision)",
+    "torchvision.datasets.read_idx": "ember extra (not in torchvision): reads an IDX file",
+    "torchvision.datasets.IDXFormatError": "ember extra (not in torchvision)",
+}
+
+# Rows that are not plain names: (api, regex patterns that a test must contain).
+EXTRA_ROWS = {
+    "creation": [],
+    "sorting": [
+        ("torch.scatter(reduce=)", [r"reduce="]),
+        ("Tensor.scatter_(reduce=)", [r"scatter_\(.*reduce="]),
+    ],
+    "reductions": [("torch.norm(p='nuc')", [r"['\"]nuc['\"]"])],
+    "linalg": [("torch.einsum (sublist format)", [r"einsum\([^'\"]*\["])],
+    "inplace": [("in-place op on a view of a tensor that requires grad", [r"NotImplementedError.*\n?.*view"])],
+    "autograd": [
+        ("torch.autograd.grad(is_grads_batched=True)", [r"is_grads_batched"]),
+        ("autograd.Function with several differentiable outputs", [r"several differentiable"]),
+    ],
+    "layers": [
+        ("nn.Embedding(max_norm=)", [r"max_norm"]),
+        ("nn.Embedding(sparse=/scale_grad_by_freq=)", [r"sparse=True|scale_grad_by_freq"]),
+        ("nn.UninitializedParameter", [r"UninitializedParameter"]),
+    ],
+    "losses": [
+        ("nn.CrossEntropyLoss(label_smoothing=)", [r"label_smoothing"]),
+        ("nn.CrossEntropyLoss(ignore_index=)", [r"ignore_index"]),
+        ("nn.CrossEntropyLoss(weight=)", [r"CrossEntropyLoss\(.*weight|cross_entropy\(.*weight"]),
+        ("nn.CrossEntropyLoss (class-probability targets)", [r"prob"]),
+        ("nn.KLDivLoss(reduction='batchmean')", [r"batchmean"]),
+        ("nn.BCEWithLogitsLoss(pos_weight=)", [r"pos_weight"]),
+    ],
+    "optim": [
+        ("torch.optim.{ASGD, LBFGS, RAdam, Rprop, SparseAdam, Adafactor, swa_utils}", [r"LBFGS|RAdam|Rprop|ASGD"]),
+        ("Optimizer(differentiable=True)", [r"differentiable=True"]),
+        ("Optimizer.add_param_group", [r"add_param_group"]),
+        ("Optimizer.state_dict / load_state_dict", [r"optim.*state_dict|opt\w*\.state_dict|load_state_dict"]),
+        ("Optimizer.zero_grad(set_to_none=)", [r"set_to_none"]),
+        ("optimizer(foreach= / fused= / capturable=)", [r"foreach|fused"]),
+    ],
+}
+
+# Notable torch names in each area that ember does not provide at all (AttributeError).
+ABSENT = {
+    "layers": [
+        "Conv1d",
+        "Conv2d",
+        "ConvTranspose2d",
+        "MaxPool2d",
+        "AvgPool2d",
+        "AdaptiveAvgPool2d",
+        "BatchNorm3d",
+        "GroupNorm",
+        "InstanceNorm2d",
+        "Dropout2d",
+        "RNN",
+        "LSTM",
+        "GRU",
+        "MultiheadAttention",
+        "Transformer",
+        "Upsample",
+    ],
+    "losses": [
+        "CTCLoss",
+        "PoissonNLLLoss",
+        "GaussianNLLLoss",
+        "MarginRankingLoss",
+        "HingeEmbeddingLoss",
+        "MultiLabelMarginLoss",
+        "SoftMarginLoss",
+        "MultiLabelSoftMarginLoss",
+        "CosineEmbeddingLoss",
+        "MultiMarginLoss",
+        "TripletMarginLoss",
+    ],
+}
+
+AREAS = [
+    ("creation", "Tensor creation and random sampling", ["tests/test_creation.py"]),
+    ("dtypes", "dtypes and conversion", ["tests/test_dtype.py"]),
+    ("attributes", "Tensor attributes and conversions", ["tests/test_tensor.py"]),
+    ("operators", "Python operators", ["tests/ops/test_elementwise.py"]),
+    ("elementwise", "Elementwise math and comparison", ["tests/ops/test_elementwise.py"]),
+    ("reductions", "Reductions and scans", ["tests/ops/test_reduction.py"]),
+    ("shape", "Shape, view and joining ops", ["tests/ops/test_shape.py"]),
+    ("indexing", "Indexing", ["tests/ops/test_indexing.py"]),
+    ("sorting", "Sorting, searching, gather/scatter", ["tests/ops/test_sorting.py"]),
+    ("linalg", "Linear algebra", ["tests/ops/test_linalg.py"]),
+    ("inplace", "In-place ops", ["tests/ops/test_elementwise.py"]),
+    ("printing", "Printing", ["tests/test_printing.py"]),
+    ("misc", "Top-level utilities (seeding, threads, devices)", []),
+    ("autograd", "Autograd", ["tests/autograd/test_autograd.py"]),
+    ("module", "nn.Module and containers", ["tests/nn/test_nn_module.py", "tests/nn/test_nn_containers.py"]),
+    ("layers", "Layers", ["tests/nn/test_nn_layers.py"]),
+    ("activations", "Activations", ["tests/nn/test_nn_activations.py"]),
+    ("losses", "Losses", ["tests/nn/test_nn_losses.py"]),
+    ("functional", "Other nn.functional", []),
+    ("init", "nn.init", ["tests/nn/test_nn_init.py"]),
+    ("nnutils", "nn.utils", ["tests/nn/test_nn_utils.py"]),
+    ("optim", "Optimizers", ["tests/optim/test_optimizers.py", "tests/optim/test_optimizer_base.py"]),
+    ("lr_scheduler", "Learning-rate schedulers", ["tests/optim/test_lr_scheduler.py"]),
+    ("serialization", "Save and load", ["tests/test_serialization.py"]),
+    ("data", "torch.utils.data", []),
+    ("vision", "torchvision datasets and transforms (`ember.vision`)", []),
+    ("run", "`ember run`", []),
+    ("summary", "Model summary (torchsummary)", ["tests/test_summary.py"]),
+]
+
+
+# ---------------------------------------------------------------------------- test index
+
+
+class TestIndex:
+    """Every test function in tests/, with its source plus the module-level constants it uses."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, str, str]] = []  # (node id, function name, text, path)
+        for path in sorted((ROOT / "tests").rglob("test_*.py")):
+            self._add_file(path)
+
+    def _add_file(self, path: Path) -> None:
+        src = path.read_text()
+        tree = ast.parse(src)
+        lines = src.splitlines()
+        rel = str(path.relative_to(ROOT))
+        consts: dict[str, str] = {}
+        for node in tree.body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                seg = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        consts[t.id] = seg
+
+        def add(fn, prefix: str) -> None:
+            start = min([d.lineno for d in fn.decorator_list] + [fn.lineno])
+            text = "\n".join(lines[start - 1 : fn.end_lineno])
+            used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}
+            text += "\n" + "\n".join(consts[u] for u in sorted(used) if u in consts)
+            self.entries.append((f"{rel}::{prefix}{fn.name}", fn.name, text, rel))
+
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+                add(node, "")
+            elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+                for m in node.body:
+                    if isinstance(m, ast.FunctionDef) and m.name.startswith("test"):
+                        add(m, f"{node.name}::")
+
+    def find(self, patterns: list[str], key: str, home: list[str]) -> str | None:
+        """The best test mentioning any pattern: prefer tests named after key, then the area's own files."""
+        regs = [re.compile(p) for p in patterns]
+        best, best_score = None, -1
+        k = key.strip("_").lower()
+        for nodeid, fname, text, path in self.entries:
+            if not any(r.search(text) for r in regs):
+                continue
+            score = (2 if k and k in fname.lower() else 0) + (1 if path in home else 0)
+            if score > best_score:
+                best, best_score = nodeid, score
+        return best
+
+
+def name_patterns(name: str) -> list[str]:
+    """Regexes that show a test uses name: as an attribute/call, a keyword, or a quoted string."""
+    n = re.escape(name)
+    # NumPy/math/random calls of the same name in a test say nothing about ember.
+    pats = [rf"(?<!np)(?<!numpy)(?<!math)(?<!rng)(?<!random)(?<!\.numpy\(\))\.{n}(?![\w])", rf"['\"]{n}['\"]"]
+    if not hasattr(builtins, name):
+        pats.append(rf"(?<![\w.]){n}\(")
+    return pats
+
+
+# ---------------------------------------------------------------------------- rows per area
+
+
+def _public(mod, torch_mod=None, *, classes: bool | None = None) -> list[str]:
+    """Public callables defined by ember in mod (and present in torch_mod when given)."""
+    out = []
+    for n in sorted(dir(mod)):
+        if n.startswith("_"):
+            continue
+        obj = getattr(mod, n)
+        if inspect.ismodule(obj) or not callable(obj):
+            continue
+        if not getattr(obj, "__module__", "").startswith("ember"):
+            continue
+        if classes is not None and isinstance(obj, type) != classes:
+            continue
+        if torch_mod is not None and not hasattr(torch_mod, n):
+            continue
+        out.append(n)
+    return out
+
+
+def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
+    """Area key -> [(api, patterns, key used to rank tests)]."""
+    import torch  # the oracle: only to keep rows to names torch also has
+
+    import ember._creation as creation
+    import ember.ops as ops
+    from ember.ops import elementwise, extra, indexing, linalg, nn_ops, reduction, shape
+
+    rows: dict[str, list] = {k: [] for k, _, _ in AREAS}
+
+    def add(area: str, api: str, name: str, patterns: list[str] | None = None) -> None:
+        rows[area].append((api, patterns or name_patterns(name), name))
+
+    def fam(area: str, mod, inplace_to: str = "inplace") -> None:
+        for n in sorted(getattr(mod, "PUBLIC", {})):
+            if hasattr(torch, n):
+                add(area, f"torch.{n}", n)
+        for n in sorted(getattr(mod, "TENSOR_METHODS", {})):
+            if n.startswith("__") or not hasattr(torch.Tensor, n):
+                continue
+            target = inplace_to if n.endswith("_") and not n.endswith("__") else area
+            add(target, f"Tensor.{n}", n)
+
+    fam("creation", creation)
+    for n in ["Tensor", "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor"]:
+        add("creation", f"torch.{n}(...)", n, [rf"\b{n}\("])
+    for n in ["is_tensor", "is_floating_point", "numel"]:
+        add("creation" if n != "numel" else "attributes", f"torch.{n}", n)
+
+    for n in ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"]:
+        add("dtypes", f"torch.{n}", n)
+    for n in ["promote_types", "result_type", "get_default_dtype", "set_default_dtype"]:
+        add("dtypes", f"torch.{n}", n)
+    for n in ["to", "type", "type_as", "float", "double", "half", "long", "int", "short", "char", "byte", "bool"]:
+        add("dtypes", f"Tensor.{n}", n)
+
+    for n in [
+        "shape",
+        "size",
+        "dtype",
+        "device",
+        "ndim",
+        "dim",
+        "numel",
+        "element_size",
+        "is_floating_point",
+        "is_complex",
+        "is_contiguous",
+        "stride",
+        "storage_offset",
+        "data_ptr",
+        "requires_grad",
+        "requires_grad_",
+        "is_leaf",
+        "grad",
+        "grad_fn",
+        "data",
+        "item",
+        "tolist",
+        "numpy",
+        "detach",
+        "detach_",
+        "cpu",
+        "cuda",
+        "is_cuda",
+        "layout",
+        "__len__",
+        "__iter__",
+        "__float__",
+        "__int__",
+        "__bool__",
+        "__array__",
+        "__deepcopy__",
+    ]:
+        add("attributes", f"Tensor.{n}", n)
+    add("attributes", "torch.from_numpy / Tensor.numpy (shared memory)", "from_numpy")
+
+    ops_table = {
+        "__add__": r"[\w\)\]] \+ [\w\(\d]",
+        "__sub__": r"[\w\)\]] - [\w\(\d]",
+        "__mul__": r"[\w\)\]] \* [\w\(\d]",
+        "__truediv__": r"[\w\)\]] / [\w\(\d]",
+        "__floordiv__": r"[\w\)\]] // [\w\(\d]",
+        "__mod__": r"[\w\)\]] % [\w\(\d]",
+        "__pow__": r"[\w\)\]] \*\* [\w\(\d]",
+        "__matmul__": r"[\w\)\]] @ [\w\(\d]",
+        "__neg__": r"[\s(]-[a-z]\b",
+        "__abs__": r"\babs\(",
+        "__invert__": r"~[a-z(]",
+        "__and__": r"[\w\)\]] & [\w\(]",
+        "__or__": r"[\w\)\]] \| [\w\(]",
+        "__xor__": r"[\w\)\]] \^ [\w\(]",
+        "__eq__": r"[\w\)\]] == [\w\(]",
+        "__lt__": r"[\w\)\]] < [\w\(]",
+        "__gt__": r"[\w\)\]] > [\w\(]",
+        "__iadd__": r"\w \+= ",
+        "__imul__": r"\w \*= ",
+        "__getitem__": r"\w\[[^\]]*\]",
+        "__setitem__": r"\w\[[^\]]*\] = ",
+    }
+    for n, pat in ops_table.items():
+        add("operators", f"Tensor.{n}", n, [pat, re.escape(n)])
+
+    fam("elementwise", elementwise)
+    fam("reductions", reduction)
+    fam("shape", shape)
+    fam("indexing", indexing)
+    fam("sorting", extra)
+    fam("linalg", linalg)
+    fam("activations", nn_ops)
+    for n in ["copy_", "fill_", "zero_"]:
+        if ("Tensor." + n) not in {r[0] for r in rows["inplace"]}:
+            add("inplace", f"Tensor.{n}", n)
+
+    for n in ["set_printoptions", "get_printoptions", "printoptions"]:
+        if hasattr(ember, n):
+            add("printing", f"torch.{n}", n)
+    add("printing", "repr(Tensor) / str(Tensor)", "repr", [r"\brepr\(", r"\bstr\("])
+    add("printing", "format(Tensor, spec)", "format", [r"format\(|f\"\{[^}]*:"])
+
+    for n in [
+        "manual_seed",
+        "seed",
+        "initial_seed",
+        "get_rng_state",
+        "set_rng_state",
+        "Generator",
+        "device",
+        "set_flush_denormal",
+        "get_num_threads",
+        "set_num_threads",
+        "compile",
+        "use_deterministic_algorithms",
+    ]:
+        if hasattr(ember, n):
+            add("misc", f"torch.{n}", n)
+    for n in ["is_available", "device_count", "manual_seed", "manual_seed_all"]:
+        add("misc", f"torch.cuda.{n}", n, [rf"cuda\.{n}"])
+
+    import ember.autograd as ag
+
+    for n in ["backward", "retain_grad", "register_hook", "register_post_accumulate_grad_hook", "retains_grad"]:
+        add("autograd", f"Tensor.{n}", n)
+    for n in ["backward", "grad"]:
+        add("autograd", f"torch.autograd.{n}", n, [rf"autograd\.{n}\("])
+    for kw in ["retain_graph", "create_graph", "inputs", "allow_unused", "grad_outputs", "materialize_grads"]:
+        add("autograd", f"backward/grad({kw}=)", kw, [rf"\b{kw}="])
+    for n in ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled"]:
+        add("autograd", f"torch.{n}", n)
+    add("autograd", "torch.is_inference_mode_enabled", "is_inference_mode_enabled")
+    for n in ["Function", "FunctionCtx", "once_differentiable", "detect_anomaly", "set_detect_anomaly"]:
+        if hasattr(ag, n):
+            add("autograd", f"torch.autograd.{n}", n, [rf"\b{n}\b"])
+    for n in ["save_for_backward", "saved_tensors", "mark_dirty", "mark_non_differentiable", "set_materialize_grads"]:
+        add("autograd", f"ctx.{n}", n)
+    add("autograd", "Tensor.grad_fn.next_functions", "next_functions")
+    add("autograd", "saved-tensor version check (modified by an inplace operation)", "inplace", [r"inplace operation"])
+    add("autograd", "higher-order gradients (create_graph)", "gradgrad", [r"gradgradcheck", r"create_graph=True"])
+
+    import ember.nn as nn
+
+    for n in _public(nn.Module):
+        if hasattr(torch.nn.Module, n):
+            add("module", f"nn.Module.{n}", n)
+    add("module", "nn.Module.__call__ / forward", "forward")
+    add(
+        "module",
+        "nn.Module attribute registration (__setattr__/__getattr__/__delattr__)",
+        "setattr",
+        [r"delattr|setattr"],
+    )
+    add("module", "repr(nn.Module)", "repr", [r"repr\(\w*(model|net|m|mod|seq)\w*\)"])
+    for n in ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]:
+        add("module", f"nn.{n}", n, [rf"\b{n}\b"])
+    for n in ["Parameter", "Buffer"]:
+        add("module", f"nn.{n}", n, [rf"\b{n}\("])
+
+    acts = set(_public(importlib.import_module("ember.nn.modules.activation"), torch.nn, classes=True))
+    losses = set(_public(importlib.import_module("ember.nn.modules.loss"), torch.nn, classes=True))
+    for n in nn.__all__:
+        if n in ("Module", "Parameter", "Buffer", "functional", "init", "utils") or not hasattr(torch.nn, n):
+            continue
+        if n in ("Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"):
+            continue
+        area = "activations" if n in acts else "losses" if n in losses else "layers"
+        add(area, f"nn.{n}", n, [rf"\b{n}\b"])
+
+    act_f = {a.lower() for a in acts} | {
+        "relu",
+        "relu_",
+        "relu6",
+        "leaky_relu",
+        "leaky_relu_",
+        "elu",
+        "elu_",
+        "celu",
+        "celu_",
+        "selu",
+        "selu_",
+        "gelu",
+        "silu",
+        "mish",
+        "softplus",
+        "softsign",
+        "sigmoid",
+        "tanh",
+        "hardtanh",
+        "hardtanh_",
+        "hardsigmoid",
+        "hardswish",
+        "logsigmoid",
+        "threshold",
+        "threshold_",
+        "softmax",
+        "log_softmax",
+        "softmin",
+        "tanhshrink",
+        "hardshrink",
+        "softshrink",
+        "prelu",
+    }
+    fmod = importlib.import_module("ember.nn.functional")
+    for n in sorted(dir(fmod)):
+        if n.startswith("_") or not hasattr(torch.nn.functional, n) or n in ("Tensor",):
+            continue
+        obj = getattr(fmod, n)
+        if not callable(obj) or inspect.ismodule(obj) or isinstance(obj, type):
+            continue
+        area = (
+            "activations"
+            if n in act_f
+            else "losses"
+            if "loss" in n or "entropy" in n or n == "kl_div"
+            else "functional"
+        )
+        add(
+            area,
+            f"F.{n}",
+            n,
+            [rf"F\.{re.escape(n)}(?![\w])", rf"functional\.{re.escape(n)}(?![\w])", rf"['\"]{n}['\"]"],
+        )
+    lazy = importlib.import_module("ember._lazy")
+    for n in sorted(lazy._FUNCTIONAL_AT_TOP):
+        if hasattr(torch, n) and f"torch.{n}" not in {r[0] for v in rows.values() for r in v}:
+            add("functional", f"torch.{n}", n)
+
+    init = nn.init
+    for n in _public(init, torch.nn.init):
+        add("init", f"nn.init.{n}", n, [rf"init\.{re.escape(n)}(?![\w])", rf"['\"]{n}['\"]"])
+
+    for n in _public(nn.utils, torch.nn.utils):
+        add("nnutils", f"nn.utils.{n}", n)
+
+    import ember.optim as optim
+
+    for n in optim.__all__:
+        if n != "lr_scheduler" and hasattr(torch.optim, n):
+            add("optim", f"torch.optim.{n}", n, [rf"\b{n}\b"])
+    for n in _public(optim.lr_scheduler, torch.optim.lr_scheduler, classes=True):
+        if n not in ("Optimizer", "Tensor"):
+            add("lr_scheduler", f"lr_scheduler.{n}", n, [rf"\b{n}\b"])
+
+    ser = ember.serialization
+    add("serialization", "torch.save", "save", [r"\.save\("])
+    add("serialization", "torch.load", "load", [r"\.load\("])
+    add("serialization", "torch.load(map_location=)", "map_location", [r"map_location"])
+    add("serialization", "torch.load(weights_only=)", "weights_only", [r"weights_only"])
+    add("serialization", "file written by ember.save, read by torch.load", "torch_reads", [r"torch\.load\("])
+    add("serialization", "file written by torch.save, read by ember.load", "ember_reads", [r"torch\.save\("])
+    add("serialization", "nn.Module.state_dict round trip", "state_dict", [r"state_dict"])
+    for n in ["save_safetensors", "load_safetensors"]:
+        if hasattr(ser, n):
+            add("serialization", f"ember.serialization.{n} (safetensors)", n, [r"safetensors"])
+
+    try:
+        data = importlib.import_module("ember.utils.data")
+        for n in _public(data, torch.utils.data):
+            add("data", f"torch.utils.data.{n}", n, [rf"\b{n}\b"])
+        for kw in ["batch_size", "shuffle", "drop_last", "num_workers", "collate_fn", "sampler", "generator"]:
+            add("data", f"DataLoader({kw}=)", kw, [rf"DataLoader\([^)]*\b{kw}="])
+    except ImportError:
+        pass
+
+    try:
+        import torchvision  # noqa: F401
+
+        tv = sys.modules["torchvision"]
+    except ImportError:
+        tv = None
+    for sub in ["datasets", "transforms", "transforms.functional"]:
+        try:
+            mod = importlib.import_module(f"ember.vision.{sub}")
+        except ImportError:
+            continue
+        tmod = None
+        if tv is not None:
+            try:
+                tmod = importlib.import_module(f"torchvision.{sub}")
+            except ImportError:
+                tmod = None
+        for n in _public(mod, tmod):
+            if sub == "transforms.functional":
+                pats = [rf"F\.{n}\(|functional\.{n}\(|TF\.{n}\("]
+            else:
+                pats = [rf"\b{n}\b"]
+            add("vision", f"torchvision.{sub}.{n}", n, pats)
+
+    cli = ROOT / "ember" / "cli"
+    if any(cli.glob("*.py")):
+        add("run", "ember run script.py (runs torch code on ember)", "run", [r"ember\.cli|ember run|[\"']run[\"'],"])
+        add("run", "import torch inside the script resolves to ember", "import torch", [r"import torch"])
+        add("run", "import torchvision inside the script resolves to ember.vision", "torchvision", [r"torchvision"])
+    summ = importlib.import_module("ember.summary")
+    for n in _public(summ):
+        add("summary", f"torchsummary.{n}", n, [rf"\b{n}\("])
+    _ = ops
+    return rows
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def status(api: str) -> str:
+    """Status text for a row: a hand note or 'supported'."""
+    return NOTES.get(api, "supported")
+
+
+def render() -> str:
+    """The whole compatibility document."""
+    import torch
+
+    rows = build_rows()
+    for area, extra in EXTRA_ROWS.items():
+        rows[area].extend((api, pats, api.split("(")[0].split(".")[-1]) for api, pats in extra)
+    idx = TestIndex()
+    out = [
+        "# Compatibility with PyTorch",
+        "",
+        "Generated by `tools/gen_compat.py` from ember's own namespaces (the ops `PUBLIC` / `TENSOR_METHODS` tables,",
+        "`ember.nn`, `ember.optim`, `ember.serialization`, `ember.utils.data`, `ember.vision`, `ember.summary`);",
+        "notes on differences are hand-written from the code's `NotImplementedError` messages and docstrings.",
+        "Regenerate with `.venv/bin/python tools/gen_compat.py > docs/compatibility.md`.",
+        "",
+        "Status: **supported** means the name exists with torch's signature and semantics (values, dtypes,",
+        "broadcasting, gradients, error types) as far as the linked test checks them; **partial** says what",
+        "differs; **not implemented** means the call raises `NotImplementedError` naming the torch API.",
+        "A torch name missing from this file is absent from ember and raises `AttributeError`",
+        "(`torch.linalg`, `torch.jit`, `torch.onnx`, `torch.distributions`, `torch.backends`, `torch.testing`",
+        "currently raise `ModuleNotFoundError`).",
+        "The test column names one test that exercises the row (most are differential tests against",
+        "torch); **untested** means no test in `tests/` mentions it.",
+        "",
+        "Global differences: CPU only (`device='cuda'` raises, `torch.cuda.is_available()` is False); no complex",
+        "dtypes, no bfloat16, no sparse or named tensors; in-place ops on views of tensors that require grad",
+        "raise NotImplementedError.",
+        "",
+    ]
+    total = untested = 0
+    for key, title, home in AREAS:
+        items = rows.get(key, [])
+        seen, uniq = set(), []
+        for r in items:
+            if r[0] not in seen:
+                seen.add(r[0])
+                uniq.append(r)
+        out += [f"## {title}", ""]
+        if not uniq:
+            out += ["Not present in ember at the time of generation.", ""]
+            continue
+        out += ["| API | ember status | test |", "|---|---|---|"]
+        for api, pats, key_name in uniq:
+            test = idx.find(pats, key_name, home)
+            total += 1
+            if test is None:
+                untested += 1
+            out.append(f"| `{api}` | {status(api)} | {('`' + test + '`') if test else 'untested'} |")
+        absent = [n for n in ABSENT.get(key, []) if not hasattr(ember.nn, n) and hasattr(torch.nn, n)]
+        if absent:
+            out += ["", "Not provided (AttributeError): " + ", ".join(f"`nn.{n}`" for n in absent) + "."]
+        out.append("")
+    out.insert(len(out), f"_{total} rows, {untested} untested._")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
