@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._tensor import Tensor
+from ._cascade_sum import torch_order_sum
 from ._op import Node, record, wrap
 from .return_types import values_indices
 
@@ -141,12 +142,21 @@ def _cast_for(input: Tensor, dtype) -> Tensor:
     return input.to(dt.to_dtype(dtype))
 
 
+def _float_sum(a: np.ndarray, dims: tuple, keepdim: bool, dtype) -> np.ndarray:
+    """a summed over dims; float32/float64 in torch's own addition order where it can be reproduced."""
+    if a.dtype == np.float32 or a.dtype == np.float64:
+        res = torch_order_sum(a, dims)
+        if res is not None:
+            return np.asarray(_keep(res, a.shape, dims, False) if keepdim else res)
+    return np.asarray(a.sum(axis=dims, keepdims=keepdim, dtype=dtype))
+
+
 def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noqa: A001
     """Sum of all elements, or over dim (integers and bools sum to int64)."""
     input = _cast_for(input, dtype)
     a = input._data
     if dim is None or (isinstance(dim, (list, tuple)) and not dim):
-        res = wrap(np.asarray(a.sum(dtype=_sum_dtype(input, None))))
+        res = wrap(_float_sum(a, tuple(range(a.ndim)), False, _sum_dtype(input, None)))
         if keepdim:
             res = wrap(res._data.reshape((1,) * a.ndim))
         node = record(res, SumBackward0, input)
@@ -154,7 +164,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noq
             node.shape = a.shape
         return _out(res, out)
     dims = normalize_dims(dim, a.ndim)
-    res = wrap(np.asarray(a.sum(axis=dims, keepdims=keepdim, dtype=_sum_dtype(input, None))))
+    res = wrap(_float_sum(a, dims, keepdim, _sum_dtype(input, None)))
     node = record(res, SumBackward1, input)
     if node is not None:
         node.shape, node.dims, node.keepdim = a.shape, dims, keepdim
@@ -186,6 +196,16 @@ class MeanBackward1(Node):
         return (expand_reduced(g / self.count, self.shape, self.dims, self.keepdim),)
 
 
+def _mean_np(a: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
+    """Mean over dims; for float32/float64 it is torch's sum divided by the count in the same dtype."""
+    count = math.prod(a.shape[d] for d in dims)
+    if a.dtype == np.float32 or a.dtype == np.float64:
+        return np.asarray(_float_sum(a, dims, keepdim, None) / a.dtype.type(count), dtype=a.dtype)
+    if not a.size and len(dims) == a.ndim:
+        return np.full((1,) * a.ndim if keepdim else (), np.nan, a.dtype)
+    return np.asarray(a.mean(axis=dims, keepdims=keepdim), dtype=a.dtype)
+
+
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """Average of all elements, or over dim (floating-point tensors only)."""
     if dtype is None and input._data.dtype.kind != "f":
@@ -197,14 +217,14 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     a = input._data
     with np.errstate(invalid="ignore", divide="ignore"):
         if dim is None or (isinstance(dim, (list, tuple)) and not dim):
-            val = np.asarray(a.mean(), dtype=a.dtype) if a.size else np.asarray(np.nan, dtype=a.dtype)
+            val = _mean_np(a, tuple(range(a.ndim)), False)
             res = wrap(val.reshape((1,) * a.ndim) if keepdim else val)
             node = record(res, MeanBackward0, input)
             if node is not None:
                 node.shape, node.count = a.shape, a.size
             return _out(res, out)
         dims = normalize_dims(dim, a.ndim)
-        res = wrap(np.asarray(a.mean(axis=dims, keepdims=keepdim), dtype=a.dtype))
+        res = wrap(_mean_np(a, dims, keepdim))
     node = record(res, MeanBackward1, input)
     if node is not None:
         count = math.prod(a.shape[d] for d in dims) if dims else 1
