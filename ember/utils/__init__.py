@@ -13,4 +13,6 @@ def __getattr__(name: str):
         mod = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = mod
         return mod
-    raise AttributeError(f"module 'ember.utils' has no attribute '{name}' (ember does not implement torch.utils.{name})")
+    raise AttributeError(
+        f"module 'ember.utils' has no attribute '{name}' (ember does not implement torch.utils.{name})"
+    )

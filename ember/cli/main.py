@@ -1,0 +1,33 @@
+"""Entry point of the `ember` command (and `python -m ember`)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand name -> module providing register(subparsers); each registers its own handler
+SUBCOMMANDS = {"run": "ember.cli.run"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand attached."""
+    parser = argparse.ArgumentParser(prog="ember", description="ember: neural networks on NumPy with PyTorch's API.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for modname in SUBCOMMANDS.values():
+        importlib.import_module(modname).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse argv and run the chosen subcommand; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""ember.vision.datasets: image datasets (torchvision.datasets' API) plus the built-in Digits."""
+
+from __future__ import annotations
+
+from ...data import load_digits
+from ._idx import IDXFormatError, read_idx
+from .digits import Digits
+from .mnist import KMNIST, MNIST, FashionMNIST
+from .vision import StandardTransform, VisionDataset
+
+__all__ = [
+    "KMNIST",
+    "MNIST",
+    "Digits",
+    "FashionMNIST",
+    "IDXFormatError",
+    "StandardTransform",
+    "VisionDataset",
+    "load_digits",
+    "read_idx",
+]

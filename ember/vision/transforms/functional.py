@@ -1,0 +1,390 @@
+"""Image transforms as functions, for PIL images and ember tensors shaped (..., C, H, W)."""
+
+from __future__ import annotations
+
+import numbers
+import sys
+from collections.abc import Sequence
+from enum import Enum
+
+import numpy as np
+
+from ..._tensor import Tensor
+
+_PIL_HINT = "ember.vision works on PIL images here and needs Pillow: pip install pillow"
+
+
+def _pil():
+    """The PIL.Image module, or a clear ImportError."""
+    try:
+        from PIL import Image
+    except ImportError as e:
+        raise ImportError(_PIL_HINT) from e
+    return Image
+
+
+def _is_pil(img) -> bool:
+    mod = sys.modules.get("PIL.Image")
+    return mod is not None and isinstance(img, mod.Image)
+
+
+def _check_image(img) -> None:
+    if not (_is_pil(img) or isinstance(img, Tensor)):
+        raise TypeError(f"img should be PIL Image or Tensor. Got {type(img)}")
+
+
+class InterpolationMode(Enum):
+    """How pixels are resampled."""
+
+    NEAREST = "nearest"
+    NEAREST_EXACT = "nearest-exact"
+    BILINEAR = "bilinear"
+    BICUBIC = "bicubic"
+    BOX = "box"
+    HAMMING = "hamming"
+    LANCZOS = "lanczos"
+
+
+# PIL's resampling filter numbers
+_PIL_FILTERS = {
+    InterpolationMode.NEAREST: 0,
+    InterpolationMode.LANCZOS: 1,
+    InterpolationMode.BILINEAR: 2,
+    InterpolationMode.BICUBIC: 3,
+    InterpolationMode.BOX: 4,
+    InterpolationMode.HAMMING: 5,
+}
+
+
+def _interp(mode) -> InterpolationMode:
+    if isinstance(mode, InterpolationMode):
+        return mode
+    if isinstance(mode, int):
+        for k, v in _PIL_FILTERS.items():
+            if v == mode:
+                return k
+    raise TypeError("Argument interpolation should be a InterpolationMode or a corresponding Pillow integer constant")
+
+
+def get_dimensions(img) -> list[int]:
+    """[channels, height, width] of an image."""
+    if _is_pil(img):
+        w, h = img.size
+        return [len(img.getbands()), h, w]
+    _check_image(img)
+    shape = img.shape
+    channels = 1 if len(shape) == 2 else shape[-3]
+    return [channels, shape[-2], shape[-1]]
+
+
+def get_image_size(img) -> list[int]:
+    """[width, height] of an image."""
+    _, h, w = get_dimensions(img)
+    return [w, h]
+
+
+def get_image_num_channels(img) -> int:
+    """Number of channels of an image."""
+    return get_dimensions(img)[0]
+
+
+def _float_dtype():
+    from ... import _dtype
+
+    return np.dtype(_dtype.get_default_dtype().np).type
+
+
+_PIL_NP_TYPES = {"I": np.int32, "I;16": np.int16, "F": np.float32}
+
+
+def _pil_array(pic) -> np.ndarray:
+    """The image's pixels as H x W x C."""
+    arr = np.array(pic, _PIL_NP_TYPES.get(pic.mode, np.uint8), copy=True)
+    if pic.mode == "1":
+        arr = 255 * arr
+    return arr.reshape(pic.size[1], pic.size[0], len(pic.getbands()))
+
+
+def to_tensor(pic) -> Tensor:
+    """A PIL image or H x W x C ndarray as a C x H x W tensor; uint8 data is scaled to [0, 1] floats."""
+    if _is_pil(pic):
+        arr = _pil_array(pic)
+    elif isinstance(pic, np.ndarray):
+        if pic.ndim not in (2, 3):
+            raise ValueError(f"pic should be 2/3 dimensional. Got {pic.ndim} dimensions.")
+        arr = pic[:, :, None] if pic.ndim == 2 else pic
+    else:
+        raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}")
+    chw = np.ascontiguousarray(arr.transpose(2, 0, 1))
+    if chw.dtype == np.uint8:
+        ft = _float_dtype()
+        chw = np.divide(chw.astype(ft), ft(255))
+    from ..._creation import from_numpy
+
+    return from_numpy(chw)
+
+
+def pil_to_tensor(pic) -> Tensor:
+    """A PIL image as a C x H x W tensor of its own pixel type, unscaled."""
+    if not _is_pil(pic):
+        raise TypeError(f"pic should be PIL Image. Got {type(pic)}")
+    arr = np.array(pic, copy=True)
+    arr = arr.reshape(pic.size[1], pic.size[0], len(pic.getbands()))
+    from ..._creation import from_numpy
+
+    return from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+
+def to_pil_image(pic, mode: str | None = None):
+    """A C x H x W tensor (floats in [0, 1] are scaled by 255) or H x W x C array as a PIL image."""
+    Image = _pil()
+    if isinstance(pic, Tensor):
+        if pic.ndim not in (2, 3):
+            raise ValueError(f"pic should be 2/3 dimensional. Got {pic.ndim} dimensions.")
+        data = pic.detach()._data
+        if data.ndim == 2:
+            data = data[None]
+        if np.issubdtype(data.dtype, np.floating) and mode != "F":
+            data = (data * 255).astype(np.uint8)
+        arr = data.transpose(1, 2, 0)
+    elif isinstance(pic, np.ndarray):
+        if pic.ndim not in (2, 3):
+            raise ValueError(f"pic should be 2/3 dimensional. Got {pic.ndim} dimensions.")
+        arr = pic[:, :, None] if pic.ndim == 2 else pic
+    else:
+        raise TypeError(f"pic should be Tensor or ndarray. Got {type(pic)}.")
+    if arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+        if mode is None:
+            mode = {np.uint8: "L", np.int16: "I;16", np.int32: "I", np.float32: "F"}.get(arr.dtype.type)
+            if mode is None:
+                raise TypeError(f"Input type {arr.dtype} is not supported")
+        return Image.fromarray(arr).convert(mode) if mode != Image.fromarray(arr).mode else Image.fromarray(arr)
+    if arr.dtype != np.uint8:
+        raise TypeError(f"Input type {arr.dtype} is not supported for {arr.shape[2]} channels")
+    img = Image.fromarray(np.ascontiguousarray(arr))
+    return img.convert(mode) if mode is not None and mode != img.mode else img
+
+
+def normalize(tensor: Tensor, mean: Sequence[float], std: Sequence[float], inplace: bool = False) -> Tensor:
+    """(tensor - mean) / std per channel, computed in the tensor's float dtype."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"Input tensor should be a torch tensor. Got {type(tensor)}.")
+    if not tensor.is_floating_point():
+        raise TypeError(f"Input tensor should be a float tensor. Got {tensor.dtype}.")
+    if tensor.ndim < 3:
+        raise ValueError(
+            f"Expected tensor to be a tensor image of size (..., C, H, W). Got tensor.size() = {tensor.size()}"
+        )
+    from ..._creation import tensor as make
+
+    m = make(np.asarray(mean, dtype=tensor._data.dtype))
+    s = make(np.asarray(std, dtype=tensor._data.dtype))
+    if bool((s._data == 0).any()):
+        raise ValueError(f"std evaluated to zero after conversion to {tensor.dtype}, leading to division by zero.")
+    if m.ndim == 1:
+        m = m.view(-1, 1, 1)
+    if s.ndim == 1:
+        s = s.view(-1, 1, 1)
+    if inplace:
+        return tensor.sub_(m).div_(s)
+    return tensor.sub(m).div(s)
+
+
+def _resized_size(h: int, w: int, size, max_size) -> list[int]:
+    """[new_h, new_w]: an int (or 1-list) matches the shorter edge, keeping the aspect ratio."""
+    if isinstance(size, int) or len(size) == 1:
+        want = size if isinstance(size, int) else size[0]
+        short, long = (w, h) if w <= h else (h, w)
+        new_short, new_long = want, int(want * long / short)
+        if max_size is not None:
+            if max_size <= want:
+                raise ValueError(
+                    f"max_size = {max_size} must be strictly greater than the requested size for the smaller edge size = {size}"
+                )
+            if new_long > max_size:
+                new_short, new_long = int(max_size * new_short / new_long), max_size
+        return [new_long, new_short] if w <= h else [new_short, new_long]
+    if max_size is not None:
+        raise ValueError(
+            "max_size should only be passed if size specifies the length of the smaller edge, i.e. size should be an int or a sequence of length 1 in torchscript mode."
+        )
+    return [int(size[0]), int(size[1])]
+
+
+def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
+    """Resize a PIL image (PIL's filters, which always antialias)."""
+    _check_image(img)
+    interpolation = _interp(interpolation)
+    _, h, w = get_dimensions(img)
+    new_h, new_w = _resized_size(h, w, size, max_size)
+    if [h, w] == [new_h, new_w]:
+        return img
+    if not _is_pil(img):
+        raise NotImplementedError(
+            "ember does not implement torchvision.transforms.functional.resize on tensors; resize the PIL image before ToTensor"
+        )
+    if interpolation not in _PIL_FILTERS:
+        raise ValueError(f"Interpolation mode {interpolation} is unsupported with PIL images")
+    return img.resize((new_w, new_h), _PIL_FILTERS[interpolation])
+
+
+def _pad_ltrb(padding) -> list[int]:
+    if isinstance(padding, numbers.Number):
+        p = int(padding)
+        return [p, p, p, p]
+    padding = list(padding)
+    if len(padding) == 1:
+        return padding * 4
+    if len(padding) == 2:
+        return [padding[0], padding[1], padding[0], padding[1]]
+    if len(padding) == 4:
+        return padding
+    raise ValueError(f"Padding must be an int or a 1, 2, or 4 element tuple, not a {len(padding)} element tuple")
+
+
+def _pil_fill(fill, img, name: str) -> dict:
+    """A fill value shaped for PIL: one number per band, ints unless the image is floating point."""
+    bands = len(img.getbands())
+    if fill is None:
+        fill = 0
+    if isinstance(fill, (int, float)) and bands > 1:
+        fill = tuple([fill] * bands)
+    if isinstance(fill, (list, tuple)):
+        if len(fill) == 1:
+            fill = tuple(fill) * bands
+        elif len(fill) != bands:
+            raise ValueError(
+                f"The number of elements in 'fill' does not match the number of bands of the image ({len(fill)} != {bands})"
+            )
+        fill = tuple(fill)
+    if img.mode != "F":
+        fill = tuple(int(x) for x in fill) if isinstance(fill, tuple) else int(fill)
+    return {name: fill}
+
+
+def pad(img, padding, fill=0, padding_mode: str = "constant"):
+    """Pad the image's borders: constant (with fill), edge, reflect or symmetric."""
+    _check_image(img)
+    if not isinstance(padding, (numbers.Number, tuple, list)):
+        raise TypeError("Got inappropriate padding arg")
+    if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
+        raise ValueError("Padding mode should be either constant, edge, reflect or symmetric")
+    left, top, right, bottom = _pad_ltrb(padding)
+    if min(left, top, right, bottom) < 0:
+        raise NotImplementedError(
+            "ember does not implement torchvision.transforms.functional.pad with negative padding"
+        )
+    if _is_pil(img):
+        if padding_mode == "constant":
+            from PIL import ImageOps
+
+            return ImageOps.expand(img, border=(left, top, right, bottom), **_pil_fill(fill, img, "fill"))
+        arr = np.asarray(img)
+        widths = ((top, bottom), (left, right)) + (((0, 0),) if arr.ndim == 3 else ())
+        return _pil().fromarray(np.pad(arr, widths, padding_mode))
+    data = img._data
+    widths = [(0, 0)] * (data.ndim - 2) + [(top, bottom), (left, right)]
+    if padding_mode == "constant":
+        out = np.pad(data, widths, "constant", constant_values=np.asarray(fill).astype(data.dtype))
+    else:
+        out = np.pad(data, widths, padding_mode)
+    return Tensor._wrap(out)
+
+
+def crop(img, top: int, left: int, height: int, width: int):
+    """The height x width region whose top-left corner is (top, left); outside pixels read as 0."""
+    _check_image(img)
+    if _is_pil(img):
+        return img.crop((left, top, left + width, top + height))
+    _, h, w = get_dimensions(img)
+    right, bottom = left + width, top + height
+    if left < 0 or top < 0 or right > w or bottom > h:
+        ltrb = [max(-left, 0), max(-top, 0), max(right - w, 0), max(bottom - h, 0)]
+        inner = img[..., max(top, 0) : bottom, max(left, 0) : right]
+        return pad(inner, ltrb, fill=0)
+    return img[..., top:bottom, left:right]
+
+
+def center_crop(img, output_size):
+    """The centre output_size region (zero-padded first when the image is smaller)."""
+    if isinstance(output_size, numbers.Number):
+        output_size = (int(output_size), int(output_size))
+    elif isinstance(output_size, (tuple, list)) and len(output_size) == 1:
+        output_size = (output_size[0], output_size[0])
+    _, h, w = get_dimensions(img)
+    ch, cw = output_size
+    if cw > w or ch > h:
+        ltrb = [
+            (cw - w) // 2 if cw > w else 0,
+            (ch - h) // 2 if ch > h else 0,
+            (cw - w + 1) // 2 if cw > w else 0,
+            (ch - h + 1) // 2 if ch > h else 0,
+        ]
+        img = pad(img, ltrb, fill=0)
+        _, h, w = get_dimensions(img)
+        if cw == w and ch == h:
+            return img
+    top = int(round((h - ch) / 2.0))
+    left = int(round((w - cw) / 2.0))
+    return crop(img, top, left, ch, cw)
+
+
+def hflip(img):
+    """Mirror the image left to right."""
+    _check_image(img)
+    if _is_pil(img):
+        return img.transpose(_pil().Transpose.FLIP_LEFT_RIGHT)
+    return img.flip(-1)
+
+
+def vflip(img):
+    """Mirror the image top to bottom."""
+    _check_image(img)
+    if _is_pil(img):
+        return img.transpose(_pil().Transpose.FLIP_TOP_BOTTOM)
+    return img.flip(-2)
+
+
+def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: bool = False, center=None, fill=None):
+    """Rotate a PIL image counter-clockwise by angle degrees (PIL's own rotate)."""
+    _check_image(img)
+    interpolation = _interp(interpolation)
+    if not _is_pil(img):
+        raise NotImplementedError(
+            "ember does not implement torchvision.transforms.functional.rotate on tensors; rotate the PIL image before ToTensor"
+        )
+    if interpolation not in _PIL_FILTERS:
+        raise ValueError(f"Interpolation mode {interpolation} is unsupported with PIL images")
+    return img.rotate(angle, _PIL_FILTERS[interpolation], expand, center, **_pil_fill(fill, img, "fillcolor"))
+
+
+def rgb_to_grayscale(img, num_output_channels: int = 1):
+    """Luma (0.2989 R + 0.587 G + 0.114 B) in 1 or 3 channels."""
+    _check_image(img)
+    if num_output_channels not in (1, 3):
+        raise ValueError("num_output_channels should be either 1 or 3")
+    if _is_pil(img):
+        gray = img.convert("L")
+        if num_output_channels == 3:
+            arr = np.asarray(gray, dtype=np.uint8)
+            return _pil().fromarray(np.dstack([arr, arr, arr]))
+        return gray
+    if img.ndim < 3:
+        raise TypeError(f"Input image tensor should have at least 3 dimensions, but found {img.ndim}")
+    c = img.shape[-3]
+    if c not in (1, 3):
+        raise TypeError(f"Input image tensor permitted channel values are [1, 3], but found {c}")
+    data = img._data
+    if c == 3:
+        r, g, b = data[..., 0, :, :], data[..., 1, :, :], data[..., 2, :, :]
+        ft = data.dtype.type if np.issubdtype(data.dtype, np.floating) else np.float32
+        lum = (ft(0.2989) * r + ft(0.587) * g + ft(0.114) * b).astype(data.dtype)[..., None, :, :]
+    else:
+        lum = data.copy()
+    if num_output_channels == 3:
+        lum = np.broadcast_to(lum, lum.shape[:-3] + (3,) + lum.shape[-2:]).copy()
+    return Tensor._wrap(lum)
+
+
+to_grayscale = rgb_to_grayscale
