@@ -72,6 +72,7 @@ WORKLOADS = (
             Metric("batch1000_samples_per_s", "(7) inference, batch 1000", "samples/s", higher_is_better=True),
         ),
     ),
+    Workload("dataloader_epoch", (Metric("s_per_epoch", "(9) DataLoader epoch, ToTensor+Normalize", "s"),), rounds=3),
 )
 
 
