@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
 from . import _kernels as K
-from .optimizer import Optimizer, _scalar
+from .optimizer import Optimizer, _scalar, check_lr, check_non_negative
 
 __all__ = ["Adadelta"]
 
@@ -27,16 +26,11 @@ class Adadelta(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_non_negative("epsilon value", eps)
+        check_non_negative("weight_decay value", weight_decay)
         defaults = {
             "lr": lr,
             "rho": rho,

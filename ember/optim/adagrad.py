@@ -6,7 +6,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from . import _kernels as K
-from .optimizer import Optimizer, _scalar
+from .optimizer import Optimizer, _scalar, check_lr, check_non_negative
 
 __all__ = ["Adagrad"]
 
@@ -28,18 +28,11 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        check_lr(lr)
+        check_non_negative("lr_decay value", lr_decay)
+        check_non_negative("weight_decay value", weight_decay)
+        check_non_negative("initial_accumulator_value value", initial_accumulator_value)
+        check_non_negative("epsilon value", eps)
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,

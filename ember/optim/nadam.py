@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
 from . import _kernels as K
-from .optimizer import Optimizer, _scalar
+from .optimizer import Optimizer, _scalar, check_betas, check_lr, check_non_negative
 
 __all__ = ["NAdam"]
 
@@ -29,20 +28,11 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        check_lr(lr)
+        check_non_negative("epsilon value", eps)
+        check_betas(betas)
+        check_non_negative("weight_decay value", weight_decay)
+        check_non_negative("momentum_decay value", momentum_decay)
         defaults = {
             "lr": lr,
             "betas": betas,

@@ -46,6 +46,26 @@ def _scalar(x) -> float:
     return float(x._data) if isinstance(x, Tensor) else float(x)
 
 
+def check_lr(lr) -> None:
+    """Refuse a negative learning rate, or a tensor one with more than one element, as torch does."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    check_non_negative("learning rate", lr)
+
+
+def check_non_negative(label: str, value) -> None:
+    """Raise torch's "Invalid <label>: <value>" ValueError for a negative hyper-parameter."""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {label}: {value}")
+
+
+def check_betas(betas) -> None:
+    """Each beta must lie in [0, 1)."""
+    for i, beta in enumerate(betas[:2]):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
 def _wrap_step(step: Callable) -> Callable:
     """Run step with grad recording off (the closure turns it back on), plus the step hooks."""
 

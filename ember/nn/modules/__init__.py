@@ -1,103 +1,21 @@
-"""The layer classes of ember.nn."""
+"""The layer classes of ember.nn, re-exported from their one-concept-per-file modules."""
 
 from __future__ import annotations
 
-from .activation import (
-    CELU,
-    ELU,
-    GELU,
-    SELU,
-    Hardshrink,
-    Hardsigmoid,
-    Hardswish,
-    Hardtanh,
-    LeakyReLU,
-    LogSigmoid,
-    LogSoftmax,
-    Mish,
-    PReLU,
-    ReLU,
-    ReLU6,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softmin,
-    Softplus,
-    Softshrink,
-    Softsign,
-    Tanh,
-    Tanhshrink,
-    Threshold,
-)
-from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .dropout import AlphaDropout, Dropout
-from .flatten import Flatten, Unflatten
-from .linear import Bilinear, Identity, Linear
-from .loss import (
-    BCELoss,
-    BCEWithLogitsLoss,
-    CrossEntropyLoss,
-    HuberLoss,
-    KLDivLoss,
-    L1Loss,
-    MSELoss,
-    NLLLoss,
-    SmoothL1Loss,
-)
-from .module import Module
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from .sparse import Embedding
+from . import activation, container, dropout, flatten, linear, loss, module, normalization, sparse
+from .activation import *  # noqa: F403
+from .container import *  # noqa: F403
+from .dropout import *  # noqa: F403
+from .flatten import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .module import *  # noqa: F403
+from .normalization import *  # noqa: F403
+from .sparse import *  # noqa: F403
 
+# Each file declares its public classes once, in its own __all__.
 __all__ = [
-    "Module",
-    "Sequential",
-    "ModuleList",
-    "ModuleDict",
-    "ParameterList",
-    "ParameterDict",
-    "Identity",
-    "Linear",
-    "Bilinear",
-    "Flatten",
-    "Unflatten",
-    "Dropout",
-    "AlphaDropout",
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "LayerNorm",
-    "Embedding",
-    "ReLU",
-    "ReLU6",
-    "LeakyReLU",
-    "PReLU",
-    "ELU",
-    "CELU",
-    "SELU",
-    "GELU",
-    "SiLU",
-    "Mish",
-    "Softplus",
-    "Softsign",
-    "Sigmoid",
-    "Tanh",
-    "Hardtanh",
-    "Hardsigmoid",
-    "Hardswish",
-    "LogSigmoid",
-    "Threshold",
-    "Softmax",
-    "LogSoftmax",
-    "Softmin",
-    "Tanhshrink",
-    "Hardshrink",
-    "Softshrink",
-    "MSELoss",
-    "L1Loss",
-    "SmoothL1Loss",
-    "HuberLoss",
-    "BCELoss",
-    "BCEWithLogitsLoss",
-    "CrossEntropyLoss",
-    "NLLLoss",
-    "KLDivLoss",
+    name
+    for mod in (module, container, linear, dropout, flatten, normalization, sparse, activation, loss)
+    for name in mod.__all__
 ]
