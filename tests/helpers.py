@@ -13,7 +13,7 @@ def to_np(x):
     if isinstance(x, ember.Tensor):
         return np.array(x.detach()._data)
     if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
+        return x.detach().cpu().numpy(force=True)  # force: torch returns ZeroTensor grads for some ops
     return np.asarray(x)
 
 
