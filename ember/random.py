@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 
@@ -31,23 +33,28 @@ class Generator:
 
     def get_state(self):
         """The generator's state, as a uint8 tensor (restorable with set_state)."""
-        import pickle
-
         from ._tensor import Tensor
 
-        raw = pickle.dumps((self._seed, self._rng.bit_generator.state))
+        # JSON, not pickle: a state read back from a checkpoint file must never be able to run code
+        raw = json.dumps({"seed": self._seed, "bit_generator": self._rng.bit_generator.state}).encode()
         return Tensor._wrap(np.frombuffer(raw, dtype=np.uint8).copy())
 
     def set_state(self, state) -> Generator:
         """Restore a state returned by get_state."""
-        import pickle
-
         from ._tensor import Tensor
 
         data = state._data if isinstance(state, Tensor) else np.asarray(state)
-        seed, st = pickle.loads(data.astype(np.uint8).tobytes())  # our own format, written by get_state
+        if data.dtype != np.uint8 or data.ndim != 1:
+            raise TypeError(f"RNG state must be a 1-D uint8 tensor, got {data.dtype} with shape {tuple(data.shape)}")
+        try:
+            decoded = json.loads(data.tobytes().decode())
+            seed, bit_state = int(decoded["seed"]), decoded["bit_generator"]
+            rng = np.random.Generator(np.random.PCG64())
+            rng.bit_generator.state = bit_state
+        except (ValueError, KeyError, TypeError) as e:
+            raise RuntimeError(f"invalid RNG state (not one returned by get_rng_state): {e}") from None
         self._seed = seed
-        self._rng.bit_generator.state = st
+        self._rng = rng
         return self
 
     @property

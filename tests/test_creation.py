@@ -206,6 +206,28 @@ def test_random_factories():
     assert np.array_equal(y1._data, ember.randn(3)._data)
 
 
+def test_rng_state_is_data_not_code(tmp_path):
+    """A saved RNG state survives ember.save/load, and a forged state cannot run code when restored."""
+    import pickle
+
+    ember.manual_seed(5)
+    path = tmp_path / "rng.pt"
+    ember.save({"rng": ember.get_rng_state()}, path)
+    expected = ember.randn(4)
+    ember.set_rng_state(ember.load(path)["rng"])
+    assert np.array_equal(expected._data, ember.randn(4)._data)
+
+    marker = tmp_path / "ran"
+    forged = pickle.dumps((1, {"x": 1})).replace(b"x", b"y")  # any pickle: must be rejected, never unpickled
+    hostile = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR." + forged
+    for raw in (hostile, b"not json", b"{}"):
+        with pytest.raises(RuntimeError, match="invalid RNG state"):
+            ember.set_rng_state(ember.from_numpy(np.frombuffer(raw, dtype=np.uint8).copy()))
+    assert not marker.exists()
+    with pytest.raises(TypeError, match="uint8"):
+        ember.set_rng_state(ember.zeros(3))
+
+
 def test_cuda_is_unavailable():
     assert ember.cuda.is_available() is False and ember.cuda.device_count() == 0
     ember.cuda.manual_seed(0)
