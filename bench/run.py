@@ -72,6 +72,14 @@ WORKLOADS = (
             Metric("batch1000_samples_per_s", "(7) inference, batch 1000", "samples/s", higher_is_better=True),
         ),
     ),
+    Workload(
+        "seed004_epoch",
+        (
+            Metric("s_per_epoch", "(8) seed 004's training epoch", "s"),
+            Metric("subnormals", "(8) subnormal weights+grads after (8)", "values"),
+        ),
+        rounds=5,
+    ),
     Workload("dataloader_epoch", (Metric("s_per_epoch", "(9) DataLoader epoch, ToTensor+Normalize", "s"),), rounds=3),
 )
 
@@ -153,8 +161,9 @@ def table(results: list[Result]) -> str:
             if result.error or not ember or not torch:
                 rows.append(f"| {metric.label} | {metric.unit} | failed | failed | – | {better} |")
                 continue
-            ratio = statistics.median(ember) / statistics.median(torch)
-            rows.append(f"| {metric.label} | {metric.unit} | {cell(ember)} | {cell(torch)} | {ratio:.2f} | {better} |")
+            ember_median, torch_median = statistics.median(ember), statistics.median(torch)
+            ratio = f"{ember_median / torch_median:.2f}" if torch_median else ("1.00" if not ember_median else "–")
+            rows.append(f"| {metric.label} | {metric.unit} | {cell(ember)} | {cell(torch)} | {ratio} | {better} |")
     return "\n".join(rows)
 
 
