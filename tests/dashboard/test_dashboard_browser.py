@@ -1,0 +1,103 @@
+"""End to end in headless Chromium: the dashboard lists a run, draws its curves, and follows new metrics lines
+live, without reloading the page.
+
+Skipped when Chromium, chromedriver or selenium are missing, except under CI (the CI variable set), where the
+missing browser is a failure: CI installs them so that this test always runs there."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from dashboard_fixtures import epoch_line, running_server, write_run
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "chromedriver")
+
+
+def _find(env: str, candidates) -> str | None:
+    for name in ([os.environ[env]] if os.environ.get(env) else []) + list(candidates):
+        path = name if os.path.isabs(name) and os.access(name, os.X_OK) else shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must install chromium, chromium-driver and selenium for the dashboard test")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A headless Chromium driven by Selenium, with a profile of its own in tmp_path."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _unavailable("the selenium package is not installed")
+    chromium = _find("CHROME_BIN", CHROMIUM_CANDIDATES)
+    driver_path = _find("CHROMEDRIVER", DRIVER_CANDIDATES)
+    if chromium is None or driver_path is None:
+        _unavailable(f"no {'Chromium' if chromium is None else 'chromedriver'} found (set CHROME_BIN / CHROMEDRIVER)")
+    options = webdriver.ChromeOptions()
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1200,900",
+    ):
+        options.add_argument(flag)
+    options.binary_location = chromium
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(15)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_dashboard_updates_live_without_reloading(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    runs = tmp_path / "runs"
+    run = write_run(runs / "live-run", 2)
+    with running_server(runs) as server:
+        browser.get(server.url)
+        assert browser.title == "ember dashboard"
+        card_css = 'section.run[data-run="live-run"]'
+        wait = WebDriverWait(browser, 10, poll_frequency=0.1)
+        card = wait.until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, card_css) and d.find_element(By.CSS_SELECTOR, card_css)
+        )
+        wait.until(lambda d: card.get_attribute("data-points") == "2")
+        loss_chart = card.find_element(By.CSS_SELECTOR, "svg.chart.loss")
+        assert loss_chart.get_attribute("data-points") == "2"
+        # two epochs x (train, val): four markers, and lines through them
+        assert len(loss_chart.find_elements(By.TAG_NAME, "circle")) == 4
+        assert loss_chart.find_elements(By.TAG_NAME, "polyline")
+        legend = card.find_element(By.CSS_SELECTOR, ".legend")
+        assert float(legend.get_attribute("data-last-loss")) == pytest.approx(2.0 / 2)
+        assert "live-run" in browser.find_element(By.ID, "summary").text
+
+        browser.execute_script("window.__marker = 1;")
+        with open(run / "metrics.jsonl", "a") as f:
+            f.write(epoch_line(3))
+        wait.until(lambda d: card.get_attribute("data-points") == "3")
+        assert browser.execute_script("return window.__marker;") == 1  # the same page: it was not reloaded
+        assert float(legend.get_attribute("data-last-loss")) == pytest.approx(2.0 / 3, rel=1e-5)
+        assert len(loss_chart.find_elements(By.TAG_NAME, "circle")) == 6
+        assert "epoch 3" in legend.text
+
+        write_run(runs / "later-run", 1)  # a run started after the page was opened shows up too
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'section.run[data-run="later-run"][data-points="1"]'))
+        assert browser.execute_script("return window.__marker;") == 1

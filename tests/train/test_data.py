@@ -1,0 +1,241 @@
+"""load_data: built-in digits, MNIST-style IDX folders and CSV files; splits, normalisation and error messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ember.data import digits_arrays
+from ember.train import ConfigError, load_config
+from ember.train.data import load_data, read_csv, split_indices
+
+
+def cfg_with(**overrides):
+    return load_config(None, {k.replace("__", "."): v for k, v in overrides.items()})
+
+
+def raw_of(bundle, x):
+    """Undo the bundle's normalisation."""
+    return x.astype(np.float64) * bundle.std + bundle.mean
+
+
+# ------------------------------------------------------------------------------------------------- digits
+
+
+def test_digits_shapes_splits_and_names():
+    b = load_data(cfg_with())
+    assert (b.num_features, b.num_classes, b.image_shape, b.name) == (64, 10, (8, 8), "digits")
+    assert b.class_names == [str(d) for d in range(10)]
+    assert len(b.y_train) + len(b.y_val) == 1437 and len(b.y_val) == round(1437 * 0.1)
+    assert len(b.y_test) == 1797 - 1437
+    for x, y in ((b.x_train, b.y_train), (b.x_val, b.y_val), (b.x_test, b.y_test)):
+        assert x.dtype == np.float32 and y.dtype == np.int64 and x.shape == (len(y), 64)
+    assert b.sizes() == {"train": len(b.y_train), "val": len(b.y_val), "test": len(b.y_test)}
+
+
+def test_digits_normalisation_uses_training_split_statistics():
+    b = load_data(cfg_with())
+    assert b.mean.shape == b.std.shape == (1,)
+    assert abs(float(b.x_train.mean())) < 1e-5 and abs(float(b.x_train.std()) - 1) < 1e-4
+    # the test split is the built-in test split, scaled to [0, 1] and normalised with the training statistics
+    test_images, test_labels = digits_arrays("test")
+    np.testing.assert_allclose(raw_of(b, b.x_test), test_images.reshape(-1, 64) / 16, atol=1e-5)
+    np.testing.assert_array_equal(b.y_test, test_labels)
+
+
+def test_validation_split_is_a_seeded_partition_of_the_training_split():
+    train_images, _ = digits_arrays("train")
+    b = load_data(cfg_with(train__seed=3))
+    rows = np.concatenate([raw_of(b, b.x_train), raw_of(b, b.x_val)]) * 16
+    # together the two parts are exactly the built-in training split (as a multiset of rows)
+    got = np.sort(np.round(rows).astype(int).view([("", int)] * 64).ravel())
+    want = np.sort(train_images.reshape(-1, 64).astype(int).view([("", int)] * 64).ravel())
+    np.testing.assert_array_equal(got, want)
+    again = load_data(cfg_with(train__seed=3))
+    other = load_data(cfg_with(train__seed=4))
+    np.testing.assert_array_equal(again.x_val, b.x_val)
+    assert not np.array_equal(other.y_val, b.y_val)
+
+
+def test_split_indices_partition_and_sizes():
+    kept, held = split_indices(50, 0.2, seed=0, stream=1)
+    assert len(held) == 10 and sorted(np.concatenate([kept, held]).tolist()) == list(range(50))
+    assert len(split_indices(50, 0.0, 0, 1)[1]) == 0
+    assert len(split_indices(3, 0.01, 0, 1)[1]) == 1  # a non-zero fraction holds out at least one example
+
+
+def test_val_fraction_zero_gives_empty_validation():
+    b = load_data(cfg_with(data__val_fraction=0.0))
+    assert len(b.y_val) == 0 and b.x_val.shape == (0, 64) and len(b.y_train) == 1437
+
+
+def test_limit_keeps_the_first_training_examples():
+    b = load_data(cfg_with(data__limit=100, data__val_fraction=0.2))
+    assert len(b.y_train) == 80 and len(b.y_val) == 20 and len(b.y_test) == 360
+    _, labels = digits_arrays("train")
+    assert sorted(np.concatenate([b.y_train, b.y_val]).tolist()) == sorted(labels[:100].tolist())
+
+
+# ------------------------------------------------------------------------------------------------- names and errors
+
+
+def test_unknown_data_name_lists_the_choices():
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown data set 'digts' \(did you mean 'digits'\?\); choices: digits, fashion-mnist, mnist",
+    ):
+        load_data(cfg_with(data__name="digts"))
+
+
+def test_missing_csv_file_is_named(tmp_path):
+    missing = str(tmp_path / "nope.csv")
+    with pytest.raises(ConfigError, match="data file .*nope.csv' does not exist"):
+        load_data(cfg_with(data__name=missing))
+
+
+# ------------------------------------------------------------------------------------------------- MNIST family
+
+
+@pytest.mark.parametrize("layout", ["class_raw_folder", "flat_gz"])
+def test_mnist_from_idx_files(tmp_path, fake_idx_folder, layout):
+    folder = tmp_path / "MNIST" / "raw" if layout == "class_raw_folder" else tmp_path
+    arrays = fake_idx_folder(folder, gz=layout == "flat_gz")
+    b = load_data(cfg_with(data__name="mnist", data__root=str(tmp_path), data__val_fraction=0.25))
+    assert b.image_shape == (4, 5) and b.num_features == 20 and b.num_classes == 10
+    assert b.class_names[0] == "0 - zero" and len(b.y_train) == 30 and len(b.y_val) == 10
+    np.testing.assert_allclose(raw_of(b, b.x_test), arrays["t10k-images-idx3-ubyte"].reshape(12, 20) / 255, atol=1e-5)
+    np.testing.assert_array_equal(b.y_test, arrays["t10k-labels-idx1-ubyte"])
+    train_raw = arrays["train-images-idx3-ubyte"][np.sort(split_indices(40, 0.25, 0, 7_001)[0])] / 255
+    assert abs(float(b.mean[0]) - train_raw.mean()) < 1e-5 and abs(float(b.std[0]) - train_raw.std()) < 1e-5
+
+
+def test_fashion_mnist_class_names(tmp_path, fake_idx_folder):
+    fake_idx_folder(tmp_path / "FashionMNIST" / "raw", n_train=10, n_test=5)
+    b = load_data(cfg_with(data__name="fashion-mnist", data__root=str(tmp_path)))
+    assert b.class_names[:2] == ["T-shirt/top", "Trouser"] and b.name == "fashion-mnist"
+
+
+def test_fashion_mnist_missing_says_where_it_looked_and_how_to_get_it(tmp_path, monkeypatch):
+    from ember.vision.datasets import FashionMNIST
+    from ember.vision.datasets import mnist as mnist_module
+
+    monkeypatch.setattr(FashionMNIST, "system_dirs", ("/nonexistent/fashion",))
+    monkeypatch.setattr(mnist_module, "_package_dirs", lambda package: [])
+    with pytest.raises(ConfigError) as info:
+        load_data(cfg_with(data__name="fashion-mnist", data__root=str(tmp_path)))
+    message = str(info.value)
+    assert "\n" not in message and "fashion-mnist: data files not found" in message
+    assert str(tmp_path / "FashionMNIST" / "raw") in message and "/nonexistent/fashion" in message
+    assert "apt install dataset-fashion-mnist" in message and "--data-root" in message
+
+
+def test_mnist_missing_without_root_looks_in_the_default_places(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"mnist: data files not found.*\.cache/ember/data.*download=True"):
+        load_data(cfg_with(data__name="mnist"))
+
+
+def test_corrupt_idx_file_is_a_config_error(tmp_path, fake_idx_folder):
+    fake_idx_folder(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05\x01")
+    with pytest.raises(ConfigError, match="mnist: .*t10k-labels-idx1-ubyte: truncated IDX data"):
+        load_data(cfg_with(data__name="mnist", data__root=str(tmp_path)))
+
+
+# ------------------------------------------------------------------------------------------------- CSV
+
+
+def test_csv_with_header_and_text_labels(flowers_csv):
+    b = load_data(cfg_with(data__name=flowers_csv, data__test_fraction=0.2, data__val_fraction=0.25))
+    assert b.class_names == ["setosa", "versicolor", "virginica"] and b.num_classes == 3
+    assert b.num_features == 3 and b.image_shape is None
+    assert (len(b.y_train), len(b.y_val), len(b.y_test)) == (18, 6, 6)
+    # per-column statistics: every training column ends up with mean 0 and std 1
+    np.testing.assert_allclose(b.x_train.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(b.x_train.std(axis=0), 1, atol=1e-4)
+    assert b.mean.shape == b.std.shape == (3,)
+
+
+def test_csv_target_by_name_and_by_index(write_csv):
+    path = write_csv(
+        """
+        label,a,b
+        yes,1,2
+        no,3,4
+        yes,5,6
+        no,7,8
+        """
+    )
+    by_name = read_csv(path, "label")
+    by_index = read_csv(path, "0")
+    for table in (by_name, by_index):
+        assert table.labels == ["yes", "no", "yes", "no"] and table.feature_names == ["a", "b"]
+        np.testing.assert_array_equal(table.features, [[1, 2], [3, 4], [5, 6], [7, 8]])
+        assert table.has_header and table.target_name == "label"
+    # by default the last column is the label, so the text column `label` is then a (bad) feature
+    with pytest.raises(ConfigError, match="row 2, column 'label': 'yes' is not a finite number"):
+        read_csv(path)
+
+
+def test_csv_without_header_and_numeric_labels_sort_by_value(write_csv):
+    path = write_csv("\n".join(f"{i}.5,{i * 2},{[10, 2, 1][i % 3]}" for i in range(12)))
+    table = read_csv(path)
+    assert not table.has_header and table.feature_names == ["0", "1"] and table.features.shape == (12, 2)
+    b = load_data(cfg_with(data__name=path, data__val_fraction=0.0))
+    assert b.class_names == ["1", "2", "10"]  # by value, not alphabetically
+    raw = raw_of(b, np.concatenate([b.x_train, b.x_test]))
+    labels = np.concatenate([b.y_train, b.y_test])
+    # each row keeps its own label: the label column is a function of the first feature
+    for row, y in zip(raw, labels):
+        i = int(round(row[0] - 0.5))
+        assert b.class_names[y] == str([10, 2, 1][i % 3])
+
+
+def test_csv_text_labels_without_header(write_csv):
+    path = write_csv("1,2,cat\n3,4,dog\n5,6,cat")
+    table = read_csv(path)
+    assert not table.has_header and table.labels == ["cat", "dog", "cat"]
+
+
+def test_csv_semicolon_delimiter_and_constant_column(write_csv):
+    path = write_csv("x;c;y\n1;5;a\n2;5;b\n3;5;a\n4;5;b\n5;5;a")
+    b = load_data(cfg_with(data__name=path, data__val_fraction=0.0, data__test_fraction=0.2))
+    assert b.num_features == 2
+    assert float(b.std[1]) == 1.0 and float(b.mean[1]) == 5.0  # std 0 becomes 1, so the column is all zeros
+    np.testing.assert_array_equal(b.x_train[:, 1], 0)
+
+
+def test_csv_non_numeric_cell_names_file_row_column_and_cell(write_csv):
+    path = write_csv("a,b,label\n1,2,x\n3,oops,y\n")
+    with pytest.raises(ConfigError) as info:
+        load_data(cfg_with(data__name=path))
+    assert str(info.value).startswith(f"{path}, row 3, column 'b': 'oops' is not a finite number")
+
+
+def test_csv_empty_cell_and_ragged_row(write_csv):
+    with pytest.raises(ConfigError, match=r"row 2, column 'a': an empty cell"):
+        read_csv(write_csv("a,b,label\n,2,x\n3,4,y\n", "empty.csv"))
+    with pytest.raises(ConfigError, match=r"ragged.csv, row 3: has 2 cells but the first row has 3"):
+        read_csv(write_csv("a,b,label\n1,2,x\n3,y\n", "ragged.csv"))
+
+
+def test_csv_missing_target_lists_the_columns(flowers_csv):
+    with pytest.raises(
+        ConfigError,
+        match=r"no column 'specis' for data.target \(did you mean 'species'\?\); columns: sepal, petal, stem, species",
+    ):
+        load_data(cfg_with(data__name=flowers_csv, data__target="specis"))
+
+
+def test_csv_target_name_without_header(write_csv):
+    path = write_csv("1,2,0\n3,4,1\n")
+    with pytest.raises(ConfigError, match="column index below 3: the file has no header row"):
+        read_csv(path, "label")
+
+
+def test_csv_empty_and_header_only_files(write_csv):
+    with pytest.raises(ConfigError, match="the file is empty"):
+        read_csv(write_csv("", "empty.csv"))
+    with pytest.raises(ConfigError, match="no data rows"):
+        read_csv(write_csv("a,b,label", "header.csv"))
