@@ -1,0 +1,557 @@
+"""The training loop behind `ember train`: epochs over in-memory arrays, logs, checkpoints and exact resume.
+
+Exact resume: everything that influences the numbers is either derived (the per-epoch shuffle comes from
+PCG64([seed, epoch])) or saved in the checkpoint (weights, optimizer, scheduler, ember's global generator that
+dropout draws from, the position in the epoch, the partial sums of the epoch, early-stopping and doctor state,
+and the byte sizes of the log files, which are truncated back on resume). A run killed at any moment and resumed
+therefore ends with the same model.pt and the same metrics.jsonl bytes as a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import sys
+import time
+from typing import Any, TextIO
+
+import numpy as np
+
+from .checkpoint import find_resume_checkpoint, prune_epoch_checkpoints, remove_stale_temporaries
+from .checkpoint import save_checkpoint as _save_checkpoint
+from .config import ConfigError, RunConfig, load_config, to_toml
+from .evaluate import evaluate_arrays
+from .progress import Progress
+from .run_dir import RunDir, read_jsonl, write_json_atomic, write_text_atomic
+
+# Test hook: the name of a point in the loop (see _Trainer._crash) at which the process kills itself with SIGKILL,
+# so crash recovery can be tested at exact places.
+CRASH_ENV = "EMBER_TRAIN_CRASH_AT"
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What fit() did: where the run lives, how far it got, and its final numbers."""
+
+    run_dir: str
+    epochs_run: int  # completed epochs, counting those of earlier (interrupted) processes
+    metrics: dict[str, Any]  # the last epoch's train/val numbers plus test_loss and test_acc
+    best_epoch: int | None
+    stopped_early: bool
+
+
+@dataclasses.dataclass
+class _State:
+    """The loop's bookkeeping, all of it saved in checkpoints."""
+
+    epoch: int = 0  # completed epochs
+    step_in_epoch: int = 0  # optimizer steps done in the epoch in progress
+    global_step: int = 0
+    loss_sum: float = 0.0  # of the epoch in progress: sum of batch loss x batch size
+    correct: int = 0
+    count: int = 0
+    window_loss_sum: float = 0.0  # batch losses since the last "step" metrics line
+    window_steps: int = 0
+    best_loss: float | None = None  # best validation loss (train loss when there is no validation split)
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    stopped_early: bool = False
+    finished: bool = False
+    doctor_reported: int = 0  # findings already written to metrics.jsonl
+
+
+def _finite(value: float | None) -> float | None:
+    """A float for metrics.jsonl; NaN and infinities become null so every JSON reader accepts the file."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def fit(
+    cfg: RunConfig | None,
+    run_dir: str,
+    resume: bool = False,
+    overwrite: bool = False,
+    out: TextIO | None = None,
+) -> FitResult:
+    """Train the model cfg describes, writing logs, checkpoints and model.pt into run_dir.
+
+    With resume=True the run in run_dir continues exactly where its last checkpoint left it (cfg may then be
+    None to use the run's own config.toml; a different cfg is refused). A non-empty run_dir is refused unless
+    overwrite or resume.
+    """
+    rd = RunDir(run_dir)
+    progress_out = sys.stdout if out is None else out
+    if resume:
+        if not rd.exists():
+            what = "does not exist" if not os.path.isdir(rd.path) else "has no config.toml"
+            raise ConfigError(f"cannot resume {rd.path!r}: it {what}; start a new run with --run-dir instead")
+        saved = rd.read_config()
+        if cfg is not None:
+            _check_same_config(cfg, saved, rd)
+            saved.train.epochs = cfg.train.epochs  # the one setting a resumed run may change
+        cfg = saved
+    else:
+        if cfg is None:
+            raise ConfigError("fit() needs a config for a new run (cfg=None is only allowed with resume=True)")
+        cfg.validate()
+        rd.check_new(overwrite)
+
+    from .data import load_data
+
+    data = load_data(cfg)
+    if not resume:
+        rd.create(overwrite)
+        write_text_atomic(rd.config, to_toml(cfg))
+    os.makedirs(rd.checkpoints, exist_ok=True)
+    info = data_info(data)
+    if resume and os.path.isfile(rd.data_json):
+        _check_same_data(info, rd)
+    else:
+        write_json_atomic(rd.data_json, info)
+    trainer = _Trainer(cfg, rd, data, progress_out)
+    try:
+        return trainer.run(resume)
+    finally:
+        trainer.close()
+
+
+def data_info(data) -> dict[str, Any]:
+    """The data.json record of a DataBundle: what eval, predict and report need without reloading the data."""
+    return {
+        "name": data.name,
+        "num_features": int(data.num_features),
+        "num_classes": int(data.num_classes),
+        "class_names": list(data.class_names),
+        "image_shape": list(data.image_shape) if data.image_shape is not None else None,
+        "mean": [float(v) for v in np.ravel(data.mean)],
+        "std": [float(v) for v in np.ravel(data.std)],
+        "sizes": {k: int(v) for k, v in data.sizes().items()},
+    }
+
+
+def _check_same_config(cfg: RunConfig, saved: RunConfig, rd: RunDir) -> None:
+    """Refuse to resume with settings other than the run's own (train.epochs aside): the result would match neither."""
+    new, old = cfg.to_dict(), saved.to_dict()
+    diffs = [
+        f"{section}.{key} = {old[section][key]!r} (asked for {new[section][key]!r})"
+        for section in old
+        for key in old[section]
+        if new[section][key] != old[section][key] and f"{section}.{key}" != "train.epochs"
+    ]
+    if diffs:
+        raise ConfigError(
+            f"cannot resume {rd.path!r} with different settings: it was started with {'; '.join(diffs)}; "
+            "resume without overrides (only train.epochs may change), or start a new run"
+        )
+
+
+def _check_same_data(info: dict[str, Any], rd: RunDir) -> None:
+    """Refuse to resume on data other than the run's own (say, an edited CSV file): batches would not line up."""
+    saved = rd.read_data_info()
+    changed = [
+        key
+        for key in ("num_features", "num_classes", "class_names", "sizes", "mean", "std")
+        if saved.get(key) != info[key]
+    ]
+    if changed:
+        raise ConfigError(
+            f"cannot resume {rd.path!r}: the data changed since the run started ({', '.join(changed)} differ from "
+            "data.json); start a new run"
+        )
+
+
+class _Trainer:
+    """One fit() call: builds everything from the config and runs (or continues) the loop."""
+
+    def __init__(self, cfg: RunConfig, rd: RunDir, data, out: TextIO) -> None:
+        from .. import manual_seed
+        from .model import build_loss, build_model, build_optimizer, build_scheduler
+
+        self.cfg, self.rd, self.data = cfg, rd, data
+        t = cfg.train
+        manual_seed(t.seed)
+        self.model = build_model(cfg, data.num_features, data.num_classes)
+        self.loss_fn = build_loss(cfg)
+        self.optimizer = build_optimizer(cfg, self.model)
+        self.scheduler = build_scheduler(cfg, self.optimizer)
+        self.doctor = _make_doctor(cfg, self.model)
+        self.state = _State()
+        self.n_train = len(data.y_train)
+        self.steps_per_epoch = -(-self.n_train // t.batch_size)  # the last, partial batch is kept
+        self.progress = Progress(out, t.epochs, self.n_train)
+        self._metrics_file = None
+        self._timing_file = None
+        self._crash_at = os.environ.get(CRASH_ENV) or None
+        self._before_test: tuple[int, int] | None = None
+
+    # ------------------------------------------------------------------ files
+    def _open_logs(self, metrics_bytes: int, timing_bytes: int) -> None:
+        """Cut the logs back to what the checkpoint had seen, then append from there."""
+        for path, size in ((self.rd.metrics, metrics_bytes), (self.rd.timing, timing_bytes)):
+            current = os.path.getsize(path) if os.path.exists(path) else 0
+            if current < size and path == self.rd.metrics:
+                raise ConfigError(
+                    f"cannot resume: {path} has {current} bytes but the checkpoint was written when it had {size}; "
+                    "the file was modified, so the run cannot continue exactly (start a new run)"
+                )
+            with open(path, "ab") as f:
+                f.truncate(min(size, current))  # timing.jsonl is not synced to disk: it may have lost its end
+        self._metrics_file = open(self.rd.metrics, "ab")
+        self._timing_file = open(self.rd.timing, "ab")
+
+    def _log(self, record: dict[str, Any]) -> None:
+        self._metrics_file.write((json.dumps(record) + "\n").encode())
+        self._metrics_file.flush()  # readers (the dashboard) follow the file live
+
+    def _log_timing(self, record: dict[str, Any]) -> None:
+        self._timing_file.write((json.dumps(record) + "\n").encode())
+        self._timing_file.flush()
+
+    def close(self) -> None:
+        """Close the log files, the progress bar and the doctor's hooks."""
+        self.progress.close()
+        for f in (self._metrics_file, self._timing_file):
+            if f is not None:
+                f.close()
+        if self.doctor is not None:
+            self.doctor.close()
+
+    def _crash(self, point: str) -> None:
+        """Die like a killed process at a named point when the test hook asks for it."""
+        if self._crash_at == point:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _checkpoint_state(self) -> dict[str, Any]:
+        from .. import get_rng_state
+
+        s = self.state
+        os.fsync(self._metrics_file.fileno())  # the size recorded below must be on disk before the checkpoint is
+        return {
+            "epoch": s.epoch,
+            "step_in_epoch": s.step_in_epoch,
+            "global_step": s.global_step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "rng": get_rng_state(),
+            "metrics_bytes": self._metrics_file.tell(),
+            "timing_bytes": self._timing_file.tell(),
+            "epoch_sums": {"loss_sum": s.loss_sum, "correct": s.correct, "count": s.count},
+            "log_window": {"loss_sum": s.window_loss_sum, "steps": s.window_steps},
+            "best_val_loss": s.best_loss,
+            "best_epoch": s.best_epoch,
+            "bad_epochs": s.bad_epochs,
+            "stopped_early": s.stopped_early,
+            "finished": s.finished,
+            "doctor": self.doctor.state_dict() if self.doctor is not None else None,
+            "doctor_reported": s.doctor_reported,
+            # set in the final checkpoint only: where the logs stood before the test line, for runs given more epochs
+            "metrics_bytes_before_test": self._before_test[0] if self._before_test else None,
+            "timing_bytes_before_test": self._before_test[1] if self._before_test else None,
+        }
+
+    def _restore(self, ckpt: dict[str, Any]) -> None:
+        from .. import set_rng_state
+
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if self.scheduler is not None and ckpt["scheduler"] is not None:
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+        if self.doctor is not None and ckpt.get("doctor") is not None:
+            self.doctor.load_state_dict(ckpt["doctor"])
+        set_rng_state(ckpt["rng"])
+        sums, window = ckpt["epoch_sums"], ckpt["log_window"]
+        self.state = _State(
+            epoch=int(ckpt["epoch"]),
+            step_in_epoch=int(ckpt["step_in_epoch"]),
+            global_step=int(ckpt["global_step"]),
+            loss_sum=float(sums["loss_sum"]),
+            correct=int(sums["correct"]),
+            count=int(sums["count"]),
+            window_loss_sum=float(window["loss_sum"]),
+            window_steps=int(window["steps"]),
+            best_loss=ckpt["best_val_loss"],
+            best_epoch=ckpt["best_epoch"],
+            bad_epochs=int(ckpt["bad_epochs"]),
+            stopped_early=bool(ckpt["stopped_early"]),
+            finished=bool(ckpt["finished"]),
+            doctor_reported=int(ckpt["doctor_reported"]),
+        )
+
+    def _resume_point(self) -> dict[str, Any] | None:
+        """Load the newest usable checkpoint (reporting skipped ones) and return it; None if there is none yet."""
+        remove_stale_temporaries(self.rd.checkpoints)
+        path, ckpt, notes = find_resume_checkpoint(self.rd.checkpoints)
+        for note in notes:
+            self.progress.message(f"warning: {note}")
+        if ckpt is None:
+            self.progress.message(
+                f"resuming {self.rd.path}: no checkpoint was written yet; starting from the beginning"
+            )
+            return None
+        if path != self.rd.last:
+            self.progress.message(f"resuming from {path} instead of {self.rd.last}")
+        self._restore(ckpt)
+        s = self.state
+        if not s.finished:
+            where = f"epoch {s.epoch + 1}, step {s.step_in_epoch}/{self.steps_per_epoch}"
+            if s.epoch >= self.cfg.train.epochs or s.stopped_early:
+                where = "the final evaluation"
+            self.progress.message(f"resuming {self.rd.path} at {where} (global step {s.global_step})")
+        return ckpt
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, resume: bool) -> FitResult:
+        """Train (or continue training) to the end, evaluate on the test split and save model.pt."""
+        ckpt = self._resume_point() if resume else None
+        metrics_bytes, timing_bytes = (int(ckpt["metrics_bytes"]), int(ckpt["timing_bytes"])) if ckpt else (0, 0)
+        s, epochs = self.state, self.cfg.train.epochs
+        if s.epoch > epochs:
+            raise ConfigError(
+                f"cannot resume {self.rd.path!r} with train.epochs = {epochs}: it has already trained {s.epoch} epochs"
+            )
+        if s.finished and s.epoch < epochs and not s.stopped_early:
+            # More epochs for a finished run: continue from its last epoch's end, before the test line.
+            metrics_bytes, timing_bytes = int(ckpt["metrics_bytes_before_test"]), int(ckpt["timing_bytes_before_test"])
+            s.finished = False
+            self.progress.message(f"continuing {self.rd.path} from epoch {s.epoch} to epoch {epochs}")
+        if resume and not s.finished and self.rd.read_config().train.epochs != epochs:
+            write_text_atomic(self.rd.config, to_toml(self.cfg))
+        if self.state.finished:
+            how = "stopped early" if self.state.stopped_early else "finished"
+            self.progress.message(f"run {self.rd.path} already {how} after {self.state.epoch} epochs; nothing to do")
+            result = self._result_from_logs()
+            self._print_table(result.metrics)
+            return result
+        self._open_logs(metrics_bytes, timing_bytes)
+        if not resume or self.state.global_step == 0:
+            sizes = self.data.sizes()
+            self.progress.message(
+                f"training on {self.data.name}: {sizes['train']:,} train / {sizes['val']:,} validation / "
+                f"{sizes['test']:,} test examples, {self.data.num_features} features, {self.data.num_classes} "
+                f"classes; run folder {self.rd.path}"
+            )
+        t = self.cfg.train
+        while self.state.epoch < t.epochs and not self.state.stopped_early:
+            self._run_epoch()
+        return self._finish()
+
+    def _run_epoch(self) -> None:
+        from .. import from_numpy
+
+        s, t = self.state, self.cfg.train
+        epoch = s.epoch + 1
+        start = time.perf_counter()
+        first_step, count_before = s.step_in_epoch, s.count
+        batch = t.batch_size
+        order = np.random.Generator(np.random.PCG64([t.seed & 0xFFFFFFFFFFFFFFFF, epoch])).permutation(self.n_train)
+        x, y = self.data.x_train, self.data.y_train
+        model, optimizer, loss_fn, doctor = self.model, self.optimizer, self.loss_fn, self.doctor
+        model.train()
+        self.progress.start_epoch(epoch, min(first_step * batch, self.n_train))
+        for k in range(first_step, self.steps_per_epoch):
+            idx = order[k * batch : (k + 1) * batch]
+            yb_np = y[idx]
+            optimizer.zero_grad()
+            outputs = model(from_numpy(x[idx]))
+            loss = loss_fn(outputs, from_numpy(yb_np))
+            loss.backward()
+            optimizer.step()
+            if doctor is not None:
+                doctor.step(loss, optimizer)  # after the update, so its update-size check sees this step's update
+
+            value = loss.item()
+            n = len(idx)
+            s.global_step += 1
+            s.step_in_epoch = k + 1
+            s.loss_sum += value * n
+            s.correct += int(np.count_nonzero(outputs.detach().numpy().argmax(axis=1) == yb_np))
+            s.count += n
+            s.window_loss_sum += value
+            s.window_steps += 1
+            if s.global_step % t.log_every == 0:
+                lr = float(optimizer.param_groups[0]["lr"])
+                mean = s.window_loss_sum / s.window_steps
+                self._log({"kind": "step", "epoch": epoch, "step": s.global_step, "loss": _finite(mean), "lr": lr})
+                s.window_loss_sum, s.window_steps = 0.0, 0
+            self.progress.update(s.count, s.loss_sum / s.count, s.correct / s.count)
+            if t.checkpoint_every and s.global_step % t.checkpoint_every == 0 and k + 1 < self.steps_per_epoch:
+                _save_checkpoint(self.rd.last, self._checkpoint_state())
+                self._crash(f"saved:{s.global_step}")
+            if self._crash_at is not None:
+                self._crash(f"step:{s.global_step}")
+        self._end_epoch(epoch, start, s.count - count_before)
+
+    def _end_epoch(self, epoch: int, start: float, samples_here: int) -> None:
+        s, t = self.state, self.cfg.train
+        train_loss = s.loss_sum / s.count if s.count else None
+        train_acc = s.correct / s.count if s.count else None
+        val_loss, val_acc, _ = evaluate_arrays(self.model, self.loss_fn, self.data.x_val, self.data.y_val)
+        lr = float(self.optimizer.param_groups[0]["lr"])  # the rate this epoch trained with
+        record = {
+            "kind": "epoch",
+            "epoch": epoch,
+            "step": s.global_step,
+            "train_loss": _finite(train_loss),
+            "train_acc": train_acc,
+            "val_loss": _finite(val_loss),
+            "val_acc": val_acc,
+            "lr": lr,
+        }
+        self._log(record)
+        self._log_doctor_findings(epoch)
+        if self.scheduler is not None:
+            self.scheduler.step()
+
+        # Early stopping and best.pt follow the validation loss, or the training loss without a validation split.
+        monitored = val_loss if val_loss is not None else train_loss
+        improved = (
+            monitored is not None and math.isfinite(monitored) and (s.best_loss is None or monitored < s.best_loss)
+        )
+        if improved:
+            s.best_loss, s.best_epoch, s.bad_epochs = float(monitored), epoch, 0
+        else:
+            s.bad_epochs += 1
+            s.stopped_early = bool(t.patience) and s.bad_epochs >= t.patience
+        s.epoch, s.step_in_epoch = epoch, 0
+        s.loss_sum, s.correct, s.count = 0.0, 0, 0
+        self._crash(f"epoch:{epoch}")
+
+        seconds = time.perf_counter() - start
+        samples_per_s = samples_here / seconds if seconds > 0 else 0.0
+        self._log_timing({"epoch": epoch, "seconds": round(seconds, 4), "samples_per_s": round(samples_per_s, 1)})
+        paths = ([self.rd.best] if improved else []) + ([self.rd.epoch_checkpoint(epoch)] if t.keep else [])
+        _save_checkpoint(paths + [self.rd.last], self._checkpoint_state())  # last.pt last: see save_checkpoint
+        if t.keep:
+            prune_epoch_checkpoints(self.rd.checkpoints, t.keep)
+        self._crash(f"saved:{s.global_step}")
+        self.progress.end_epoch(record, seconds, samples_per_s)
+        if s.stopped_early:
+            what = "validation" if val_loss is not None else "training"
+            self.progress.message(
+                f"stopping early: no better {what} loss for {s.bad_epochs} epochs (best {s.best_loss:.4f} "
+                f"at epoch {s.best_epoch})"
+            )
+
+    def _log_doctor_findings(self, epoch: int) -> None:
+        if self.doctor is None:
+            return
+        findings = self.doctor.findings()
+        new = findings[self.state.doctor_reported :]
+        if new:
+            self._log(
+                {
+                    "kind": "doctor",
+                    "epoch": epoch,
+                    "step": self.state.global_step,
+                    "findings": [_json_safe(f.to_dict()) for f in new],
+                }
+            )
+            self.state.doctor_reported = len(findings)
+
+    def _finish(self) -> FitResult:
+        """The test evaluation, model.pt, doctor.json, and a last checkpoint that marks the run finished."""
+        from ..serialization import save
+
+        s = self.state
+        self._before_test = (self._metrics_file.tell(), self._timing_file.tell())
+        test_loss, test_acc, _ = evaluate_arrays(self.model, self.loss_fn, self.data.x_test, self.data.y_test)
+        self._log(
+            {
+                "kind": "test",
+                "epoch": s.epoch,
+                "step": s.global_step,
+                "test_loss": _finite(test_loss),
+                "test_acc": test_acc,
+            }
+        )
+        self._crash("test")
+        save(self.model.state_dict(), self.rd.model)
+        if self.doctor is not None:
+            write_json_atomic(self.rd.doctor_json, [_json_safe(f.to_dict()) for f in self.doctor.findings()])
+        self._crash("model")
+        s.finished = True
+        _save_checkpoint(self.rd.last, self._checkpoint_state())
+        result = self._result_from_logs()
+        self._print_table(result.metrics)
+        if self.doctor is not None:
+            findings = self.doctor.findings()
+            if findings:
+                self.progress.message(self.doctor.report())
+        self.progress.message(f"saved {self.rd.model}")
+        return result
+
+    def _print_table(self, final: dict[str, Any]) -> None:
+        rows = [("train", final.get("train_loss"), final.get("train_acc"))]
+        if len(self.data.y_val):
+            rows.append(("validation", final.get("val_loss"), final.get("val_acc")))
+        rows.append(("test", final.get("test_loss"), final.get("test_acc")))
+        self.progress.table(rows)
+
+    def _result_from_logs(self) -> FitResult:
+        return result_from_metrics(self.rd, self.state.epoch, self.state.best_epoch, self.state.stopped_early)
+
+
+def result_from_metrics(rd: RunDir, epochs_run: int, best_epoch: int | None, stopped_early: bool) -> FitResult:
+    """A FitResult whose metrics are the last epoch line plus the test line of the run's metrics.jsonl."""
+    final: dict[str, Any] = {}
+    for record in read_jsonl(rd.metrics):
+        if record.get("kind") in ("epoch", "test"):
+            final.update({k: v for k, v in record.items() if k != "kind"})
+    return FitResult(rd.path, epochs_run, final, best_epoch, stopped_early)
+
+
+def _make_doctor(cfg: RunConfig, model):
+    """The training doctor watching model, or None when cfg.train.doctor is off."""
+    if not cfg.train.doctor:
+        return None
+    from ..doctor import Doctor
+
+    return Doctor(model, every=cfg.train.doctor_every)
+
+
+def _json_safe(value):
+    """value with NaN and infinities replaced by None, at any depth, so the JSON written is standard."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """`python -m ember.train.trainer RUN_DIR [--resume] [--overwrite] [--config FILE] [key=value ...]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ember.train.trainer", description="Run fit() on a config.")
+    parser.add_argument("run_dir")
+    parser.add_argument("settings", nargs="*", metavar="SECTION.KEY=VALUE", help="config overrides")
+    parser.add_argument("--config", help="a TOML config file")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        overrides = dict(item.split("=", 1) for item in args.settings)
+    except ValueError:
+        parser.error("settings must look like section.key=value")
+    try:
+        cfg = None if args.resume and not (args.config or overrides) else load_config(args.config, overrides)
+        fit(cfg, args.run_dir, resume=args.resume, overwrite=args.overwrite)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+__all__ = ["fit", "FitResult", "data_info", "result_from_metrics"]
+
+if __name__ == "__main__":
+    sys.exit(_main())

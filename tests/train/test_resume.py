@@ -1,0 +1,205 @@
+"""Exact resume: a training process killed with SIGKILL and resumed ends byte-identical to an uninterrupted run.
+
+The killed runs are real subprocesses. Most kill themselves at a named point of the loop (the trainer's
+EMBER_TRAIN_CRASH_AT test hook) so every delicate moment is hit for sure; one is killed from outside at an
+arbitrary moment, twice.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import ember
+from ember.train import ConfigError, load_config
+from ember.train.checkpoint import CheckpointError
+from ember.train.run_dir import RunDir, write_json_atomic
+from ember.train.trainer import CRASH_ENV, fit
+
+# 400 digits: 360 to train on in batches of 32, i.e. 12 steps per epoch with a partial last batch. Dropout makes
+# the result depend on the restored random state; the schedule, on the restored scheduler; Adam, on its moments;
+# the doctor's findings, on its restored history.
+SETTINGS = {
+    "data.limit": 400,
+    "model.hidden": "32",
+    "model.dropout": 0.3,
+    "train.batch_size": 32,
+    "train.epochs": 3,
+    "train.checkpoint_every": 5,
+    "train.log_every": 4,
+    "train.keep": 2,
+    "train.schedule": "exponential",
+    "train.gamma": 0.7,
+    "train.lr": 0.1,  # high enough for the doctor to find dead units in epoch 2, from its saved history
+    "train.doctor_every": 3,
+}
+STEPS_PER_EPOCH = 12
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> RunDir:
+    """The uninterrupted run every interrupted one must match."""
+    folder = str(tmp_path_factory.mktemp("reference") / "run")
+    fit(load_config(None, SETTINGS), folder, out=io.StringIO())
+    return RunDir(folder)
+
+
+def start(folder: str, *extra: str, crash_at: str | None = None, settings=SETTINGS) -> subprocess.Popen:
+    """`python -m ember.train.trainer` on folder, as a child process."""
+    args = [f"{k}={v}" for k, v in settings.items()] if settings else []
+    env = dict(os.environ)
+    env.pop(CRASH_ENV, None)
+    if crash_at:
+        env[CRASH_ENV] = crash_at
+    cmd = [sys.executable, "-m", "ember.train.trainer", folder, *extra, *args]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def killed_run(folder: str, crash_at: str) -> None:
+    """Run training in a subprocess that dies by SIGKILL at crash_at."""
+    proc = start(folder, crash_at=crash_at)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, f"the run was not killed at {crash_at}: {err}"
+
+
+def resume(folder: str) -> str:
+    """Resume in this process; returns what it printed."""
+    out = io.StringIO()
+    fit(None, folder, resume=True, out=out)
+    return out.getvalue()
+
+
+def assert_same_as(reference: RunDir, folder: str) -> None:
+    """model.pt tensors, metrics.jsonl bytes and best.pt weights equal those of the reference run."""
+    rd = RunDir(folder)
+    assert open(rd.metrics, "rb").read() == open(reference.metrics, "rb").read()
+    assert open(rd.doctor_json, "rb").read() == open(reference.doctor_json, "rb").read()
+    for mine, theirs in (
+        (ember.load(rd.model), ember.load(reference.model)),
+        (ember.load(rd.best)["model"], ember.load(reference.best)["model"]),
+    ):
+        assert list(mine) == list(theirs)
+        for name in mine:
+            np.testing.assert_array_equal(mine[name].numpy(), theirs[name].numpy(), err_msg=name)
+    assert [t["epoch"] for t in rd.read_timing()] == [1, 2, 3]
+    assert sorted(os.listdir(rd.checkpoints)) == sorted(os.listdir(reference.checkpoints))
+
+
+def test_reference_run_has_doctor_findings_after_the_first_epoch(reference):
+    # Findings made from history gathered before a checkpoint show that the doctor's state is restored.
+    assert any(r["epoch"] >= 2 for r in reference.read_metrics("doctor"))
+
+
+@pytest.mark.parametrize(
+    "crash_at, resumed_at",
+    [
+        ("step:3", "no checkpoint was written yet; starting from the beginning"),  # before the first checkpoint
+        ("step:7", "at epoch 1, step 5/12 (global step 5)"),  # mid-epoch, two steps after a checkpoint
+        ("saved:10", "at epoch 1, step 10/12 (global step 10)"),  # right after a mid-epoch checkpoint
+        ("epoch:2", "at epoch 2, step 8/12 (global step 20)"),  # epoch line logged, its checkpoint not yet saved
+        ("saved:24", "at epoch 3, step 0/12 (global step 24)"),  # right after an epoch-end checkpoint
+        ("test", "at the final evaluation"),  # test line logged, model.pt not yet written
+        ("model", "at the final evaluation"),  # model.pt written, run not yet marked finished
+    ],
+)
+def test_killed_and_resumed_matches_uninterrupted(reference, tmp_path, crash_at, resumed_at):
+    folder = str(tmp_path / "run")
+    killed_run(folder, crash_at)
+    printed = resume(folder)
+    assert resumed_at in printed
+    assert_same_as(reference, folder)
+
+
+def test_killed_from_outside_twice(tmp_path):
+    # Smaller batches and a step line per step: a run long enough (hundreds of steps) to be killed part-way.
+    settings = {**SETTINGS, "data.limit": 0, "train.batch_size": 16, "train.log_every": 1, "train.checkpoint_every": 7}
+    reference = RunDir(tmp_path / "reference")
+    fit(load_config(None, settings), reference.path, out=io.StringIO())
+    folder = str(tmp_path / "run")
+    metrics = os.path.join(folder, "metrics.jsonl")
+    for extra, wanted_lines in (((), 30), (("--resume",), 150)):
+        proc = start(folder, *extra, settings=settings if not extra else None)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if os.path.exists(metrics) and open(metrics, "rb").read().count(b"\n") >= wanted_lines:
+                break
+            time.sleep(0.001)
+        proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL, f"the run ended before it could be killed: {err}"
+    resume(folder)
+    assert_same_as(reference, folder)
+
+
+def test_resume_after_the_end_does_nothing(reference, tmp_path):
+    folder = str(tmp_path / "run")
+    shutil.copytree(reference.path, folder)
+    before = {name: os.stat(os.path.join(folder, name)).st_mtime_ns for name in ("metrics.jsonl", "model.pt")}
+    printed = resume(folder)
+    assert f"run {folder} already finished after 3 epochs; nothing to do" in printed
+    test = reference.read_metrics("test")[0]
+    assert printed.splitlines()[-1].split() == ["test", f"{test['test_loss']:.4f}", f"{test['test_acc']:.2%}"]
+    assert {name: os.stat(os.path.join(folder, name)).st_mtime_ns for name in before} == before
+
+
+def test_corrupt_last_checkpoint_falls_back_to_an_epoch_checkpoint(reference, tmp_path):
+    folder = str(tmp_path / "run")
+    killed_run(folder, f"step:{2 * STEPS_PER_EPOCH + 7}")
+    rd = RunDir(folder)
+    data = open(rd.last, "rb").read()
+    open(rd.last, "wb").write(data[: len(data) // 2])  # as if the disk lost the end of it
+    open(os.path.join(rd.checkpoints, ".last.pt.0123456789ab.tmp"), "wb").write(data[:100])  # a half-done save
+    printed = resume(folder)
+    assert "warning: checkpoint" in printed and "last.pt cannot be read (truncated or corrupt?)" in printed
+    assert f"resuming from {rd.epoch_checkpoint(2)} instead of {rd.last}" in printed
+    assert_same_as(reference, folder)
+    assert not [name for name in os.listdir(rd.checkpoints) if name.endswith(".tmp")]
+
+
+def test_no_readable_checkpoint_is_a_clear_error(tmp_path):
+    folder = str(tmp_path / "run")
+    killed_run(folder, f"step:{STEPS_PER_EPOCH + 2}")
+    rd = RunDir(folder)
+    for name in os.listdir(rd.checkpoints):
+        open(os.path.join(rd.checkpoints, name), "wb").write(b"garbage")
+    with pytest.raises(CheckpointError, match="no readable checkpoint to resume from: checkpoint .*last.pt"):
+        resume(folder)
+
+
+def test_modified_log_is_refused(tmp_path):
+    folder = str(tmp_path / "run")
+    killed_run(folder, f"step:{STEPS_PER_EPOCH + 2}")
+    open(os.path.join(folder, "metrics.jsonl"), "wb").write(b"")
+    with pytest.raises(ConfigError, match="metrics.jsonl has 0 bytes but the checkpoint was written when it had"):
+        resume(folder)
+
+
+def test_changed_data_is_refused(tmp_path):
+    folder = str(tmp_path / "run")
+    killed_run(folder, f"step:{STEPS_PER_EPOCH + 2}")
+    rd = RunDir(folder)
+    info = rd.read_data_info()
+    info["sizes"]["train"] += 1
+    write_json_atomic(rd.data_json, info)
+    with pytest.raises(ConfigError, match=r"the data changed since the run started \(sizes differ from data.json\)"):
+        resume(folder)
+
+
+def test_more_epochs_for_a_finished_run_matches_a_longer_run(reference, tmp_path):
+    folder = str(tmp_path / "run")
+    fit(load_config(None, {**SETTINGS, "train.epochs": 2}), folder, out=io.StringIO())
+    printed = io.StringIO()
+    fit(load_config(None, SETTINGS), folder, resume=True, out=printed)
+    assert f"continuing {folder} from epoch 2 to epoch 3" in printed.getvalue()
+    assert_same_as(reference, folder)
+    assert RunDir(folder).read_config().train.epochs == 3
+    with pytest.raises(ConfigError, match="train.epochs = 2: it has already trained 3 epochs"):
+        fit(load_config(None, {**SETTINGS, "train.epochs": 2}), folder, resume=True, out=io.StringIO())
