@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m ember.demo
+	$(BIN)/python -m ember train
 
 lint: $(STAMP)
 	$(BIN)/ruff check ember tests bench

@@ -11,9 +11,14 @@ _LAZY = {
     "DataBundle": "data",
     "load_data": "data",
     "build_model": "model",
+    "build_loss": "model",
+    "build_optimizer": "model",
+    "build_scheduler": "model",
     "fit": "trainer",
     "FitResult": "trainer",
     "evaluate_run": "evaluate",
+    "EvalResult": "evaluate",
+    "CheckpointError": "checkpoint",
     "RunDir": "run_dir",
 }
 

@@ -97,3 +97,12 @@ def test_set_checks_each_value():
     assert cfg.train.batch_size == 128
     with pytest.raises(ConfigError, match="sections: data, model, train"):
         cfg.set("optim.lr", 1)
+
+
+def test_package_exports_resolve():
+    import ember.train
+
+    for name in ember.train.__all__:
+        assert getattr(ember.train, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        ember.train.nope  # noqa: B018
