@@ -12,6 +12,8 @@ _LAZY = {
     "summary": "ember.summary",
     "vision": "ember.vision",
     "serialization": "ember.serialization",
+    "doctor": "ember.doctor",
+    "train": "ember.train",
 }
 
 
