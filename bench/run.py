@@ -81,6 +81,16 @@ WORKLOADS = (
         rounds=5,
     ),
     Workload("dataloader_epoch", (Metric("s_per_epoch", "(9) DataLoader epoch, ToTensor+Normalize", "s"),), rounds=3),
+    # ember: fit() against a bare loop; torch: a hand-written loop with the same bookkeeping against a bare one.
+    Workload(
+        "train_overhead",
+        (
+            Metric("train_s_per_epoch", "(10) training-CLI epoch (SGD, batch 200, logs, checkpoints)", "s"),
+            Metric("overhead_ratio", "(10) that epoch / the same epoch as a bare loop", "×"),
+        ),
+        rounds=3,
+        quick_rounds=1,
+    ),
 )
 
 
