@@ -86,14 +86,17 @@ def set_flush_denormal(mode: bool) -> bool:
 
 
 def get_num_threads() -> int:
-    """Threads NumPy's BLAS may use (best effort: the CPU count)."""
-    import os
+    """Threads the BLAS under NumPy may use for one matrix product."""
+    from . import _blas
 
-    return os.cpu_count() or 1
+    return _blas.num_threads()
 
 
 def set_num_threads(n: int) -> None:
-    """Accepted for compatibility; set OMP_NUM_THREADS before start-up to limit BLAS threads."""
+    """Let the BLAS under NumPy use up to n threads per matrix product (OpenBLAS; else set OMP_NUM_THREADS)."""
+    from . import _blas
+
+    _blas.set_num_threads(n)
 
 
 def compile(model=None, **kwargs):  # noqa: A001

@@ -277,6 +277,11 @@ def _atomic_write(path: str, write: Callable[[Any], None]) -> None:
         except OSError:
             pass
         raise
+    sync_folder(folder)
+
+
+def sync_folder(folder: str) -> None:
+    """fsync a folder so a rename inside it survives a power cut (best effort: not every system allows it)."""
     try:
         dir_fd = os.open(folder, os.O_RDONLY)
     except OSError:

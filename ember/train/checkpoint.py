@@ -9,7 +9,7 @@ import re
 import secrets
 from typing import Any
 
-from ..serialization import load, save
+from ..serialization import load, save, sync_folder
 
 FORMAT = "ember-train-checkpoint"
 VERSION = 1
@@ -43,7 +43,8 @@ def save_checkpoint(paths: str | list[str], state: dict[str, Any]) -> None:
     except BaseException:
         _remove_quietly(tmp)
         raise
-    _sync_folders({os.path.dirname(os.path.abspath(p)) for p in paths})
+    for folder in {os.path.dirname(os.path.abspath(p)) for p in paths}:
+        sync_folder(folder)
 
 
 def _temporary_beside(path: str) -> str:
@@ -78,21 +79,6 @@ def _remove_quietly(path: str) -> None:
         os.remove(path)
     except OSError:
         pass
-
-
-def _sync_folders(folders: set[str]) -> None:
-    """fsync folders so the renames survive a power cut (best effort: not every system allows it)."""
-    for folder in folders:
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
 
 
 def load_checkpoint(path: str) -> dict[str, Any]:

@@ -1,0 +1,133 @@
+"""The BLAS under NumPy: its thread count, and a per-shape choice between one thread and all of them.
+
+A multithreaded matrix product is only faster when every BLAS thread gets a core. On a machine that is
+busy with other work (a second training run, a browser, CI neighbours) the threads wait for each other
+and a product can take ten times longer than on one thread. So for each matrix shape that is big
+enough for OpenBLAS to split, ember times a few calls with one thread and with the configured count,
+keeps the faster, and looks again every few seconds, since the machine's load changes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import statistics
+import time
+from typing import Any, Callable
+
+# OpenBLAS runs products with fewer multiply-adds than this on one thread whatever it is told.
+SPLIT_MACS = 1 << 18
+PROBE_CALLS = 5  # timed calls per thread count before choosing
+REPROBE_SECONDS = 5.0  # how long a choice stands before it is measured again
+
+
+class _OpenBLAS:
+    """The thread-count entry points of the OpenBLAS library NumPy loaded, found through ctypes."""
+
+    def __init__(self, lib: ctypes.CDLL, prefix: str, suffix: str) -> None:
+        self.set_threads = getattr(lib, f"{prefix}_set_num_threads{suffix}")
+        self.set_threads.argtypes = [ctypes.c_int]
+        self.set_threads.restype = None
+        self.get_threads = getattr(lib, f"{prefix}_get_num_threads{suffix}")
+        self.get_threads.restype = ctypes.c_int
+
+
+def _find_openblas() -> _OpenBLAS | None:
+    """The loaded OpenBLAS, or None (another BLAS, or a system without /proc)."""
+    import numpy  # noqa: F401  (NumPy loads its BLAS on import)
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line})
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", ""):
+                if hasattr(lib, f"{prefix}_set_num_threads{suffix}"):
+                    return _OpenBLAS(lib, prefix, suffix)
+    return None
+
+
+_UNSET: Any = object()
+_blas: Any = _UNSET
+_configured = 0  # the thread count asked for (set_num_threads or the library's start-up value)
+_current = 0  # the count OpenBLAS is set to right now
+
+
+def _library() -> _OpenBLAS | None:
+    global _blas, _configured, _current
+    if _blas is _UNSET:
+        _blas = _find_openblas()
+        if _blas is not None:
+            _configured = _current = max(1, int(_blas.get_threads()))
+    return _blas
+
+
+def num_threads() -> int:
+    """Threads the BLAS may use for one product (the CPU count when the BLAS cannot be asked)."""
+    return _configured if _library() is not None else (os.cpu_count() or 1)
+
+
+def set_num_threads(n: int) -> None:
+    """Let the BLAS use up to n threads per product; raises for n < 1."""
+    global _configured
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {n!r}")
+    if _library() is None:
+        return  # another BLAS: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS before start-up is the way
+    _configured = n
+    _use(n)
+    _choices.clear()
+
+
+def _use(n: int) -> None:
+    global _current
+    if n != _current:
+        _blas.set_threads(n)
+        _current = n
+
+
+class _Choice:
+    """Timings of one product shape on one thread and on all, and the count chosen from them."""
+
+    __slots__ = ("one", "many", "threads", "until")
+
+    def __init__(self) -> None:
+        self.one: list[float] = []
+        self.many: list[float] = []
+        self.threads = 0  # 0 while measuring
+        self.until = 0.0
+
+
+_choices: dict[tuple, _Choice] = {}
+
+
+def run_product(key: tuple, macs: int, product: Callable[[], Any]) -> Any:
+    """Call product() (a BLAS matrix product of `macs` multiply-adds) on the thread count that is faster now."""
+    if macs < SPLIT_MACS or _configured <= 1 or _library() is None:
+        return product()
+    choice = _choices.get(key)
+    if choice is None:
+        choice = _choices[key] = _Choice()
+    if choice.threads:
+        if time.monotonic() < choice.until:
+            _use(choice.threads)
+            return product()
+        choice.one.clear()
+        choice.many.clear()
+        choice.threads = 0
+    samples = choice.one if len(choice.one) <= len(choice.many) else choice.many
+    _use(1 if samples is choice.one else _configured)
+    start = time.perf_counter()
+    result = product()
+    samples.append(time.perf_counter() - start)
+    if len(choice.many) >= PROBE_CALLS:
+        faster_alone = statistics.median(choice.one) < statistics.median(choice.many)
+        choice.threads = 1 if faster_alone else _configured
+        choice.until = time.monotonic() + REPROBE_SECONDS
+    return result
