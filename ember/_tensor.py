@@ -15,12 +15,12 @@ from ._size import Size
 
 
 class _Version:
-    """Counts in-place changes; shared by a tensor and its views."""
+    """Counts in-place changes; shared by a tensor and its views.
 
-    __slots__ = ("value",)
+    The count starts as the class attribute (0) and becomes an instance attribute on the first
+    change, so creating one (once per tensor) runs no Python code."""
 
-    def __init__(self) -> None:
-        self.value = 0
+    value = 0
 
 
 _NP_TO_DTYPE = {d.np: d for d in dt.ALL}
@@ -210,25 +210,11 @@ class Tensor:
         self._post_acc_hooks = None
         self._retains_grad = False
 
-    @classmethod
-    def _wrap(cls, arr: np.ndarray) -> Tensor:
-        """Fast constructor around an existing array (no copy, no checks)."""
-        t = object.__new__(Tensor)
-        t._data = arr
-        t._requires_grad = False
-        t._grad = None
-        t.grad_fn = None
-        t._version = _Version()
-        t._base = None
-        t._acc = None
-        t._hooks = None
-        t._post_acc_hooks = None
-        t._retains_grad = False
-        return t
+    # Tensor._wrap(arr), the fast internal constructor, is the module-level _wrap (set below the class).
 
     def _view_of(self, arr: np.ndarray) -> Tensor:
         """A new tensor sharing memory (and the version counter) with self."""
-        t = Tensor._wrap(arr)
+        t = _wrap(arr)
         t._version = self._version
         t._base = self if self._base is None else self._base
         return t
@@ -542,6 +528,14 @@ class Tensor:
     # ---------------------------------------------------------------- autograd entry points
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Compute the gradient of this tensor w.r.t. graph leaves and accumulate it in their .grad."""
+        if gradient is None and inputs is None and not create_graph and self._requires_grad:
+            a = self._data
+            if a.size == 1 and a.dtype.kind == "f":
+                # The everyday loss.backward(): seed with a one and walk the graph, skipping the argument handling.
+                seed = np.array(1, a.dtype)
+                seed = _wrap(seed if not a.ndim else seed.reshape(a.shape))
+                _engine().run_backward((self,), (seed,), bool(retain_graph), False)
+                return
         from .autograd import backward
 
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
@@ -670,6 +664,33 @@ class Tensor:
     def is_pinned(self) -> bool:
         """Always False."""
         return False
+
+
+def _engine():
+    """ember.autograd.engine, imported on first use (it imports this module)."""
+    from .autograd import engine
+
+    globals()["_engine"] = lambda: engine
+    return engine
+
+
+def _wrap(arr: np.ndarray, _new=object.__new__, _cls=Tensor, _counter=_Version) -> Tensor:
+    """A tensor around an existing array (no copy, no checks): the constructor every op uses."""
+    t = _new(_cls)
+    t._data = arr
+    t._requires_grad = False
+    t._grad = None
+    t.grad_fn = None
+    t._version = _counter()
+    t._base = None
+    t._acc = None
+    t._hooks = None
+    t._post_acc_hooks = None
+    t._retains_grad = False
+    return t
+
+
+Tensor._wrap = staticmethod(_wrap)
 
 
 def _rebuild(arr, requires_grad):

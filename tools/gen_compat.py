@@ -68,8 +68,11 @@ NOTES = {
     "torch.load(weights_only=)": "partial: accepted, but ember always loads weights-only (`weights_only=False` loads no more)",
     "torch.load(map_location=)": "partial: CPU targets only; a CUDA map_location raises",
     "torch.set_flush_denormal": "partial: accepted and ignored (returns True)",
-    "torch.set_num_threads": "partial: accepted and ignored (set OMP_NUM_THREADS before start-up)",
-    "torch.get_num_threads": "partial: returns the CPU count",
+    "torch.set_num_threads": (
+        "yes with NumPy's OpenBLAS (threads per matrix product; big products pick one thread or all by timing); "
+        "with another BLAS: accepted, set OMP_NUM_THREADS before start-up"
+    ),
+    "torch.get_num_threads": "yes with OpenBLAS; otherwise the CPU count",
     "torch.use_deterministic_algorithms": "partial: accepted and ignored (ember's CPU ops are deterministic)",
     "torch.compile": "partial: returns the model unchanged (ember runs eagerly)",
     "Tensor.cuda": "partial: ember is CPU-only; asking for a CUDA device raises",

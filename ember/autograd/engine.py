@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from .grad_mode import _state
+import sys
+
+import numpy as np
+
+from .._tensor import _wrap
+from .grad_mode import grad_enabled, set_enabled
 from .graph import AccumulateGrad, grad_node_of
+
+_refcount = sys.getrefcount
 
 
 def _add(a, b):
@@ -14,48 +21,85 @@ def _add(a, b):
     return a + b
 
 
-def _collect_dependencies(roots) -> dict:
-    """Count, for every node reachable from roots, how many edges point to it."""
-    deps: dict = {}
-    seen = set()
-    stack = list(roots)
+def _collect_dependencies(roots, root_grads: dict) -> dict:
+    """For every node reachable from roots, a slot [edges still to arrive, gradient so far, node].
+
+    Roots start with no edges counted and their seed gradient; keeping the count and the gradient
+    together costs one dict lookup per edge in the walk."""
+    pending = {}
     for r in roots:
-        seen.add(id(r))
+        pending[r] = [0, root_grads[r], r]
+    stack = roots[:]
+    pop, push = stack.pop, stack.append
     while stack:
-        node = stack.pop()
-        for nxt in node.next_nodes:
+        for nxt in pop().next_nodes:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if id(nxt) not in seen:
-                seen.add(id(nxt))
-                stack.append(nxt)
-    return deps
+            slot = pending.get(nxt)
+            if slot is None:
+                pending[nxt] = [1, None, nxt]
+                push(nxt)
+            else:
+                slot[0] += 1
+    return pending
+
+
+def _new_grad(grad, engine_held: bool):
+    """The tensor to store as a leaf's first .grad: grad's own buffer when nobody else can see it, else a copy.
+
+    Keeping the buffer saves a copy of every parameter's gradient per step. It is only safe when no
+    other tensor (or user code) can observe later in-place accumulation into it, which CPython's
+    reference counts tell exactly: the tensor must be held only by the engine and this call chain,
+    its array only by the tensor, and an array it is a view of only by that view."""
+    arr = grad._data
+    # References to grad: the engine's variable (engine_held), the caller's, this argument, getrefcount's.
+    # References to arr: grad's slot, the local variable, getrefcount's argument.
+    if (
+        grad._base is None
+        and _refcount(grad) == 3 + engine_held
+        and _refcount(arr) == 3
+        and arr.flags.c_contiguous
+        and arr.flags.writeable
+    ):
+        base = arr.base
+        # References to base: the view's .base, the local variable, getrefcount's argument.
+        if base is None or (type(base) is np.ndarray and base.base is None and _refcount(base) == 3):
+            base = None
+            return _wrap(arr)
+        base = None
+    arr = None
+    return grad.detach()._owned_copy()
 
 
 def _accumulate_into_leaf(node: AccumulateGrad, grad, create_graph: bool) -> None:
+    """Add grad into node's leaf .grad (grad is also held by the engine's loop variable)."""
     leaf = node.variable
+    engine_held = True  # grad is still the engine's object (not one a hook or conversion made)
     if leaf._hooks:
         for hook in list(leaf._hooks.values()):
             new = hook(grad)
             if new is not None:
-                grad = new
-    if grad.dtype is not leaf.dtype:
-        grad = grad.to(leaf.dtype)
-    if grad.shape != leaf.shape:
+                grad, engine_held = new, False
+            new = None
+    if grad._data.dtype != leaf._data.dtype:
+        grad, engine_held = grad.to(leaf.dtype), False
+    if grad._data.shape != leaf._data.shape:
         grad = grad.expand(leaf.shape) if grad.numel() != leaf.numel() else grad.reshape(leaf.shape)
-    if leaf.grad is None:
+        engine_held = False
+    current = leaf._grad
+    if current is None:
         if create_graph:
             leaf.grad = grad
         else:
-            leaf.grad = grad.detach()._owned_copy()
-    elif create_graph or leaf.grad.requires_grad:
-        leaf.grad = leaf.grad + grad
+            leaf._grad = _new_grad(grad, engine_held)
+    elif create_graph or current._requires_grad:
+        leaf.grad = current + grad
     else:
-        leaf.grad._data += grad._data
-        leaf.grad._version.value += 1
-    for hook in list(leaf._post_acc_hooks.values()) if leaf._post_acc_hooks else ():
-        hook(leaf)
+        current._data += grad._data
+        current._version.value += 1
+    if leaf._post_acc_hooks:
+        for hook in list(leaf._post_acc_hooks.values()):
+            hook(leaf)
 
 
 def run_backward(
@@ -68,12 +112,15 @@ def run_backward(
     roots = []
     root_grads = {}
     for t, g in zip(tensors, grad_tensors):
-        if not t.requires_grad:
+        if not t._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        node = grad_node_of(t)
-        if node not in root_grads:
+        node = t.grad_fn or grad_node_of(t)
+        if node in root_grads:
+            root_grads[node] = _add(root_grads[node], g)
+        else:
             roots.append(node)
-        root_grads[node] = _add(root_grads.get(node), g)
+            root_grads[node] = g
+    t = g = None  # keep no extra references to the gradients
 
     targets = None
     captured = None
@@ -91,44 +138,54 @@ def run_backward(
                 raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not require grad")
             targets.setdefault(grad_node_of(t), []).append(i)
 
-    deps = _collect_dependencies(roots)
-    buffers = dict(root_grads)
-    ready = [n for n in roots if deps.get(n, 0) == 0]
-    prev_mode = _state.enabled
-    _state.enabled = create_graph
+    pending = _collect_dependencies(roots, root_grads)
+    root_grads = None
+    ready = []
+    for n in roots:
+        if pending[n][0] == 0:
+            ready.append(pending[n])
+    n = roots = None
+    pop_ready, push_ready = ready.pop, ready.append
+    anomaly = _state_anomaly
+    prev_mode = grad_enabled()
+    set_enabled(create_graph)
     try:
         while ready:
-            node = ready.pop()
-            grad = buffers.pop(node, None)
+            slot = pop_ready()
+            node, grad = slot[2], slot[1]
+            slot[1] = None
             if node.pre_hooks:
                 for hook in list(node.pre_hooks.values()):
                     new = hook(grad)
                     if new is not None:
                         grad = new
+                new = None
             if node.retained is not None:
                 out = node.retained()
                 if out is not None and grad is not None:
                     out.grad = grad if create_graph else grad.detach()
-            if targets is not None and node in targets:
-                if captured is not None:
-                    for i in targets[node]:
-                        captured[i] = grad
-                elif isinstance(node, AccumulateGrad) and grad is not None:
-                    _accumulate_into_leaf(node, grad, create_graph)
-                elif grad is not None:
-                    out = node.retained() if node.retained is not None else None
-                    _ = out  # non-leaf inputs: torch accumulates into their .grad as well
-                    for i in targets[node]:
-                        t = inputs[i]
-                        t.grad = grad if t.grad is None else t.grad + grad
-            elif isinstance(node, AccumulateGrad):
-                if grad is not None and targets is None:
+                out = None
+            is_leaf = node.__class__ is AccumulateGrad
+            if targets is not None:
+                if node in targets:
+                    if captured is not None:
+                        for i in targets[node]:
+                            captured[i] = grad
+                    elif is_leaf and grad is not None:
+                        _accumulate_into_leaf(node, grad, create_graph)
+                    elif grad is not None:
+                        for i in targets[node]:
+                            t = inputs[i]
+                            t.grad = grad if t.grad is None else t.grad + grad
+                if is_leaf:
+                    continue
+            elif is_leaf:
+                if grad is not None:
                     _accumulate_into_leaf(node, grad, create_graph)
                 continue
-            if isinstance(node, AccumulateGrad):
-                continue
+            next_nodes = node.next_nodes
             if grad is None:
-                grads = (None,) * len(node.next_nodes)
+                grads = (None,) * len(next_nodes)
             else:
                 if node.freed:
                     node.saved_tensors  # raises the "backward through the graph a second time" error
@@ -138,21 +195,30 @@ def run_backward(
                         new = hook(grads, (grad,))
                         if new is not None:
                             grads = tuple(new)
-                if _state_anomaly[0]:
+                    new = None
+                if anomaly[0]:
                     _check_anomaly(node, grads)
-                if not retain_graph:
-                    node.release()
-            for nxt, g in zip(node.next_nodes, grads):
+                if not retain_graph and node.saved:
+                    node.saved = ()
+                    node.freed = True
+            # Drop this frame's reference before the gradients move on, so a leaf that receives one of
+            # them can tell (by reference count) whether anyone else still holds it.
+            grad = None
+            for nxt, g in zip(next_nodes, grads):
                 if nxt is None:
                     continue
+                slot = pending[nxt]
                 if g is not None:
-                    buffers[nxt] = _add(buffers.get(nxt), g)
-                left = deps[nxt] - 1
-                deps[nxt] = left
-                if left == 0:
-                    ready.append(nxt)
+                    held = slot[1]
+                    slot[1] = g if held is None else held + g
+                    held = None
+                left = slot[0] - 1
+                slot[0] = left
+                if not left:
+                    push_ready(slot)
+            grads = g = slot = None
     finally:
-        _state.enabled = prev_mode
+        set_enabled(prev_mode)
     if captured is not None:
         result = []
         for i in range(len(capture)):
@@ -175,8 +241,6 @@ _state_anomaly = [False]
 def _check_anomaly(node, grads) -> None:
     """Raise, naming the node, if its backward produced NaN; warn with the forward traceback."""
     import warnings
-
-    import numpy as np
 
     for i, g in enumerate(grads):
         if g is not None and g.dtype.is_floating_point and np.isnan(g._data).any():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._tensor import Tensor
-from .grad_mode import _state
+from .grad_mode import grad_enabled, set_enabled
 from .graph import Node, grad_node_of
 
 
@@ -104,12 +104,12 @@ class Function(metaclass=_FunctionMeta):
         ctx._cls = cls
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        prev = _state.enabled
-        _state.enabled = False
+        prev = grad_enabled()
+        set_enabled(False)
         try:
             outputs = cls.forward(ctx, *args, **kwargs)
         finally:
-            _state.enabled = prev
+            set_enabled(prev)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         needs = prev and any(t.requires_grad for t in tensor_args)

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
-import threading
+
+# Grad mode is per thread, as in torch: a new thread starts from the defaults. Context variables
+# give that (each thread runs in its own context) at a fraction of a threading.local's lookup cost,
+# which every recorded operation pays. (asyncio tasks also get their own copy.)
+_enabled_var = contextvars.ContextVar("ember_grad_enabled", default=True)
+_inference_var = contextvars.ContextVar("ember_inference_mode", default=False)
+
+grad_enabled = _enabled_var.get  # the fast read for the ops: grad_enabled() -> bool
+set_enabled = _enabled_var.set  # the fast write: set_enabled(flag)
 
 
-class _State(threading.local):
-    def __init__(self) -> None:
-        self.enabled = True
-        self.inference = False
+class _State:
+    """`_state.enabled` / `_state.inference`: read and write the current thread's grad mode."""
+
+    __slots__ = ()
+
+    @property
+    def enabled(self) -> bool:
+        return _enabled_var.get()
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        _enabled_var.set(value)
+
+    @property
+    def inference(self) -> bool:
+        return _inference_var.get()
+
+    @inference.setter
+    def inference(self, value: bool) -> None:
+        _inference_var.set(value)
 
 
 _state = _State()
@@ -17,12 +42,12 @@ _state = _State()
 
 def is_grad_enabled() -> bool:
     """Whether operations are being recorded for autograd right now."""
-    return _state.enabled
+    return _enabled_var.get()
 
 
 def is_inference_mode_enabled() -> bool:
     """Whether an inference_mode block is active."""
-    return _state.inference
+    return _inference_var.get()
 
 
 class _GradModeContext:
@@ -31,11 +56,11 @@ class _GradModeContext:
     _target: bool = True
 
     def __enter__(self) -> None:
-        self._prev = _state.enabled
-        _state.enabled = self._target
+        self._prev = _enabled_var.get()
+        _enabled_var.set(self._target)
 
     def __exit__(self, *exc) -> None:
-        _state.enabled = self._prev
+        _enabled_var.set(self._prev)
 
     def __call__(self, func):
         @functools.wraps(func)

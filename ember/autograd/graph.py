@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import weakref
 
+from .._tensor import _wrap
+
 
 class SavedTensor:
     """A tensor kept for backward; unpacking fails if it was changed in place since."""
@@ -26,9 +28,7 @@ class SavedTensor:
     def unpack(self, node):
         """Return the saved tensor, checking it was not modified in place."""
         if self.counter.value != self.version:
-            from .._tensor import Tensor
-
-            t = self.tensor if self.tensor is not None else Tensor._wrap(self.data)
+            t = self.tensor if self.tensor is not None else _wrap(self.data)
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [{t.type()} {list(t.shape)}], which is output 0 of "
@@ -37,14 +37,25 @@ class SavedTensor:
             )
         if self.tensor is not None:
             return self.tensor
-        from .._tensor import Tensor
-
-        out = Tensor._wrap(self.data)
+        out = _wrap(self.data)
         out._version = self.counter
         if self.requires_grad:
-            out.requires_grad = True
+            # It required grad when saved, so it is a float tensor: no need for the setter's checks.
+            out._requires_grad = True
             out.grad_fn = node
         return out
+
+
+def _saved_input(t, _new=object.__new__, _cls=SavedTensor) -> SavedTensor:
+    """SavedTensor(t) for an op's input, built without the constructor call (ops save several per step)."""
+    s = _new(_cls)
+    counter = t._version
+    s.version = counter.value
+    s.counter = counter
+    s.is_output = False
+    s.tensor = t
+    s.data = None
+    return s
 
 
 class Node:
@@ -58,7 +69,7 @@ class Node:
         "pre_hooks",
         "retained",
         "hooks",
-        "metadata",
+        "_metadata",
         "__dict__",
         "__weakref__",
     )
@@ -70,7 +81,14 @@ class Node:
         self.pre_hooks = None  # tensor hooks of the output this node produced
         self.retained = None  # weakref to the output tensor when it retains its grad
         self.hooks = None  # node hooks: fn(grad_inputs, grad_outputs)
-        self.metadata = {}
+        self._metadata = None  # made on first use: most nodes never need one
+
+    @property
+    def metadata(self) -> dict:
+        """A dict for annotations (anomaly mode keeps the forward traceback here)."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def name(self) -> str:
         """The node's type name, as printed in grad_fn=<...>."""
@@ -78,10 +96,16 @@ class Node:
 
     def save(self, *tensors, output=None) -> None:
         """Keep tensors (and optionally the op's output) for backward."""
-        saved = [SavedTensor(t) for t in tensors]
-        if output is not None:
-            saved.append(SavedTensor(output, is_output=True))
+        if output is None:
+            self.saved = tuple([_saved_input(t) for t in tensors])
+            return
+        saved = [_saved_input(t) for t in tensors]
+        saved.append(SavedTensor(output, is_output=True))
         self.saved = tuple(saved)
+
+    def save_output(self, output) -> None:
+        """save(output=output), for ops whose backward needs only their output."""
+        self.saved = (SavedTensor(output, True),)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -94,7 +118,19 @@ class Node:
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward."
             )
-        return tuple(s.unpack(self) for s in self.saved)
+        return tuple([s.unpack(self) for s in self.saved])
+
+    def saved_arrays(self) -> list:
+        """The saved tensors' arrays, checked for in-place changes like saved_tensors (for backward
+        formulas that run on arrays when no graph is being recorded)."""
+        if self.freed:
+            self.saved_tensors  # raises the "backward through the graph a second time" error
+        arrays = []
+        for s in self.saved:
+            if s.counter.value != s.version:
+                s.unpack(self)  # raises the in-place modification error
+            arrays.append(s.data if s.tensor is None else s.tensor._data)
+        return arrays
 
     def release(self) -> None:
         """Free saved tensors after a backward pass that did not retain the graph."""

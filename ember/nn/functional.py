@@ -10,7 +10,8 @@ from .. import _dtype as dt
 from .._tensor import Tensor
 from ..ops import nn_ops as K
 from ..ops.elementwise import apply_inplace
-from ..ops.linalg import addmm, matmul
+from ..ops.linalg import linear as _linear_2d
+from ..ops.linalg import matmul
 from ..random import rng
 
 __all__ = [
@@ -99,8 +100,8 @@ def _reduction(size_average, reduce, reduction: str) -> str:
 # ---------------------------------------------------------------------------- linear layers
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias; a single addmm for 2-D input."""
-    if input.ndim == 2 and bias is not None:
-        return addmm(bias, input, weight.t())
+    if bias is not None and input.ndim == 2:
+        return _linear_2d(input, weight, bias)
     if input.ndim == 2:
         return input.mm(weight.t())
     out = matmul(input, weight.t())
@@ -570,9 +571,11 @@ def _cross_entropy_smoothed(input, target, weight, ignore_index, reduction, eps)
     c = input.shape[cdim]
     lsm = K.log_softmax(input, cdim)
     nll = K.nll_loss(lsm, target, weight, ignore_index, reduction)
-    keep = Tensor._wrap((target._data != ignore_index).astype(input._data.dtype))
+    ignored = target._data == ignore_index
+    keep = Tensor._wrap((~ignored).astype(input._data.dtype))
     per_class = lsm * _class_shape(input, weight) if weight is not None else lsm
-    smooth = -per_class.sum(cdim) * keep
+    # masked_fill, as torch: ignored targets contribute exactly 0 (and no gradient), never 0 * inf.
+    smooth = (-per_class.sum(cdim)).masked_fill(Tensor._wrap(ignored), 0.0)
     if reduction == "mean":
         if weight is not None:
             t = np.where(target._data == ignore_index, 0, target._data)

@@ -7,10 +7,22 @@ import numpy as np
 from .. import _dtype as dt
 from .._tensor import Tensor
 from ..autograd import engine
-from ..autograd.grad_mode import _state
+from ..autograd.grad_mode import grad_enabled
 from ..autograd.graph import Node, grad_node_of
 
-__all__ = ["Node", "Tensor", "record", "unbroadcast", "as_tensor_arg", "float_array", "wrap"]
+__all__ = [
+    "Node",
+    "Tensor",
+    "record",
+    "record_unary",
+    "record_binary",
+    "attach",
+    "grad_node_of",
+    "unbroadcast",
+    "as_tensor_arg",
+    "float_array",
+    "wrap",
+]
 
 wrap = Tensor._wrap
 
@@ -34,11 +46,14 @@ def float_array(t: Tensor) -> np.ndarray:
     return a
 
 
+_anomaly = engine._state_anomaly  # a one-element list that anomaly mode flips
+
+
 def record(out: Tensor, node_cls, *inputs):
     """Attach a new node_cls node to out if grad mode is on and any input requires grad.
 
     Returns the node (so the op can save what its backward needs) or None."""
-    if not _state.enabled:
+    if not grad_enabled():
         return None
     for t in inputs:
         if t is not None and t._requires_grad:
@@ -46,28 +61,91 @@ def record(out: Tensor, node_cls, *inputs):
     else:
         return None
     node = node_cls()
-    node.next_nodes = tuple(grad_node_of(t) if t is not None and t._requires_grad else None for t in inputs)
+    node.next_nodes = tuple(
+        [(t.grad_fn or grad_node_of(t)) if t is not None and t._requires_grad else None for t in inputs]
+    )
     out._requires_grad = True
     out.grad_fn = node
-    if engine._state_anomaly[0]:
-        import traceback
-
-        node.metadata["traceback"] = "".join(traceback.format_stack(limit=12)[:-2])
+    if _anomaly[0]:
+        _remember_traceback(node)
     return node
+
+
+def record_unary(out: Tensor, node_cls, input: Tensor):
+    """record() for an op with one tensor input, which the caller knows requires grad in grad mode.
+
+    The caller checks `input._requires_grad and grad_enabled()` first, so ops on tensors that need no
+    gradient never pay for the call."""
+    node = node_cls()
+    node.next_nodes = (input.grad_fn or grad_node_of(input),)
+    out._requires_grad = True
+    out.grad_fn = node
+    if _anomaly[0]:
+        _remember_traceback(node)
+    return node
+
+
+def record_binary(out: Tensor, node_cls, a: Tensor, b: Tensor):
+    """record() for an op with two tensor inputs, at least one of which requires grad in grad mode."""
+    node = node_cls()
+    node.next_nodes = (
+        (a.grad_fn or grad_node_of(a)) if a._requires_grad else None,
+        (b.grad_fn or grad_node_of(b)) if b._requires_grad else None,
+    )
+    out._requires_grad = True
+    out.grad_fn = node
+    if _anomaly[0]:
+        _remember_traceback(node)
+    return node
+
+
+def attach(out: Tensor, node_cls, next_nodes: tuple):
+    """Make out the output of a new node_cls node with the given next_nodes (grad_node_of each input that
+    requires grad, None for the others); for ops that already know grad mode is on and inputs need grad."""
+    node = node_cls()
+    node.next_nodes = next_nodes
+    out._requires_grad = True
+    out.grad_fn = node
+    if _anomaly[0]:
+        _remember_traceback(node)
+    return node
+
+
+def _remember_traceback(node) -> None:
+    """Anomaly mode: keep where the forward op was called, for the backward error message."""
+    import traceback
+
+    node.metadata["traceback"] = "".join(traceback.format_stack(limit=13)[:-3])
+
+
+def _float_sum():
+    """ember.ops.reduction.float_sum, imported on first use (reduction imports this module)."""
+    from .reduction import float_sum
+
+    globals()["_float_sum"] = lambda: float_sum
+    return float_sum
 
 
 def unbroadcast(grad: Tensor, shape) -> Tensor:
     """Sum grad over the dimensions broadcasting added, so it has the input's shape."""
     gshape = grad._data.shape
-    if gshape == tuple(shape):
+    if gshape == shape:
+        return grad
+    shape = tuple(shape)
+    if gshape == shape:
         return grad
     lead = len(gshape) - len(shape)
     dims = list(range(lead))
-    for i, s in enumerate(shape):
-        if s == 1 and gshape[lead + i] != 1:
-            dims.append(lead + i)
-    if dims:
-        grad = grad.sum(dim=tuple(dims), keepdim=True) if lead == 0 else grad.sum(dim=tuple(dims), keepdim=True)
-    if grad._data.shape != tuple(shape):
-        grad = grad.reshape(tuple(shape))
+    stretched = [lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1]
+    if (dims or stretched) and not grad_enabled() and grad._data.dtype.kind == "f":
+        # No graph to record: what grad.sum(...) computes for a float tensor, straight on the array.
+        arr = _float_sum()(grad._data, tuple(dims + stretched), bool(stretched), None)
+        return wrap(arr if arr.shape == shape else arr.reshape(shape))
+    if not stretched and lead:
+        # Only leading dims were added: summing them away gives the shape directly (a fresh array, no view).
+        grad = grad.sum(dim=tuple(dims))
+    elif dims or stretched:
+        grad = grad.sum(dim=tuple(dims + stretched), keepdim=True)
+    if grad._data.shape != shape:
+        grad = grad.reshape(shape)
     return grad

@@ -8,8 +8,8 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._tensor import Tensor
-from ..autograd.grad_mode import _state
-from ._op import Node, float_array, record, unbroadcast, wrap
+from ..autograd.grad_mode import grad_enabled
+from ._op import Node, attach, float_array, grad_node_of, record, record_binary, record_unary, unbroadcast, wrap
 
 _Scalar = (int, float, bool, np.number, np.bool_)
 
@@ -99,6 +99,45 @@ def _ufunc(fn, a, b, op_name):
     return out
 
 
+def _same_float(np_fn, da: np.ndarray, other):
+    """np_fn(da, other) for a float array da and a tensor of the same dtype or a Python int/float.
+
+    That case needs no type promotion, so it skips the general operand handling; None means the
+    general path must run (other dtypes, other operand types, shapes that do not broadcast)."""
+    if isinstance(other, Tensor):
+        db = other._data
+        if db.dtype is not da.dtype:
+            return None
+    elif other.__class__ is float or other.__class__ is int:
+        try:
+            db = da.dtype.type(other)
+        except OverflowError:
+            return None
+    else:
+        return None
+    try:
+        arr = np_fn(da, db)
+    except ValueError:
+        return None
+    return arr if arr.__class__ is np.ndarray else np.asarray(arr)
+
+
+def _record_pair(res: Tensor, node_cls, input: Tensor, other):
+    """The node of add/sub on input and other (a tensor, or a scalar with a None slot), or None when
+    nothing is recorded."""
+    if isinstance(other, Tensor):
+        if (input._requires_grad or other._requires_grad) and grad_enabled():
+            return record_binary(res, node_cls, input, other)
+    elif input._requires_grad and grad_enabled():
+        return attach(res, node_cls, (input.grad_fn or grad_node_of(input), None))
+    return None
+
+
+def _needs_grad(a: Tensor, b) -> bool:
+    """Whether an op on a and b (a tensor or a scalar) must be recorded."""
+    return (a._requires_grad or (isinstance(b, Tensor) and b._requires_grad)) and grad_enabled()
+
+
 # ---------------------------------------------------------------------------- binary arithmetic
 class AddBackward0(Node):
     def backward(self, g):
@@ -140,6 +179,14 @@ def add(input, other, *, alpha=1, out=None):
         if not isinstance(other, Tensor):
             raise TypeError(f"add(): argument 'input' must be Tensor, not {type(input).__name__}")
         return add(other, input) if alpha == 1 else add(_scaled(other, alpha), input)
+    if alpha == 1 and input._data.dtype.kind == "f":
+        arr = _same_float(np.add, input._data, other)
+        if arr is not None:
+            res = wrap(arr)
+            node = _record_pair(res, AddBackward0, input, other)
+            if node is not None:
+                node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
+            return res if out is None else _maybe_out(res, out)
     res = wrap(_ufunc(np.add, input, _scaled(other, alpha), "add"))
     node = record(res, AddBackward0, input, _t(other))
     if node is not None:
@@ -169,6 +216,14 @@ def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other, broadcasting."""
     if not isinstance(input, Tensor):
         return rsub(other, input, alpha=alpha)
+    if alpha == 1 and input._data.dtype.kind == "f":
+        arr = _same_float(np.subtract, input._data, other)
+        if arr is not None:
+            res = wrap(arr)
+            node = _record_pair(res, SubBackward0, input, other)
+            if node is not None:
+                node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
+            return res if out is None else _maybe_out(res, out)
     if input._data.dtype == np.bool_ or _is_bool(other):
         _check_bool_sub(input, other)
     res = wrap(_ufunc(np.subtract, input, _scaled(other, alpha), "sub"))
@@ -182,6 +237,17 @@ def rsub(input, other, *, alpha=1):
     """other - alpha * input."""
     if isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
+    da = input._data
+    if alpha == 1 and da.dtype.kind == "f" and (other.__class__ is float or other.__class__ is int):
+        try:
+            arr = np.subtract(da.dtype.type(other), da)
+        except OverflowError:
+            arr = None
+        if arr is not None:
+            res = wrap(arr if arr.__class__ is np.ndarray else np.asarray(arr))
+            if input._requires_grad and grad_enabled():
+                record_unary(res, RsubBackward1, input).alpha = 1
+            return res
     if input._data.dtype == np.bool_ or _is_bool(other):
         _check_bool_sub(input, other)
     res = wrap(_ufunc(np.subtract, other, _scaled(input, alpha), "rsub"))
@@ -197,6 +263,14 @@ class MulBackward0(Node):
     def backward(self, g):
         if self.scalar is not None:
             return (g * self.scalar,)
+        if not grad_enabled():
+            a, b = self.saved_arrays()
+            gd = g._data
+            if gd.dtype is a.dtype is b.dtype and gd.shape == a.shape == b.shape:
+                return (
+                    wrap(_nd(np.multiply(gd, b))) if self.next_nodes[0] is not None else None,
+                    wrap(_nd(np.multiply(gd, a))) if self.next_nodes[1] is not None else None,
+                )
         a, b = self.saved_tensors
         ga = unbroadcast(g * b, self.a_shape) if self.next_nodes[0] is not None else None
         gb = unbroadcast(g * a, self.b_shape) if self.next_nodes[1] is not None else None
@@ -207,6 +281,18 @@ def mul(input, other, *, out=None):
     """Elementwise product, broadcasting."""
     if not isinstance(input, Tensor):
         input, other = other, input
+    if input._data.dtype.kind == "f":
+        arr = _same_float(np.multiply, input._data, other)
+        if arr is not None:
+            res = wrap(arr)
+            if _needs_grad(input, other):
+                if isinstance(other, Tensor):
+                    node = record_binary(res, MulBackward0, input, other)
+                    node.save(input, other)
+                    node.a_shape, node.b_shape = input._data.shape, other._data.shape
+                else:
+                    record_unary(res, MulBackward0, input).scalar = other
+            return res if out is None else _maybe_out(res, out)
     res = wrap(_ufunc(np.multiply, input, other, "mul"))
     if isinstance(other, Tensor):
         node = record(res, MulBackward0, input, other)
@@ -226,6 +312,14 @@ class DivBackward0(Node):
     def backward(self, g):
         if self.scalar is not None:
             return (g / self.scalar,)
+        if not grad_enabled():
+            a, b = self.saved_arrays()
+            gd = g._data
+            if gd.dtype is a.dtype is b.dtype and gd.shape == a.shape == b.shape:
+                return (
+                    wrap(_nd(gd / b)) if self.next_nodes[0] is not None else None,
+                    wrap(_nd(-gd * a / (b * b))) if self.next_nodes[1] is not None else None,
+                )
         a, b = self.saved_tensors
         ga = unbroadcast(g / b, self.a_shape) if self.next_nodes[0] is not None else None
         gb = unbroadcast(-g * a / (b * b), self.b_shape) if self.next_nodes[1] is not None else None
@@ -256,6 +350,18 @@ def div(input, other, *, rounding_mode=None, out=None):
     if not isinstance(input, Tensor):
         # scalar / tensor is reciprocal(tensor) * scalar, as torch computes it.
         return mul(reciprocal(other), input)
+    if input._data.dtype.kind == "f":
+        arr = _same_float(np.true_divide, input._data, other)
+        if arr is not None:
+            res = wrap(arr)
+            if _needs_grad(input, other):
+                if isinstance(other, Tensor):
+                    node = record_binary(res, DivBackward0, input, other)
+                    node.save(input, other)
+                    node.a_shape, node.b_shape = input._data.shape, other._data.shape
+                else:
+                    record_unary(res, DivBackward0, input).scalar = other
+            return res if out is None else _maybe_out(res, out)
     a, b = input, other
     if a._data.dtype.kind != "f" or not (isinstance(b, float) or (isinstance(b, Tensor) and b._data.dtype.kind == "f")):
         rt = dt.result_type(input, other)
@@ -646,23 +752,37 @@ def _arr(x):
 
 
 # ---------------------------------------------------------------------------- unary math
-def _unary(name, np_fn, grad_fn, save="input", node_name=None):
+def _nd(x) -> np.ndarray:
+    """x as an array (NumPy gives scalars for 0-dim results)."""
+    return x if x.__class__ is np.ndarray else np.asarray(x)
+
+
+def _unary(name, np_fn, grad_fn, save="input", node_name=None, arrays=False):
     """Build a differentiable float unary op from a NumPy function and a gradient formula in Tensor ops.
 
-    grad_fn(g, x, out) gets the incoming gradient, the input and the output (None when not saved)."""
+    grad_fn(g, x, out) gets the incoming gradient, the input and the output (None when not saved).
+    arrays=True marks formulas made only of arithmetic operators and Python scalars, which NumPy
+    arrays of one dtype evaluate exactly as tensors do: without create_graph they run on arrays."""
     want_x = save in ("input", "both")
     want_out = save in ("output", "both")
 
     def backward(self, g):
+        if arrays and not grad_enabled():
+            # No graph to record: the same formula on the arrays (same operations, same dtype).
+            saved = self.saved_arrays()
+            gd = g._data
+            if saved[0].dtype is gd.dtype and saved[-1].dtype is gd.dtype:
+                return (wrap(_nd(grad_fn(gd, saved[0] if want_x else None, saved[-1] if want_out else None))),)
         saved = self.saved_tensors
         return (grad_fn(g, saved[0] if want_x else None, saved[-1] if want_out else None),)
 
     node_cls = type(node_name or f"{name.capitalize()}Backward0", (Node,), {"backward": backward})
 
     def op(input, *, out=None):
-        res = wrap(np.asarray(np_fn(float_array(input))))
-        node = record(res, node_cls, input)
-        if node is not None:
+        arr = np_fn(float_array(input))
+        res = wrap(arr if arr.__class__ is np.ndarray else np.asarray(arr))
+        if input._requires_grad and grad_enabled():
+            node = record_unary(res, node_cls, input)
             if save == "input":
                 node.save(input)
             elif save == "output":
@@ -689,26 +809,26 @@ def _erf_np(a):
 
 _LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
 
-exp = _unary("exp", np.exp, lambda g, x, o: g * o, save="output")
-exp2 = _unary("exp2", np.exp2, lambda g, x, o: g * o * _LN2, save="output")
-expm1 = _unary("expm1", np.expm1, lambda g, x, o: g * (o + 1), save="output")
-log = _unary("log", np.log, lambda g, x, o: g / x)
-log2 = _unary("log2", np.log2, lambda g, x, o: g / (x * _LN2))
-log10 = _unary("log10", np.log10, lambda g, x, o: g / (x * _LN10))
-log1p = _unary("log1p", np.log1p, lambda g, x, o: g / (x + 1), node_name="Log1PBackward0")
-sqrt = _unary("sqrt", np.sqrt, lambda g, x, o: g / (o * 2), save="output")
+exp = _unary("exp", np.exp, lambda g, x, o: g * o, save="output", arrays=True)
+exp2 = _unary("exp2", np.exp2, lambda g, x, o: g * o * _LN2, save="output", arrays=True)
+expm1 = _unary("expm1", np.expm1, lambda g, x, o: g * (o + 1), save="output", arrays=True)
+log = _unary("log", np.log, lambda g, x, o: g / x, arrays=True)
+log2 = _unary("log2", np.log2, lambda g, x, o: g / (x * _LN2), arrays=True)
+log10 = _unary("log10", np.log10, lambda g, x, o: g / (x * _LN10), arrays=True)
+log1p = _unary("log1p", np.log1p, lambda g, x, o: g / (x + 1), node_name="Log1PBackward0", arrays=True)
+sqrt = _unary("sqrt", np.sqrt, lambda g, x, o: g / (o * 2), save="output", arrays=True)
 rsqrt = _unary("rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, o: g * (o**3) * -0.5, save="output")
 sin = _unary("sin", np.sin, lambda g, x, o: g * x.cos())
 cos = _unary("cos", np.cos, lambda g, x, o: -g * x.sin())
-tan = _unary("tan", np.tan, lambda g, x, o: g * (o * o + 1), save="output")
+tan = _unary("tan", np.tan, lambda g, x, o: g * (o * o + 1), save="output", arrays=True)
 asin = _unary("asin", np.arcsin, lambda g, x, o: g / (1 - x * x).sqrt())
 acos = _unary("acos", np.arccos, lambda g, x, o: -g / (1 - x * x).sqrt())
-atan = _unary("atan", np.arctan, lambda g, x, o: g / (x * x + 1))
+atan = _unary("atan", np.arctan, lambda g, x, o: g / (x * x + 1), arrays=True)
 sinh = _unary("sinh", np.sinh, lambda g, x, o: g * x.cosh())
 cosh = _unary("cosh", np.cosh, lambda g, x, o: g * x.sinh())
-tanh = _unary("tanh", np.tanh, lambda g, x, o: g * (1 - o * o), save="output")
-sigmoid = _unary("sigmoid", _sigmoid_np, lambda g, x, o: g * o * (1 - o), save="output")
-reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, x, o: -g * o * o, save="output")
+tanh = _unary("tanh", np.tanh, lambda g, x, o: g * (1 - o * o), save="output", arrays=True)
+sigmoid = _unary("sigmoid", _sigmoid_np, lambda g, x, o: g * o * (1 - o), save="output", arrays=True)
+reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, x, o: -g * o * o, save="output", arrays=True)
 erf = _unary("erf", _erf_np, lambda g, x, o: g * (-(x * x)).exp() * _TWO_OVER_SQRT_PI)
 
 
@@ -797,8 +917,9 @@ def neg(input, *, out=None):
             "use the `~` or `logical_not()` operator instead."
         )
     res = wrap(np.negative(input._data))
-    record(res, NegBackward0, input)
-    return _maybe_out(res, out)
+    if input._requires_grad and grad_enabled():
+        record_unary(res, NegBackward0, input)
+    return res if out is None else _maybe_out(res, out)
 
 
 negative = neg
@@ -806,6 +927,12 @@ negative = neg
 
 class ReluBackward0(Node):
     def backward(self, g):
+        if not grad_enabled():
+            (o,) = self.saved_arrays()
+            gd = g._data
+            if o.dtype is gd.dtype and o.shape == gd.shape:
+                # The formula below on the arrays: the mask as the grad's dtype, times the grad.
+                return (wrap(_nd(np.multiply(gd, (o > 0).astype(gd.dtype)))),)
         (out,) = self.saved_tensors
         return (g * (out > 0).to(g.dtype),)
 
@@ -814,9 +941,8 @@ def relu(input):
     """max(input, 0)."""
     a = input._data
     res = wrap(np.maximum(a, 0, dtype=a.dtype) if a.dtype.kind == "f" else np.maximum(a, 0))
-    node = record(res, ReluBackward0, input)
-    if node is not None:
-        node.save(output=res)
+    if input._requires_grad and grad_enabled():
+        record_unary(res, ReluBackward0, input).save(output=res)
     return res
 
 
@@ -1097,7 +1223,7 @@ def apply_inplace(self: Tensor, compute, *args, **kwargs) -> Tensor:
     """Run compute(self, *args) and write the result into self, keeping autograd consistent.
 
     Recording an in-place op needs the old value of self, so a snapshot stands in for it."""
-    recording = _state.enabled and (
+    recording = grad_enabled() and (
         self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
     )
     if recording:
@@ -1161,7 +1287,7 @@ _FAST_INPLACE = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
 
 def _fast_binary_inplace(self: Tensor, name: str, other, alpha=1) -> bool:
     """In-place add/sub/mul with ufunc out=, no temporaries; False if the slow path is needed."""
-    if _state.enabled and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
+    if grad_enabled() and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
         return False
     a = self._data
     if a.dtype.kind != "f" or not a.flags.writeable:
@@ -1202,7 +1328,8 @@ def _scalar_or_tensor(x) -> bool:
 
 def _rop(fn):
     def method(self, other):
-        if not _scalar_or_tensor(other):
+        # Python floats and ints are the common case; the general check handles the rest.
+        if other.__class__ is not float and other.__class__ is not int and not _scalar_or_tensor(other):
             return NotImplemented
         return fn(other, self)
 
@@ -1211,6 +1338,8 @@ def _rop(fn):
 
 def _op(fn):
     def method(self, other):
+        if isinstance(other, Tensor) or other.__class__ is float or other.__class__ is int:
+            return fn(self, other)
         if not _scalar_or_tensor(other) and not isinstance(other, np.ndarray):
             return NotImplemented
         if isinstance(other, np.ndarray):
@@ -1458,7 +1587,7 @@ PUBLIC.update({"where": where, "subtract": sub, "multiply": mul, "divide": div, 
 
 # ---------------------------------------------------------------------------- fills and copies
 def _check_leaf_inplace(t: Tensor) -> None:
-    if _state.enabled and t._requires_grad and t.grad_fn is None:
+    if grad_enabled() and t._requires_grad and t.grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
 
@@ -1478,7 +1607,7 @@ def fill_(self: Tensor, value) -> Tensor:
     _check_leaf_inplace(self)
     self._data.fill(value)
     self._version.value += 1
-    if _state.enabled and self._requires_grad:
+    if grad_enabled() and self._requires_grad:
         # The new values do not depend on the old ones: the gradient to them is zero.
         node = FillBackward()
         node.next_nodes = (self.grad_fn,)
@@ -1500,7 +1629,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy src's values (broadcast, converted) into self."""
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
-    recording = _state.enabled and (self._requires_grad or src._requires_grad)
+    recording = grad_enabled() and (self._requires_grad or src._requires_grad)
     if recording:
         _check_leaf_inplace(self)
     try:

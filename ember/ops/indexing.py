@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import _state
+from ..autograd.grad_mode import grad_enabled
 from ._op import Node, record, unbroadcast, wrap
 
 
@@ -161,7 +161,7 @@ def setitem(self: Tensor, key, value) -> None:
         value = np.asarray(value)
     if isinstance(value, np.ndarray):
         value = wrap(value)
-    recording = _state.enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
+    recording = grad_enabled() and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
     if not recording:
         try:
             self._data[idx] = value._data if isinstance(value, Tensor) else value

@@ -6,7 +6,9 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._tensor import Tensor
-from ._op import Node, record, unbroadcast, wrap
+from ..autograd.grad_mode import grad_enabled
+from ._op import Node, attach, grad_node_of, record, unbroadcast, wrap
+from .shape import TBackward0
 
 
 def _check_same_dtype(a: Tensor, b: Tensor, name: str) -> None:
@@ -14,12 +16,39 @@ def _check_same_dtype(a: Tensor, b: Tensor, name: str) -> None:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}")
 
 
+def _is_transposed(a: np.ndarray) -> bool:
+    """Whether a 2-D array is laid out column by column (like the transposed weight inside Linear)."""
+    return a.flags.f_contiguous and not a.flags.c_contiguous
+
+
+def mat2_grad(g: np.ndarray, mat1: np.ndarray, mat2: np.ndarray) -> np.ndarray:
+    """mat1^T @ g, the gradient of mat2 in mat1 @ mat2, in mat2's own layout.
+
+    For a column-major mat2 (a transposed weight) it is computed as (g^T @ mat1)^T, as torch does,
+    so the transposed gradient comes out row-major: the weight can keep it as .grad without a copy."""
+    if _is_transposed(mat2):
+        return (g.T @ mat1).T
+    return mat1.T @ g
+
+
 class MmBackward0(Node):
     def backward(self, g):
         a, b = self.saved_tensors
+        if not grad_enabled() and g._data.dtype is a._data.dtype is b._data.dtype:
+            gd = g._data
+            ga = wrap(gd @ b._data.T) if self.next_nodes[0] is not None else None
+            gb = wrap(mat2_grad(gd, a._data, b._data)) if self.next_nodes[1] is not None else None
+            return ga, gb
         ga = g.mm(b.t()) if self.next_nodes[0] is not None else None
-        gb = a.t().mm(g) if self.next_nodes[1] is not None else None
+        gb = _mat2_grad_t(g, a, b) if self.next_nodes[1] is not None else None
         return ga, gb
+
+
+def _mat2_grad_t(g: Tensor, mat1: Tensor, mat2: Tensor) -> Tensor:
+    """mat2_grad in Tensor operations (differentiable, for create_graph)."""
+    if _is_transposed(mat2._data):
+        return g.t().mm(mat1).t()
+    return mat1.t().mm(g)
 
 
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
@@ -177,12 +206,24 @@ ger = outer
 class AddmmBackward0(Node):
     def backward(self, g):
         m1, m2 = self.saved_tensors
+        if (
+            not grad_enabled()
+            and self.alpha == 1
+            and self.beta == 1
+            and g._data.dtype is m1._data.dtype is m2._data.dtype
+        ):
+            # Without create_graph: the same products on the arrays, without a tensor per step.
+            gd = g._data
+            gi = unbroadcast(g, self.in_shape) if self.next_nodes[0] is not None else None
+            g1 = wrap(gd @ m2._data.T) if self.next_nodes[1] is not None else None
+            g2 = wrap(mat2_grad(gd, m1._data, m2._data)) if self.next_nodes[2] is not None else None
+            return gi, g1, g2
         gi = None
         if self.next_nodes[0] is not None:
             gi = unbroadcast(g if self.beta == 1 else g * self.beta, self.in_shape)
         gs = g if self.alpha == 1 else g * self.alpha
         g1 = gs.mm(m2.t()) if self.next_nodes[1] is not None else None
-        g2 = m1.t().mm(gs) if self.next_nodes[2] is not None else None
+        g2 = _mat2_grad_t(gs, m1, m2) if self.next_nodes[2] is not None else None
         return gi, g1, g2
 
 
@@ -225,6 +266,40 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
         from .elementwise import _maybe_out
 
         return _maybe_out(res, out)
+    return res
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """addmm(bias, input, weight.t()) for a 2-D input, recording the same graph with fewer steps.
+
+    Shapes or dtypes that need addmm's checks and error messages go through addmm itself."""
+    a, w, c = input._data, weight._data, bias._data
+    if (
+        a.ndim != 2
+        or w.ndim != 2
+        or a.shape[1] != w.shape[1]
+        or c.shape != w.shape[:1]
+        or not a.dtype is w.dtype is c.dtype
+    ):
+        return addmm(bias, input, weight.t())
+    arr = a @ w.T
+    arr += c
+    res = wrap(arr)
+    if (input._requires_grad or weight._requires_grad or bias._requires_grad) and grad_enabled():
+        mat2 = weight._view_of(w.T)
+        if weight._requires_grad:
+            attach(mat2, TBackward0, (weight.grad_fn or grad_node_of(weight),))
+        node = attach(
+            res,
+            AddmmBackward0,
+            (
+                (bias.grad_fn or grad_node_of(bias)) if bias._requires_grad else None,
+                (input.grad_fn or grad_node_of(input)) if input._requires_grad else None,
+                mat2.grad_fn if mat2._requires_grad else None,
+            ),
+        )
+        node.save(input, mat2)
+        node.alpha, node.beta, node.in_shape = 1, 1, c.shape
     return res
 
 

@@ -11,8 +11,10 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._tensor import Tensor
-from ..autograd.grad_mode import _state
-from ._op import Node, record, unbroadcast, wrap
+from ..autograd.grad_mode import grad_enabled
+from ._op import Node, record, record_unary, unbroadcast, wrap
+from .elementwise import where
+from .reduction import float_sum
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -45,21 +47,31 @@ def _float_input(input: Tensor, dtype=None) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- softmax family
+# The ufuncs' reduce methods directly: what ndarray.max / .sum call, without their Python wrappers.
+_max_reduce, _sum_reduce = np.maximum.reduce, np.add.reduce
+
+
 def _log_softmax_np(a: np.ndarray, axis: int) -> np.ndarray:
     if a.ndim == 0:
         return np.zeros_like(a)
-    m = a.max(axis=axis, keepdims=True) if a.size else a
-    shifted = a - np.where(np.isfinite(m), m, 0)
+    m = _max_reduce(a, axis=axis, keepdims=True) if a.size else a
+    finite = np.isfinite(m)
+    if finite.all():
+        # Every slice holds its finite maximum, so each sum of exps is at least 1: log never sees 0,
+        # and subtracting m is what the general form below does.
+        shifted = a - m
+        return shifted - np.log(_sum_reduce(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = a - np.where(finite, m, 0)
     with np.errstate(divide="ignore"):
-        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        return shifted - np.log(_sum_reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _softmax_np(a: np.ndarray, axis: int) -> np.ndarray:
     if a.ndim == 0:
         return np.ones_like(a)
-    m = a.max(axis=axis, keepdims=True) if a.size else a
+    m = _max_reduce(a, axis=axis, keepdims=True) if a.size else a
     e = np.exp(a - np.where(np.isfinite(m), m, 0))
-    return e / e.sum(axis=axis, keepdims=True)
+    return e / _sum_reduce(e, axis=axis, keepdims=True)
 
 
 class SoftmaxBackward0(Node):
@@ -67,6 +79,10 @@ class SoftmaxBackward0(Node):
         (out,) = self.saved_tensors
         if out.ndim == 0:
             return (g * 0,)
+        o, gd = out._data, g._data
+        if not grad_enabled() and o.dtype is gd.dtype and o.shape == gd.shape:
+            # The formula below on the arrays (same operations, same summation order).
+            return (wrap(o * (gd - float_sum(gd * o, (self.dim,), True, None))),)
         return (out * (g - (g * out).sum(self.dim, keepdim=True)),)
 
 
@@ -75,6 +91,9 @@ class LogSoftmaxBackward0(Node):
         (out,) = self.saved_tensors
         if out.ndim == 0:
             return (g * 0,)
+        o, gd = out._data, g._data
+        if not grad_enabled() and o.dtype is gd.dtype and o.shape == gd.shape:
+            return (wrap(gd - np.exp(o) * float_sum(gd, (self.dim,), True, None)),)
         return (g - out.exp() * g.sum(self.dim, keepdim=True),)
 
 
@@ -86,30 +105,30 @@ def _check_float(input: Tensor, name: str) -> None:
         raise RuntimeError(f"\"{name}\" not implemented for '{kind}'")
 
 
-def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
-    """exp(x) / sum(exp(x)) along dim, computed stably."""
-    input = _float_input(input, dtype)
-    _check_float(input, "softmax_lastdim_kernel_impl")
-    axis = wrap_dim(dim, input.ndim)
-    res = wrap(_softmax_np(input._data, axis))
-    node = record(res, SoftmaxBackward0, input)
-    if node is not None:
-        node.save(output=res)
+def _softmax_like(input: Tensor, dim: int, dtype, kernel: str, compute, node_cls) -> Tensor:
+    """softmax / log_softmax: checks, the array computation, and the node saving the output."""
+    if dtype is not None:
+        input = _float_input(input, dtype)
+    a = input._data
+    if a.dtype.kind != "f":
+        _check_float(input, kernel)
+    axis = dim if dim.__class__ is int and 0 <= dim < a.ndim else wrap_dim(dim, a.ndim)
+    res = wrap(compute(a, axis))
+    if input._requires_grad and grad_enabled():
+        node = record_unary(res, node_cls, input)
+        node.save_output(res)
         node.dim = axis
     return res
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along dim, computed stably."""
+    return _softmax_like(input, dim, dtype, "softmax_lastdim_kernel_impl", _softmax_np, SoftmaxBackward0)
 
 
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """log(softmax(x)) along dim, computed with log-sum-exp."""
-    input = _float_input(input, dtype)
-    _check_float(input, "log_softmax_lastdim_kernel_impl")
-    axis = wrap_dim(dim, input.ndim)
-    res = wrap(_log_softmax_np(input._data, axis))
-    node = record(res, LogSoftmaxBackward0, input)
-    if node is not None:
-        node.save(output=res)
-        node.dim = axis
-    return res
+    return _softmax_like(input, dim, dtype, "log_softmax_lastdim_kernel_impl", _log_softmax_np, LogSoftmaxBackward0)
 
 
 # ---------------------------------------------------------------------------- reductions shared by losses
@@ -259,6 +278,8 @@ def nll_loss(input: Tensor, target: Tensor, weight=None, ignore_index: int = -10
     node = record(res, NllLoss2DBackward0 if input.ndim >= 3 else NllLossBackward0, input, None, None)
     if node is not None:
         scale = -wt / denom if reduction == "mean" else -wt
+        if reduction == "mean" and denom == 0:
+            scale = np.where(ignored, 0, scale).astype(a.dtype)  # as torch: no gradient for ignored targets
         if a.ndim == 1:
             coef = np.zeros_like(a)
             coef[safe] = scale
@@ -269,11 +290,27 @@ def nll_loss(input: Tensor, target: Tensor, weight=None, ignore_index: int = -10
 
 
 class _CrossEntropyBase(Node):
-    """Fused log_softmax + nll: d loss / d logits = coef * (softmax - onehot)."""
+    """Fused log_softmax + nll: d loss / d logits = coef * (softmax - onehot).
+
+    The unweighted, nothing-ignored, mean-reduced case over (N, C) logits keeps only the flat
+    positions of the targets (`flat_targets`) instead of the weight and one-hot arrays."""
+
+    flat_targets = None
 
     def backward(self, g):
         (x,) = self.saved_tensors
-        if _state.enabled:
+        flat = self.flat_targets
+        if flat is not None:
+            if not grad_enabled():
+                # softmax - onehot, scaled by g / N: the same operations as the general formula below.
+                diff = np.exp(self.lsm)
+                diff.reshape(-1)[flat] -= 1
+                # g[()] is g's value as a NumPy scalar of its dtype: the same division, without array setup.
+                return (wrap(np.multiply(diff, g._data[()] / self.denom)), None, None)
+            self.wt_b = np.ones((x._data.shape[0], 1), x._data.dtype)
+            self.onehot = np.zeros(x._data.shape, x._data.dtype)
+            self.onehot.reshape(-1)[flat] = 1
+        if grad_enabled():
             p = softmax(x, self.axis)  # differentiable, for create_graph
         else:
             p = wrap(np.exp(self.lsm))
@@ -281,6 +318,9 @@ class _CrossEntropyBase(Node):
         if self.reduction == "none":
             g = g.unsqueeze(self.axis)
         elif self.reduction == "mean":
+            if self.denom == 0:
+                # Every target ignored (or weighted 0): as torch, ignored rows get no gradient, not 0 * inf.
+                return (where(wrap(self.wt_b == 0), 0.0, diff * (g / self.denom)), None, None)
             g = g / self.denom
         return (diff * g, None, None)
 
@@ -296,6 +336,10 @@ def cross_entropy_indices(
 ) -> Tensor:
     """Cross entropy of logits against class indices, as one fused op."""
     check_reduction(reduction)
+    if weight is None and reduction == "mean" and isinstance(target, Tensor):
+        res = _cross_entropy_rows(input, target, ignore_index)
+        if res is not None:
+            return res
     check_nll_args(input, target, weight, "cross_entropy")
     _check_float(input, "log_softmax_lastdim_kernel_impl")
     axis = _class_axis(input)
@@ -323,6 +367,44 @@ def cross_entropy_indices(
         else:
             oh = _onehot_like(a.shape, safe, axis, wt, a.dtype)
         node.onehot = oh
+    return res
+
+
+_ROW_STARTS: dict = {}  # (N, C) -> the flat index of each row's first element
+
+
+def _cross_entropy_rows(input: Tensor, target: Tensor, ignore_index: int):
+    """The everyday cross entropy: (N, C) float logits, N int64 targets all in range and none ignored,
+    no class weights, mean reduction. None when any of that does not hold (the general path then
+    validates and computes). Gives the general path's results with far fewer NumPy calls: every weight
+    is 1, so the weighted terms reduce to the plain ones exactly."""
+    a, t = input._data, target._data
+    if a.ndim != 2 or t.ndim != 1 or t.dtype != np.int64 or a.dtype.kind != "f" or a.dtype.itemsize < 4:
+        return None
+    n, c = a.shape
+    if n != t.shape[0] or not 0 < n < 1 << 24 or c == 0:
+        return None
+    # One pass checks the range: bincount refuses negatives and grows past c for targets >= c.
+    try:
+        counts = np.bincount(t, minlength=c)
+    except ValueError:
+        return None
+    if counts.shape[0] != c or (0 <= ignore_index < c and counts[ignore_index]):
+        return None
+    lsm = _log_softmax_np(a, 1)
+    starts = _ROW_STARTS.get((n, c))
+    if starts is None:
+        starts = _ROW_STARTS[(n, c)] = np.arange(0, n * c, c)
+        if len(_ROW_STARTS) > 64:
+            _ROW_STARTS.clear()
+    flat = starts + t
+    losses = -lsm.take(flat)
+    denom = a.dtype.type(n)
+    res = wrap(np.asarray(_sum_reduce(losses) / denom, dtype=a.dtype))
+    if input._requires_grad and grad_enabled():
+        node = record(res, _CE_NODES["NllLossBackward0"], input, None, None)
+        node.save(input)
+        node.lsm, node.axis, node.reduction, node.denom, node.flat_targets = lsm, 1, "mean", denom, flat
     return res
 
 

@@ -11,9 +11,11 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._tensor import Tensor
-from ._cascade_sum import torch_order_sum
-from ._op import Node, record, wrap
+from ..autograd.grad_mode import grad_enabled
+from ._cascade_sum import SERIAL_LIMIT, plan_of, torch_order_sum
+from ._op import Node, record, record_unary, wrap
 from .return_types import values_indices
+from .shape import broadcast_view
 
 _INF = math.inf
 
@@ -119,6 +121,8 @@ def _check_nonempty(name: str, a: np.ndarray, dims: tuple) -> None:
 # ---------------------------------------------------------------------------- sum / mean / prod
 class SumBackward0(Node):
     def backward(self, g):
+        if not grad_enabled():
+            return (wrap(broadcast_view(g._data, self.shape)),)
         return (g.expand(self.shape),)
 
 
@@ -142,9 +146,14 @@ def _cast_for(input: Tensor, dtype) -> Tensor:
     return input.to(dt.to_dtype(dtype))
 
 
-def _float_sum(a: np.ndarray, dims: tuple, keepdim: bool, dtype) -> np.ndarray:
+def float_sum(a: np.ndarray, dims: tuple, keepdim: bool, dtype) -> np.ndarray:
     """a summed over dims; float32/float64 in torch's own addition order where it can be reproduced."""
-    if a.dtype == np.float32 or a.dtype == np.float64:
+    if a.dtype.char in "fd":  # float32, float64
+        if len(dims) != a.ndim and 0 < a.size <= SERIAL_LIMIT and a.flags.c_contiguous:
+            # Partial reductions of small contiguous arrays: straight to the cached summation plan.
+            plan = plan_of(a.shape, dims, a.itemsize, keepdim)
+            if plan is not None:
+                return plan(a)
         res = torch_order_sum(a, dims)
         if res is not None:
             return np.asarray(_keep(res, a.shape, dims, False) if keepdim else res)
@@ -156,19 +165,23 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noq
     input = _cast_for(input, dtype)
     a = input._data
     if dim is None or (isinstance(dim, (list, tuple)) and not dim):
-        res = wrap(_float_sum(a, tuple(range(a.ndim)), False, _sum_dtype(input, None)))
+        res = wrap(float_sum(a, tuple(range(a.ndim)), False, _sum_dtype(input, None)))
         if keepdim:
             res = wrap(res._data.reshape((1,) * a.ndim))
-        node = record(res, SumBackward0, input)
-        if node is not None:
-            node.shape = a.shape
-        return _out(res, out)
-    dims = normalize_dims(dim, a.ndim)
-    res = wrap(_float_sum(a, dims, keepdim, _sum_dtype(input, None)))
-    node = record(res, SumBackward1, input)
-    if node is not None:
+        if input._requires_grad and grad_enabled():
+            record_unary(res, SumBackward0, input).shape = a.shape
+        return res if out is None else _out(res, out)
+    if dim.__class__ is int and 0 <= dim < a.ndim:
+        dims = (dim,)  # the common cases, already normalized
+    elif dim.__class__ is tuple and len(dim) == 1 and dim[0].__class__ is int and 0 <= dim[0] < a.ndim:
+        dims = dim
+    else:
+        dims = normalize_dims(dim, a.ndim)
+    res = wrap(float_sum(a, dims, keepdim, _sum_dtype(input, None)))
+    if input._requires_grad and grad_enabled():
+        node = record_unary(res, SumBackward1, input)
         node.shape, node.dims, node.keepdim = a.shape, dims, keepdim
-    return _out(res, out)
+    return res if out is None else _out(res, out)
 
 
 def _out(res: Tensor, out):
@@ -200,7 +213,7 @@ def _mean_np(a: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
     """Mean over dims; for float32/float64 it is torch's sum divided by the count in the same dtype."""
     count = math.prod(a.shape[d] for d in dims)
     if a.dtype == np.float32 or a.dtype == np.float64:
-        return np.asarray(_float_sum(a, dims, keepdim, None) / a.dtype.type(count), dtype=a.dtype)
+        return np.asarray(float_sum(a, dims, keepdim, None) / a.dtype.type(count), dtype=a.dtype)
     if not a.size and len(dims) == a.ndim:
         return np.full((1,) * a.ndim if keepdim else (), np.nan, a.dtype)
     return np.asarray(a.mean(axis=dims, keepdims=keepdim), dtype=a.dtype)

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._size import Size
 from .._tensor import Tensor
+from ..autograd.grad_mode import grad_enabled
 from ._op import Node, record, wrap
 
 
@@ -104,6 +105,22 @@ class ExpandBackward0(Node):
         return (unbroadcast(g, self.shape),)
 
 
+def broadcast_view(a: np.ndarray, shape: tuple) -> np.ndarray:
+    """A read-only view of a broadcast to shape (which must be a valid broadcast target), like np.broadcast_to.
+
+    For contiguous arrays the view is built directly from a's buffer with zero strides on the
+    repeated axes, which costs a fraction of np.broadcast_to's setup."""
+    if not a.flags.c_contiguous:
+        return np.broadcast_to(a, shape)
+    lead = len(shape) - a.ndim
+    strides = [0] * lead
+    for size, target, stride in zip(a.shape, shape[lead:], a.strides):
+        strides.append(stride if size == target else 0)
+    view = np.ndarray(shape, a.dtype, a, 0, tuple(strides))
+    view.flags.writeable = False
+    return view
+
+
 def expand(self: Tensor, *sizes) -> Tensor:
     """A broadcast view with size-1 dims repeated (-1 keeps a size)."""
     sizes = _shape_arg(sizes)
@@ -136,7 +153,7 @@ def expand(self: Tensor, *sizes) -> Tensor:
     if target == a.shape:
         res = self._view_of(a.view())
     else:
-        res = self._view_of(np.broadcast_to(a, target))
+        res = self._view_of(broadcast_view(a, target))
     node = record(res, ExpandBackward0, self)
     if node is not None:
         node.shape = a.shape
@@ -179,6 +196,10 @@ class TransposeBackward0(Node):
 
 class TBackward0(Node):
     def backward(self, g):
+        if not grad_enabled():
+            # A gradient is never differentiated or changed in place here, so a plain tensor over
+            # the transposed array serves; it lets a weight keep a freshly computed gradient as .grad.
+            return (wrap(g._data.T),)
         return (g.t(),)
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import _state as _grad_state
+from ..autograd.grad_mode import grad_enabled, set_enabled
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required"]
@@ -71,21 +71,25 @@ def _wrap_step(step: Callable) -> Callable:
 
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        for hook in chain(_GLOBAL_PRE_HOOKS.values(), self._optimizer_step_pre_hooks.values()):
-            res = hook(self, args, kwargs)
-            if res is not None:
-                if not (isinstance(res, tuple) and len(res) == 2):
-                    raise RuntimeError(f"{hook} must return None or a tuple of (new_args, new_kwargs), but got {res}.")
-                args, kwargs = res
-        prev = _grad_state.enabled
-        _grad_state.enabled = False
+        if _GLOBAL_PRE_HOOKS or self._optimizer_step_pre_hooks:
+            for hook in chain(_GLOBAL_PRE_HOOKS.values(), self._optimizer_step_pre_hooks.values()):
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError(
+                            f"{hook} must return None or a tuple of (new_args, new_kwargs), but got {res}."
+                        )
+                    args, kwargs = res
+        prev = grad_enabled()
+        set_enabled(False)
         try:
             out = step(self, *args, **kwargs)
         finally:
-            _grad_state.enabled = prev
+            set_enabled(prev)
         self._opt_called = True
-        for hook in chain(self._optimizer_step_post_hooks.values(), _GLOBAL_POST_HOOKS.values()):
-            hook(self, args, kwargs)
+        if self._optimizer_step_post_hooks or _GLOBAL_POST_HOOKS:
+            for hook in chain(self._optimizer_step_post_hooks.values(), _GLOBAL_POST_HOOKS.values()):
+                hook(self, args, kwargs)
         return out
 
     wrapper._ember_wrapped_step = True
@@ -248,12 +252,12 @@ class Optimizer:
         """Evaluate the closure with gradient recording on, as torch does inside step."""
         if closure is None:
             return None
-        prev = _grad_state.enabled
-        _grad_state.enabled = True
+        prev = grad_enabled()
+        set_enabled(True)
         try:
             return closure()
         finally:
-            _grad_state.enabled = prev
+            set_enabled(prev)
 
     def _buffer(self, p: Tensor, slot: int = 0) -> np.ndarray:
         """A reusable scratch array shaped like p (never part of the saved state)."""
@@ -262,6 +266,8 @@ class Optimizer:
         if entry is None or entry[0] != a.shape or entry[1] != a.dtype:
             entry = self._scratch[id(p)] = (a.shape, a.dtype, [])
         bufs = entry[2]
+        if slot < len(bufs):
+            return bufs[slot]
         while len(bufs) <= slot:
             bufs.append(np.empty(a.shape, dtype=a.dtype))
         return bufs[slot]

@@ -61,11 +61,12 @@ class SGD(Optimizer):
             nesterov = group["nesterov"]
             maximize = group["maximize"]
             wd = group["weight_decay"]
+            plain = not maximize and wd == 0
             for p in group["params"]:
                 if p._grad is None:
                     continue
                 a = p._data
-                g = K.effective_grad(self, p, maximize, wd)
+                g = p._grad._data if plain else K.effective_grad(self, p, maximize, wd)
                 tmp = self._buffer(p, 1)
                 if momentum != 0:
                     state = self.state[p]

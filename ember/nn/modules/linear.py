@@ -56,9 +56,14 @@ class Linear(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         """Apply the affine map to the last dimension of input."""
-        if input.ndim == 0 or input.shape[-1] != self.in_features:
+        shape = input._data.shape if isinstance(input, Tensor) else input.shape
+        if not shape or shape[-1] != self.in_features:
             self._raise_bad_input(input)
-        return F.linear(input, self.weight, self.bias)
+        params = self._parameters
+        # Straight from the registry when they are there: attribute access would go through __getattr__.
+        weight = params["weight"] if "weight" in params else self.weight
+        bias = params["bias"] if "bias" in params else self.bias
+        return F.linear(input, weight, bias)
 
     def _raise_bad_input(self, input: Tensor) -> None:
         shape = list(input.shape)

@@ -122,10 +122,11 @@ class CrossEntropyLoss(_WeightedLoss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         """The loss between input and target."""
+        buffers = self._buffers
         return F.cross_entropy(
             input,
             target,
-            weight=self.weight,
+            weight=buffers["weight"] if "weight" in buffers else self.weight,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             label_smoothing=self.label_smoothing,

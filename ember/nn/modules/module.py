@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 from ... import _dtype as dt
 from ..._device import check_device
 from ..._tensor import Tensor
-from ...autograd.grad_mode import _state, no_grad
+from ...autograd.grad_mode import grad_enabled, no_grad
 from ...ops._op import Node, record
 from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
@@ -671,7 +671,7 @@ class Module:
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
         state = None
-        if (self._backward_hooks or self._backward_pre_hooks) and _state.enabled:
+        if (self._backward_hooks or self._backward_pre_hooks) and grad_enabled():
             args, state = self._wrap_inputs_for_backward_hooks(args)
         result = self.forward(*args, **kwargs)
         for hid, hook in list(self._forward_hooks.items()):

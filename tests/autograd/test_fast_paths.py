@@ -1,0 +1,213 @@
+"""The fast paths of the backward pass: gradient buffers kept without copies only when nobody else sees
+them, array formulas that match the tensor formulas bit for bit, grad mode per thread."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.autograd import Function
+
+rng = np.random.default_rng(3)
+
+
+def _same_bits(a, b) -> None:
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    assert a.tobytes() == b.tobytes(), f"{a} vs {b}"
+
+
+# ---------------------------------------------------------------------------- first .grad: kept or copied
+class _FreshGrad(Function):
+    """Backward returns a brand-new array; its address is recorded so the test can find it again."""
+
+    addresses: list = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        arr = np.full(g.shape, 7.0, np.float32)
+        _FreshGrad.addresses.append(arr.ctypes.data)
+        return ember.Tensor._wrap(arr)
+
+
+class _HeldGrad(Function):
+    """Backward returns a tensor that it also keeps: the leaf must not share its memory."""
+
+    kept: list = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ember.Tensor._wrap(np.full(g.shape, 7.0, np.float32))
+        _HeldGrad.kept.append(out)
+        return out
+
+
+def test_fresh_gradient_becomes_grad_without_a_copy():
+    x = ember.ones(3, requires_grad=True)
+    _FreshGrad.apply(x).sum().backward()
+    assert x.grad.data_ptr() == _FreshGrad.addresses[-1]
+    np.testing.assert_array_equal(x.grad.numpy(), [7.0, 7.0, 7.0])
+
+
+def test_gradient_held_elsewhere_is_copied():
+    x = ember.ones(3, requires_grad=True)
+    _HeldGrad.apply(x).sum().backward()
+    held = _HeldGrad.kept[-1]
+    assert not np.shares_memory(x.grad.numpy(), held.numpy())
+    x.grad.add_(1)  # accumulating into .grad must leave the other tensor alone
+    np.testing.assert_array_equal(held.numpy(), [7.0, 7.0, 7.0])
+
+
+def test_user_gradient_and_shared_gradients_are_never_aliased():
+    a, b = ember.ones(3, requires_grad=True), ember.ones(3, requires_grad=True)
+    seed = ember.ones(3)
+    (a + b).backward(seed)  # add passes the same gradient to both leaves
+    grads = [a.grad.numpy(), b.grad.numpy(), seed.numpy()]
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert not np.shares_memory(grads[i], grads[j])
+    (a * 2).sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(seed.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_leaf_hook_result_held_elsewhere_is_copied():
+    x = ember.ones(3, requires_grad=True)
+    replacement = ember.full((3,), 5.0)
+    x.register_hook(lambda g: replacement)
+    (x * 3).sum().backward()
+    assert not np.shares_memory(x.grad.numpy(), replacement.numpy())
+    x.grad.zero_()
+    np.testing.assert_array_equal(replacement.numpy(), [5.0, 5.0, 5.0])
+
+
+def test_retained_gradient_is_not_shared_with_a_leaf():
+    x = ember.ones(3, requires_grad=True)
+    y = x * 1.0
+    y.retain_grad()
+    (y * 2).sum().backward()
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+
+
+def test_linear_weight_gradient_is_row_major_like_the_weight():
+    lin = ember.nn.Linear(5, 4)
+    lin(ember.randn(6, 5)).sum().backward()
+    assert lin.weight.grad.is_contiguous() and lin.bias.grad.is_contiguous()
+    assert lin.weight.grad.shape == lin.weight.shape
+    # a second backward accumulates in place into the kept buffers
+    before = lin.weight.grad.clone()
+    lin(ember.randn(6, 5)).sum().backward()
+    assert not ember.equal(before, lin.weight.grad)
+
+
+def test_linear_graph_matches_torch_structure():
+    lin = ember.nn.Linear(3, 2)
+    out = lin(ember.randn(4, 3))
+    assert out.grad_fn.name() == "AddmmBackward0"
+    names = [None if n is None else n.name() for n, _ in out.grad_fn.next_functions]
+    assert names == ["AccumulateGrad", None, "TBackward0"]
+    assert out.grad_fn.next_functions[2][0].next_functions[0][0].variable is lin.weight
+
+
+# ---------------------------------------------------------------------------- array formulas == tensor formulas
+UNARY = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "tan", "atan", "tanh", "sigmoid"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (7,), (3, 4)])
+def test_array_backward_matches_create_graph_backward(dtype, shape):
+    """Without create_graph the formulas run on arrays; with it, in tensor ops: the gradients agree exactly."""
+    base = rng.uniform(0.2, 1.5, shape).astype(dtype)
+    other = rng.uniform(0.2, 1.5, shape).astype(dtype)
+
+    def grads(create_graph):
+        x, y = ember.tensor(base, requires_grad=True), ember.tensor(other, requires_grad=True)
+        outs = [getattr(x, name)() for name in UNARY] + [x * y, x / y, x.relu(), x.reciprocal()]
+        total = sum((o * (k + 1)).sum() for k, o in enumerate(outs))
+        return ember.autograd.grad(total, [x, y], create_graph=create_graph)
+
+    for fast, slow in zip(grads(False), grads(True)):
+        _same_bits(fast.detach()._data, slow.detach()._data)
+
+
+def test_array_backward_still_detects_in_place_changes():
+    x = ember.tensor([0.5, 1.0], requires_grad=True)
+    y = x * 1.0
+    out = y.tanh()
+    out.add_(1)  # the saved output changed
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_double_backward_through_fast_ops_matches_torch():
+    def run(lib):
+        x = lib.tensor([0.3, -1.2, 2.0], requires_grad=True)
+        w = lib.nn.functional.linear(x.reshape(1, 3), lib.tensor([[0.5, -0.25, 1.0]]), lib.tensor([0.1]))
+        y = (w.tanh() * x).sum() + lib.nn.functional.cross_entropy(x.reshape(1, 3), lib.tensor([1]))
+        (g,) = lib.autograd.grad(y, [x], create_graph=True)
+        (gg,) = lib.autograd.grad((g * g).sum(), [x])
+        return g.detach().numpy(), gg.numpy()
+
+    for a, b in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- cross entropy fast path
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unweighted_cross_entropy_matches_the_weighted_path_exactly(dtype):
+    """Weights of one take the general path; the everyday call takes the fast one: same bits."""
+    logits = rng.standard_normal((9, 5)).astype(dtype) * 3
+    target = rng.integers(0, 5, 9)
+
+    def run(weight):
+        x = ember.tensor(logits, requires_grad=True)
+        loss = ember.nn.functional.cross_entropy(x, ember.tensor(target), weight=weight)
+        loss.backward()
+        return loss._data, x.grad._data
+
+    fast, general = run(None), run(ember.ones(5, dtype=ember.float64 if dtype == np.float64 else ember.float32))
+    for a, b in zip(fast, general):
+        _same_bits(a, b)
+
+
+def test_cross_entropy_with_every_target_ignored_gives_zero_gradients_like_torch():
+    for lib in (ember, torch):
+        x = lib.tensor([[0.1, 0.2, 0.3], [1.0, -1.0, 0.0]], requires_grad=True)
+        with np.errstate(all="ignore"):
+            loss = lib.nn.functional.cross_entropy(x, lib.tensor([2, 2]), ignore_index=2, label_smoothing=0.1)
+            loss.backward()
+        assert np.isnan(loss.item())
+        np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3), np.float32))
+
+
+# ---------------------------------------------------------------------------- grad mode per thread
+def test_no_grad_in_one_thread_leaves_other_threads_recording():
+    seen = {}
+    inside, release = threading.Event(), threading.Event()
+
+    def worker():
+        seen["start"] = ember.is_grad_enabled()
+        inside.set()
+        release.wait(5)
+        x = ember.ones(2, requires_grad=True)
+        seen["records"] = (x * 2).requires_grad
+
+    with ember.no_grad():
+        thread = threading.Thread(target=worker)
+        thread.start()
+        inside.wait(5)
+        assert not ember.is_grad_enabled()
+        release.set()
+        thread.join(5)
+    assert seen == {"start": True, "records": True}
+    assert ember.is_grad_enabled()
