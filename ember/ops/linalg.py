@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
+from .._blas import matrix_product
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
 from ._op import Node, attach, grad_node_of, record, unbroadcast, wrap
@@ -27,18 +28,20 @@ def mat2_grad(g: np.ndarray, mat1: np.ndarray, mat2: np.ndarray) -> np.ndarray:
     For a column-major mat2 (a transposed weight) it is computed as (g^T @ mat1)^T, as torch does,
     so the transposed gradient comes out row-major: the weight can keep it as .grad without a copy."""
     if _is_transposed(mat2):
-        return (g.T @ mat1).T
-    return mat1.T @ g
+        return matrix_product(g.T, mat1).T
+    return matrix_product(mat1.T, g)
 
 
 class MmBackward0(Node):
     def backward(self, g):
-        a, b = self.saved_tensors
-        if not grad_enabled() and g._data.dtype is a._data.dtype is b._data.dtype:
+        if not grad_enabled():
+            a, b = self.saved_arrays()
             gd = g._data
-            ga = wrap(gd @ b._data.T) if self.next_nodes[0] is not None else None
-            gb = wrap(mat2_grad(gd, a._data, b._data)) if self.next_nodes[1] is not None else None
-            return ga, gb
+            if gd.dtype is a.dtype is b.dtype:
+                ga = wrap(matrix_product(gd, b.T)) if self.next_nodes[0] is not None else None
+                gb = wrap(mat2_grad(gd, a, b)) if self.next_nodes[1] is not None else None
+                return ga, gb
+        a, b = self.saved_tensors
         ga = g.mm(b.t()) if self.next_nodes[0] is not None else None
         gb = _mat2_grad_t(g, a, b) if self.next_nodes[1] is not None else None
         return ga, gb
@@ -62,7 +65,7 @@ def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
             f"{mat2._data.shape[0]}x{mat2._data.shape[1]})"
         )
     _check_same_dtype(input, mat2, "mm")
-    res = wrap(input._data @ mat2._data)
+    res = wrap(matrix_product(input._data, mat2._data))
     node = record(res, MmBackward0, input, mat2)
     if node is not None:
         node.save(input, mat2)
@@ -205,19 +208,16 @@ ger = outer
 
 class AddmmBackward0(Node):
     def backward(self, g):
-        m1, m2 = self.saved_tensors
-        if (
-            not grad_enabled()
-            and self.alpha == 1
-            and self.beta == 1
-            and g._data.dtype is m1._data.dtype is m2._data.dtype
-        ):
-            # Without create_graph: the same products on the arrays, without a tensor per step.
+        if not grad_enabled() and self.alpha == 1 and self.beta == 1:
+            m1, m2 = self.saved_arrays()
             gd = g._data
-            gi = unbroadcast(g, self.in_shape) if self.next_nodes[0] is not None else None
-            g1 = wrap(gd @ m2._data.T) if self.next_nodes[1] is not None else None
-            g2 = wrap(mat2_grad(gd, m1._data, m2._data)) if self.next_nodes[2] is not None else None
-            return gi, g1, g2
+            if gd.dtype is m1.dtype is m2.dtype:
+                # Without create_graph: the same products on the arrays, without a tensor per step.
+                gi = unbroadcast(g, self.in_shape) if self.next_nodes[0] is not None else None
+                g1 = wrap(matrix_product(gd, m2.T)) if self.next_nodes[1] is not None else None
+                g2 = wrap(mat2_grad(gd, m1, m2)) if self.next_nodes[2] is not None else None
+                return gi, g1, g2
+        m1, m2 = self.saved_tensors
         gi = None
         if self.next_nodes[0] is not None:
             gi = unbroadcast(g if self.beta == 1 else g * self.beta, self.in_shape)
@@ -236,7 +236,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})"
         )
-    arr = a @ b
+    arr = matrix_product(a, b)
     if alpha != 1:
         arr *= alpha
     c = input._data
@@ -282,7 +282,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
         or not a.dtype is w.dtype is c.dtype
     ):
         return addmm(bias, input, weight.t())
-    arr = a @ w.T
+    arr = matrix_product(a, w.T)
     arr += c
     res = wrap(arr)
     if (input._requires_grad or weight._requires_grad or bias._requires_grad) and grad_enabled():
