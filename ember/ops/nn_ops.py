@@ -76,24 +76,28 @@ def _softmax_np(a: np.ndarray, axis: int) -> np.ndarray:
 
 class SoftmaxBackward0(Node):
     def backward(self, g):
+        if not grad_enabled():
+            (o,) = self.saved_arrays()
+            gd = g._data
+            if o.ndim and o.dtype is gd.dtype and o.shape == gd.shape:
+                # The formula below on the arrays (same operations, same summation order).
+                return (wrap(o * (gd - float_sum(gd * o, (self.dim,), True, None))),)
         (out,) = self.saved_tensors
         if out.ndim == 0:
             return (g * 0,)
-        o, gd = out._data, g._data
-        if not grad_enabled() and o.dtype is gd.dtype and o.shape == gd.shape:
-            # The formula below on the arrays (same operations, same summation order).
-            return (wrap(o * (gd - float_sum(gd * o, (self.dim,), True, None))),)
         return (out * (g - (g * out).sum(self.dim, keepdim=True)),)
 
 
 class LogSoftmaxBackward0(Node):
     def backward(self, g):
+        if not grad_enabled():
+            (o,) = self.saved_arrays()
+            gd = g._data
+            if o.ndim and o.dtype is gd.dtype and o.shape == gd.shape:
+                return (wrap(gd - np.exp(o) * float_sum(gd, (self.dim,), True, None)),)
         (out,) = self.saved_tensors
         if out.ndim == 0:
             return (g * 0,)
-        o, gd = out._data, g._data
-        if not grad_enabled() and o.dtype is gd.dtype and o.shape == gd.shape:
-            return (wrap(gd - np.exp(o) * float_sum(gd, (self.dim,), True, None)),)
         return (g - out.exp() * g.sum(self.dim, keepdim=True),)
 
 

@@ -119,15 +119,28 @@ def _check_nonempty(name: str, a: np.ndarray, dims: tuple) -> None:
 
 
 # ---------------------------------------------------------------------------- sum / mean / prod
+def _expanded(a: np.ndarray, shape: tuple, dims: tuple = (), keepdim: bool = True) -> np.ndarray:
+    """expand_reduced on an array: the reduced dims put back as size 1, then broadcast to shape (as
+    Tensor.expand does: a plain view when nothing is repeated, else a read-only broadcast view)."""
+    if not keepdim and dims:
+        kept = list(shape)
+        for d in dims:
+            kept[d] = 1
+        a = a.reshape(kept)
+    return a.view() if a.shape == shape else broadcast_view(a, shape)
+
+
 class SumBackward0(Node):
     def backward(self, g):
         if not grad_enabled():
-            return (wrap(broadcast_view(g._data, self.shape)),)
+            return (wrap(_expanded(g._data, self.shape)),)
         return (g.expand(self.shape),)
 
 
 class SumBackward1(Node):
     def backward(self, g):
+        if not grad_enabled():
+            return (wrap(_expanded(g._data, self.shape, self.dims, self.keepdim)),)
         return (expand_reduced(g, self.shape, self.dims, self.keepdim),)
 
 
@@ -201,11 +214,17 @@ def nansum(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 
 class MeanBackward0(Node):
     def backward(self, g):
+        if not grad_enabled() and g._data.dtype.kind == "f":
+            # g / count as the tensor division computes it (count converted to g's dtype), then expanded.
+            return (wrap(_expanded(np.asarray(g._data / g._data.dtype.type(self.count)), self.shape)),)
         return ((g / self.count).expand(self.shape),)
 
 
 class MeanBackward1(Node):
     def backward(self, g):
+        if not grad_enabled() and g._data.dtype.kind == "f":
+            scaled = np.asarray(g._data / g._data.dtype.type(self.count))
+            return (wrap(_expanded(scaled, self.shape, self.dims, self.keepdim)),)
         return (expand_reduced(g / self.count, self.shape, self.dims, self.keepdim),)
 
 
