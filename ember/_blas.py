@@ -109,7 +109,7 @@ _choices: dict[tuple, _Choice] = {}
 
 def run_product(key: tuple, macs: int, product: Callable[[], Any]) -> Any:
     """Call product() (a BLAS matrix product of `macs` multiply-adds) on the thread count that is faster now."""
-    if macs < SPLIT_MACS or _configured <= 1 or _library() is None:
+    if macs < SPLIT_MACS or _library() is None or _configured <= 1:  # _library() first: it sets _configured
         return product()
     choice = _choices.get(key)
     if choice is None:

@@ -63,3 +63,20 @@ def test_products_are_identical_whatever_the_thread_choice(restore_threads):
         for _ in range(2 * _blas.PROBE_CALLS + 1):
             out = lin(x)
         np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-5, atol=1e-4)
+
+
+@needs_openblas
+def test_thread_choice_is_active_without_calling_set_num_threads():
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, ember\n"
+        "from ember import _blas\n"
+        "x = ember.ones(256, 1024)\n"
+        "w = ember.ones(1024, 256)\n"
+        "y = x @ w\n"
+        "print(len(_blas._choices) if _blas.num_threads() > 1 else 'single')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out in ("1", "single")
