@@ -126,11 +126,19 @@ def run_product(key: tuple, macs: int, product: Callable[[], Any]) -> Any:
     start = time.perf_counter()
     result = product()
     samples.append(time.perf_counter() - start)
-    if len(choice.many) >= PROBE_CALLS:
+    if len(choice.many) >= PROBE_CALLS or _clear_winner(choice):
         faster_alone = statistics.median(choice.one) < statistics.median(choice.many)
         choice.threads = 1 if faster_alone else _configured
         choice.until = time.monotonic() + REPROBE_SECONDS
     return result
+
+
+def _clear_winner(choice: _Choice) -> bool:
+    """Two calls each and one count over twice as slow: more calls would only cost (a busy machine's are slow)."""
+    if len(choice.one) < 2 or len(choice.many) < 2:
+        return False
+    one, many = statistics.median(choice.one), statistics.median(choice.many)
+    return one > 2 * many or many > 2 * one
 
 
 def matrix_product(a, b):

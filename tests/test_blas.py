@@ -38,6 +38,7 @@ def test_thread_choice_measures_both_counts_then_keeps_one(restore_threads, monk
     ember.set_num_threads(2)
     used = []
     monkeypatch.setattr(_blas, "_use", lambda n: used.append(n))
+    monkeypatch.setattr(_blas, "_clear_winner", lambda choice: False)  # instant products time as noise
     key = ("test-shape",)
     for _ in range(2 * _blas.PROBE_CALLS):
         assert _blas.run_product(key, _blas.SPLIT_MACS, lambda: 7) == 7
@@ -80,3 +81,15 @@ def test_thread_choice_is_active_without_calling_set_num_threads():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out in ("1", "single")
+
+
+def test_a_clear_winner_ends_the_measurement_early():
+    choice = _blas._Choice()
+    choice.one, choice.many = [1.0, 1.1], [5.0]
+    assert not _blas._clear_winner(choice)  # two calls of each first
+    choice.many.append(4.0)
+    assert _blas._clear_winner(choice)
+    choice.many = [1.5, 1.6]
+    assert not _blas._clear_winner(choice)
+    choice.one = [4.0, 3.5]
+    assert _blas._clear_winner(choice)
