@@ -21,13 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ember", description="ember: neural networks on NumPy with PyTorch's API.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for modname in SUBCOMMANDS.values():
-        try:
-            module = importlib.import_module(modname)
-        except ModuleNotFoundError as e:  # TEMPORARY while the workflow commands are being written
-            if e.name != modname:
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(modname).register(sub)
     return parser
 
 
