@@ -8,6 +8,8 @@ import re
 import sys
 import time
 
+from ..train.config import ACTIVATIONS, INITS, OPTIMIZERS
+
 # flag -> config key; every flag is passed as text and converted (and checked) by RunConfig.set
 FLAG_KEYS = {
     "data": "data.name",
@@ -72,13 +74,13 @@ def _add_train(subparsers) -> None:
     data.add_argument("--limit", metavar="N", help="use only the first N training examples (quick runs)")
     model = p.add_argument_group("model")
     model.add_argument("--hidden", metavar="128,64", help="hidden layer sizes, comma-separated")
-    model.add_argument("--activation", metavar="A", help="relu, leaky_relu, elu, gelu, tanh, sigmoid, silu")
-    model.add_argument("--init", metavar="I", help="default, kaiming, xavier, normal, randn, zeros")
+    model.add_argument("--activation", metavar="A", help=", ".join(ACTIVATIONS))
+    model.add_argument("--init", metavar="I", help=", ".join(INITS))
     model.add_argument("--dropout", metavar="P", help="dropout probability after each hidden activation")
     model.add_argument("--batch-norm", action="store_true", default=None, help="BatchNorm1d after each hidden layer")
     train = p.add_argument_group("training")
     train.add_argument("--loss", metavar="L", help="cross_entropy, nll, mse (raw outputs against one-hot targets)")
-    train.add_argument("--optimizer", metavar="O", help="sgd, adam, adamw, rmsprop, adagrad")
+    train.add_argument("--optimizer", metavar="O", help=", ".join(OPTIMIZERS))
     train.add_argument("--lr", metavar="X", help="learning rate")
     train.add_argument("--momentum", metavar="M", help="momentum (sgd, rmsprop)")
     train.add_argument("--weight-decay", metavar="W", help="L2 weight decay")

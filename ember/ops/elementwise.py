@@ -277,6 +277,16 @@ class MulBackward0(Node):
         return ga, gb
 
 
+def _record_product(res, node_cls, input, other) -> None:
+    """Record a fast-path product or quotient: both tensors saved with their shapes, or the Python scalar."""
+    if isinstance(other, Tensor):
+        node = record_binary(res, node_cls, input, other)
+        node.save(input, other)
+        node.a_shape, node.b_shape = input._data.shape, other._data.shape
+    else:
+        record_unary(res, node_cls, input).scalar = other
+
+
 def mul(input, other, *, out=None):
     """Elementwise product, broadcasting."""
     if not isinstance(input, Tensor):
@@ -286,12 +296,7 @@ def mul(input, other, *, out=None):
         if arr is not None:
             res = wrap(arr)
             if _needs_grad(input, other):
-                if isinstance(other, Tensor):
-                    node = record_binary(res, MulBackward0, input, other)
-                    node.save(input, other)
-                    node.a_shape, node.b_shape = input._data.shape, other._data.shape
-                else:
-                    record_unary(res, MulBackward0, input).scalar = other
+                _record_product(res, MulBackward0, input, other)
             return res if out is None else _maybe_out(res, out)
     res = wrap(_ufunc(np.multiply, input, other, "mul"))
     if isinstance(other, Tensor):
@@ -355,12 +360,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         if arr is not None:
             res = wrap(arr)
             if _needs_grad(input, other):
-                if isinstance(other, Tensor):
-                    node = record_binary(res, DivBackward0, input, other)
-                    node.save(input, other)
-                    node.a_shape, node.b_shape = input._data.shape, other._data.shape
-                else:
-                    record_unary(res, DivBackward0, input).scalar = other
+                _record_product(res, DivBackward0, input, other)
             return res if out is None else _maybe_out(res, out)
     a, b = input, other
     if a._data.dtype.kind != "f" or not (isinstance(b, float) or (isinstance(b, Tensor) and b._data.dtype.kind == "f")):
