@@ -33,7 +33,13 @@ def _save(fig, out_png: str | os.PathLike) -> Path:
     out = Path(out_png)
     if out.parent and not out.parent.is_dir():
         raise FileNotFoundError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
-    fig.savefig(out, dpi=DPI, format="png")
+    # Draw into a temporary file beside the target, then rename: a failed save leaves an older plot intact.
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        fig.savefig(tmp, dpi=DPI, format="png")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out
 
 
