@@ -1,10 +1,14 @@
-"""The BLAS under NumPy: its thread count, and a per-shape choice between one thread and all of them.
+"""The BLAS under NumPy: its thread count, a per-shape choice between one thread and all of them, and axpy.
 
 A multithreaded matrix product is only faster when every BLAS thread gets a core. On a machine that is
 busy with other work (a second training run, a browser, CI neighbours) the threads wait for each other
 and a product can take ten times longer than on one thread. So for each matrix shape that is big
 enough for OpenBLAS to split, ember times a few calls with one thread and with the configured count,
 keeps the faster, and looks again every few seconds, since the machine's load changes.
+
+torch's `add_(other, alpha=a)` rounds `self + a * other` once per element (a fused multiply-add).
+NumPy has no fused multiply-add, and two ufuncs round twice; OpenBLAS's axpy is fused on CPUs with
+FMA, so the optimizers update through it (after checking once that it really rounds once).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import os
 import statistics
 import time
 from typing import Any, Callable
+
+import numpy as np
 
 # OpenBLAS runs products with fewer multiply-adds than this on one thread whatever it is told.
 SPLIT_MACS = 1 << 18
@@ -30,6 +36,16 @@ class _OpenBLAS:
         self.set_threads.restype = None
         self.get_threads = getattr(lib, f"{prefix}_get_num_threads{suffix}")
         self.get_threads.restype = ctypes.c_int
+        # cblas_?axpy(n, alpha, x, incx, y, incy), with 64-bit integers in the "64_" builds.
+        index = ctypes.c_int64 if suffix == "64_" else ctypes.c_int
+        cblas = "scipy_cblas" if prefix == "scipy_openblas" else "cblas"
+        self.axpy = {}
+        for char, scalar in (("s", ctypes.c_float), ("d", ctypes.c_double)):
+            fn = getattr(lib, f"{cblas}_{char}axpy{suffix}", None)
+            if fn is not None:
+                fn.argtypes = [index, scalar, ctypes.c_void_p, index, ctypes.c_void_p, index]
+                fn.restype = None
+                self.axpy[np.dtype(char.replace("s", "f"))] = fn
 
 
 def _find_openblas() -> _OpenBLAS | None:
@@ -149,3 +165,50 @@ def matrix_product(a, b):
         return a @ b
     key = (a.shape, b.shape, a.flags.c_contiguous, b.flags.c_contiguous, a.dtype.char)
     return run_product(key, macs, lambda: a @ b)
+
+
+# ------------------------------------------------------------------ fused y += alpha * x
+
+_fused_axpy: Any = _UNSET  # dtype -> cblas axpy that was checked to round once, filled on first use
+
+
+def _checked_axpy() -> dict:
+    """The BLAS axpy functions that round once per element (checked on a vector where that shows)."""
+    global _fused_axpy
+    if _fused_axpy is _UNSET:
+        _fused_axpy = {}
+        blas = _library()
+        for dtype, fn in (blas.axpy if blas is not None else {}).items():
+            # (1 + e) * (1 - e) - 1 is -e*e exactly; rounding the product first gives 0. 77 elements
+            # run both the vector loop and the scalar tail.
+            e = dtype.type(2.0 ** -(np.finfo(dtype).nmant // 2 + 2))
+            x = np.full(77, 1 + e, dtype=dtype)
+            y = np.full(77, -1, dtype=dtype)
+            fn(x.size, dtype.type(1 - e), x.ctypes.data, 1, y.ctypes.data, 1)
+            if np.all(y == -e * e):
+                _fused_axpy[dtype] = fn
+    return _fused_axpy
+
+
+def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
+    """y += alpha * x in place, each element rounded once as a fused multiply-add (torch's add_ with alpha)."""
+    dtype = y.dtype
+    alpha = dtype.type(alpha)
+    if (
+        x.dtype == dtype
+        and x.shape == y.shape
+        and x.flags.c_contiguous
+        and y.flags.c_contiguous
+        and y.flags.writeable
+        and y.size
+    ):
+        fn = _checked_axpy().get(dtype)
+        if fn is not None:
+            fn(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+            return
+    if dtype == np.float32:
+        # The float64 product of two float32 values is exact, so one float64 add then a cast
+        # rounds almost always as a fused multiply-add does (double rounding is rare, not impossible).
+        np.copyto(y, y.astype(np.float64) + np.float64(alpha) * x)
+    else:
+        np.add(y, np.multiply(x, alpha), out=y)

@@ -1,52 +1,51 @@
 """In-place array updates shared by the optimizers, each rounding as torch's CPU kernel does.
 
-Every function writes into arrays it is given (`out=`), so a step allocates nothing. Python scalars
+Every function writes into arrays it is given (`out=`), so a step allocates little. Python scalars
 become NumPy scalars of the array's dtype first, because torch converts them to the tensor's type."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._blas import axpy
 from .._tensor import Tensor
 
 
 def effective_grad(opt, p: Tensor, maximize: bool, weight_decay: float) -> np.ndarray:
     """p's gradient, negated when maximizing and with weight_decay * p added (scratch slot 0)."""
     g = p._grad._data
+    if not maximize and weight_decay == 0:
+        return g
+    buf = opt._buffer(p, 0)
     if maximize:
-        buf = opt._buffer(p, 0)
         np.negative(g, out=buf)
-        g = buf
+    else:
+        np.copyto(buf, g)
     if weight_decay != 0:
-        buf = opt._buffer(p, 0)
-        tmp = opt._buffer(p, 1)
-        a = p._data
-        np.multiply(a, a.dtype.type(weight_decay), out=tmp)
-        np.add(g, tmp, out=buf)
-        g = buf
-    return g
+        axpy(weight_decay, p._data, buf)
+    return buf
 
 
-def add_scaled(target: np.ndarray, other: np.ndarray, alpha: float, tmp: np.ndarray) -> None:
-    """target += alpha * other (torch's add_(other, alpha=alpha))."""
+def add_scaled(target: np.ndarray, other: np.ndarray, alpha: float) -> None:
+    """target += alpha * other, rounded once per element (torch's add_(other, alpha=alpha))."""
     if alpha == 1:
         np.add(target, other, out=target)
-        return
-    np.multiply(other, target.dtype.type(alpha), out=tmp)
-    np.add(target, tmp, out=target)
+    else:
+        axpy(alpha, other, target)
 
 
 def lerp(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:
-    """start += weight * (end - start), using torch's two formulas for small and large weights."""
+    """start += weight * (end - start), using torch's two formulas for small and large weights.
+
+    Each formula's multiply-add rounds once, as torch's kernel does."""
     t = start.dtype.type
     w = t(weight)
     np.subtract(end, start, out=tmp)
     if abs(w) < 0.5:
-        np.multiply(tmp, w, out=tmp)
-        np.add(start, tmp, out=start)
+        axpy(w, tmp, start)
     else:
-        np.multiply(tmp, t(w - t(1)), out=tmp)
-        np.add(end, tmp, out=start)
+        np.copyto(start, end)
+        axpy(t(w - t(1)), tmp, start)
 
 
 def addcmul(target: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float, tmp: np.ndarray) -> None:

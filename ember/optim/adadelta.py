@@ -77,6 +77,6 @@ class Adadelta(Optimizer):
                 np.multiply(delta, g, out=delta)
                 K.scale(acc, rho)
                 K.addcmul(acc, delta, delta, 1 - rho, tmp)
-                K.add_scaled(a, delta, -lr, tmp)
+                K.add_scaled(a, delta, -lr)
                 p._version.value += 1
         return loss

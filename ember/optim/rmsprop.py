@@ -88,7 +88,7 @@ class RMSprop(Optimizer):
                     buf = state["momentum_buffer"]._data
                     K.scale(buf, momentum)
                     K.addcdiv(buf, g, avg, 1, tmp)
-                    K.add_scaled(a, buf, -lr, tmp)
+                    K.add_scaled(a, buf, -lr)
                 else:
                     K.addcdiv(a, g, avg, -lr, tmp)
                 p._version.value += 1

@@ -67,7 +67,6 @@ class SGD(Optimizer):
                     continue
                 a = p._data
                 g = p._grad._data if plain else K.effective_grad(self, p, maximize, wd)
-                tmp = self._buffer(p, 1)
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
@@ -76,14 +75,14 @@ class SGD(Optimizer):
                     else:
                         b = buf._data
                         K.scale(b, momentum)
-                        K.add_scaled(b, g, 1 - dampening, tmp)
+                        K.add_scaled(b, g, 1 - dampening)
                     if nesterov:
-                        out = self._buffer(p, 0)
-                        np.multiply(buf._data, a.dtype.type(momentum), out=tmp)
-                        np.add(g, tmp, out=out)
+                        out = self._buffer(p, 1)
+                        np.copyto(out, g)
+                        K.add_scaled(out, buf._data, momentum)
                         g = out
                     else:
                         g = buf._data
-                K.add_scaled(a, g, -lr, tmp)
+                K.add_scaled(a, g, -lr)
                 p._version.value += 1
         return loss
