@@ -43,6 +43,8 @@ class Workload:
     rounds: int = 7
     quick_rounds: int = 3
     warmup_process: bool = False
+    # "numpy" is the workload written by hand in NumPy, the floor both libraries are measured against.
+    libraries: tuple[str, ...] = LIBRARIES
 
 
 WORKLOADS = (
@@ -53,6 +55,7 @@ WORKLOADS = (
             Metric("peak_rss_mb", "(6) peak RSS of (1)", "MiB"),
             Metric("training_rss_mb", "(6) peak RSS growth during (1)", "MiB"),
         ),
+        libraries=(*LIBRARIES, "numpy"),
     ),
     Workload("adam_epoch", (Metric("s_per_epoch", "(2) Adam epoch, batch 64", "s"),)),
     Workload("tiny_step", (Metric("us_per_step", "(3) tiny training step", "µs"),)),
@@ -128,17 +131,20 @@ def run_once(workload: Workload, library: str, quick: bool, env: dict[str, str])
 
 def run_workload(workload: Workload, quick: bool, env: dict[str, str], rounds: int | None) -> Result:
     """Runs ember and torch alternately (A B A B ...) so drift in machine load hits both alike."""
-    result = Result(workload, {lib: {m.key: [] for m in workload.metrics} for lib in LIBRARIES})
+    result = Result(workload, {lib: {} for lib in workload.libraries})
     n_rounds = rounds or (workload.quick_rounds if quick else workload.rounds)
+    scales = {m.key: m.scale for m in workload.metrics}
     try:
         if workload.warmup_process:
-            for library in LIBRARIES:
+            for library in workload.libraries:
                 run_once(workload, library, quick, env)
         for i in range(n_rounds):
-            for library in LIBRARIES:
+            for library in workload.libraries:
                 values = run_once(workload, library, quick, env)
                 for metric in workload.metrics:
-                    result.samples[library][metric.key].append(values[metric.key] * metric.scale)
+                    values[metric.key]  # a missing metric is a failure (KeyError below)
+                for key, value in values.items():
+                    result.samples[library].setdefault(key, []).append(value * scales.get(key, 1.0))
             print(f"  {workload.name}: round {i + 1}/{n_rounds} done", file=sys.stderr, flush=True)
     except (RuntimeError, subprocess.TimeoutExpired, KeyError) as exc:
         result.error = str(exc)
@@ -167,7 +173,7 @@ def table(results: list[Result]) -> str:
     for result in results:
         for metric in result.workload.metrics:
             better = "higher" if metric.higher_is_better else "lower"
-            ember, torch = result.samples["ember"][metric.key], result.samples["torch"][metric.key]
+            ember, torch = result.samples["ember"].get(metric.key), result.samples["torch"].get(metric.key)
             if result.error or not ember or not torch:
                 rows.append(f"| {metric.label} | {metric.unit} | failed | failed | – | {better} |")
                 continue
@@ -175,6 +181,24 @@ def table(results: list[Result]) -> str:
             ratio = f"{ember_median / torch_median:.2f}" if torch_median else ("1.00" if not ember_median else "–")
             rows.append(f"| {metric.label} | {metric.unit} | {cell(ember)} | {cell(torch)} | {ratio} | {better} |")
     return "\n".join(rows)
+
+
+def floor_table(results: list[Result]) -> str:
+    """Each library's SGD epoch against the same epoch written by hand in NumPy and its matrix products alone."""
+    rows = ["| SGD epoch (1) against the NumPy floor | Unit | Value |", "|---|---|---|"]
+    for result in results:
+        floor = result.samples.get("numpy", {})
+        if result.error or "matmul_s_per_epoch" not in floor:
+            continue
+        numpy_epoch = statistics.median(floor["s_per_epoch"])
+        matmuls = statistics.median(floor["matmul_s_per_epoch"])
+        rows.append(f"| hand-written NumPy epoch | s | {cell(floor['s_per_epoch'])} |")
+        rows.append(f"| its eight matrix products per step, alone | s | {cell(floor['matmul_s_per_epoch'])} |")
+        for library in LIBRARIES:
+            epoch = statistics.median(result.samples[library]["s_per_epoch"])
+            rows.append(f"| {library} epoch / NumPy epoch | × | {epoch / numpy_epoch:.2f} |")
+            rows.append(f"| {library} epoch / matrix products alone | × | {epoch / matmuls:.2f} |")
+    return "\n".join(rows) if len(rows) > 2 else ""
 
 
 def cpu_model() -> str:
@@ -244,6 +268,7 @@ def report(results: list[Result], threads: int, quick: bool, elapsed: float) -> 
             machine(threads),
             "",
             table(results),
+            *(["", floor_table(results)] if floor_table(results) else []),
             END,
         ]
     )
@@ -309,6 +334,9 @@ def main() -> int:
     print(machine(args.threads))
     print()
     print(table(results))
+    if floor_table(results):
+        print()
+        print(floor_table(results))
     print(
         f"\n{elapsed:.0f} s in all; ember/torch above 1 means ember is slower (or bigger), except for "
         "rows where higher is better."

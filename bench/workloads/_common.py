@@ -18,10 +18,10 @@ SEED = 0
 N_IMAGES = 60_000
 
 
-def parse_args(description: str) -> argparse.Namespace:
+def parse_args(description: str, libraries: tuple[str, ...] = ("ember", "torch")) -> argparse.Namespace:
     """Parses `<library> [--quick]`, the interface every workload script shares."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("library", choices=["ember", "torch"])
+    parser.add_argument("library", choices=libraries)
     parser.add_argument("--quick", action="store_true", help="do less work (smoke-test sized)")
     return parser.parse_args()
 
