@@ -190,22 +190,31 @@ def _checked_axpy() -> dict:
     return _fused_axpy
 
 
+def _address(a: np.ndarray) -> int:
+    """Where a's data starts (a must be contiguous); cheaper than a.ctypes.data for writable arrays."""
+    if a.flags.writeable:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    return a.ctypes.data
+
+
 def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
     """y += alpha * x in place, each element rounded once as a fused multiply-add (torch's add_ with alpha)."""
     dtype = y.dtype
-    alpha = dtype.type(alpha)
+    fused = _fused_axpy if _fused_axpy is not _UNSET else _checked_axpy()
+    fn = fused.get(dtype)
     if (
-        x.dtype == dtype
+        fn is not None
+        and x.dtype == dtype
         and x.shape == y.shape
+        and y.size
         and x.flags.c_contiguous
         and y.flags.c_contiguous
         and y.flags.writeable
-        and y.size
     ):
-        fn = _checked_axpy().get(dtype)
-        if fn is not None:
-            fn(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
-            return
+        # ctypes rounds alpha to the array's precision, as torch converts it to the tensor's type.
+        fn(y.size, alpha, _address(x), 1, _address(y), 1)
+        return
+    alpha = dtype.type(alpha)
     if dtype == np.float32:
         # The float64 product of two float32 values is exact, so one float64 add then a cast
         # rounds almost always as a fused multiply-add does (double rounding is rare, not impossible).
