@@ -106,3 +106,14 @@ def test_package_exports_resolve():
         assert getattr(ember.train, name) is not None, name
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         ember.train.nope  # noqa: B018
+
+
+def test_the_training_guide_lists_every_choice():
+    from pathlib import Path
+
+    from ember.train import config
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "training.md").read_text()
+    for name in ("ACTIVATIONS", "INITS", "LOSSES", "OPTIMIZERS", "SCHEDULES"):
+        for choice in getattr(config, name):
+            assert f"`{choice}`" in guide, f"docs/training.md does not mention {name} choice {choice!r}"
