@@ -41,9 +41,6 @@ NOTES = {
     "nn.Module.register_full_backward_pre_hook": (
         "partial: a hook that returns a replacement grad_output raises NotImplementedError"
     ),
-    "nn.AlphaDropout": "not implemented: forward raises NotImplementedError",
-    "F.alpha_dropout": "not implemented: raises NotImplementedError",
-    "torch.alpha_dropout": "not implemented: raises NotImplementedError",
     "F.pad": "partial: `mode='constant'` only; other modes raise NotImplementedError",
     "nn.Embedding(max_norm=)": "not implemented: raises NotImplementedError",
     "nn.Embedding(sparse=/scale_grad_by_freq=)": "not implemented: raises NotImplementedError",
@@ -54,7 +51,7 @@ NOTES = {
     "nn.Unflatten": "partial: named-dimension form raises NotImplementedError",
     "nn.UninitializedParameter": "not implemented: exists for isinstance checks; constructing raises NotImplementedError",
     "torch.optim.{ASGD, LBFGS, RAdam, Rprop, SparseAdam, Adafactor, swa_utils}": (
-        "not implemented: raises NotImplementedError"
+        "not implemented: the names import; constructing or calling one raises NotImplementedError"
     ),
     "Optimizer(differentiable=True)": "not implemented: raises NotImplementedError",
     "torch.save": (

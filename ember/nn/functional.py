@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -356,9 +357,30 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return input * m
 
 
+# SELU's negative saturation value, -scale * alpha: where alpha dropout sends a dropped unit.
+_SELU_SATURATION = 1.7580993408473766
+
+
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
-    """Not implemented in ember."""
-    raise NotImplementedError("ember does not implement torch.nn.functional.alpha_dropout")
+    """Dropout for SELU networks: dropped units take SELU's saturation value, then an affine map restores
+    mean 0 and variance 1 (identity when not training)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    a = input._data
+    if p == 1.0:
+        zeros = Tensor._wrap(np.zeros((), dtype=a.dtype))
+        return input.mul_(zeros) if inplace else input * zeros
+    keep = (rng().random(a.shape) >= p).astype(a.dtype)
+    scale = 1.0 / math.sqrt((_SELU_SATURATION**2 * p + 1) * (1 - p))
+    t = a.dtype.type
+    # kept units: scale * x + shift; dropped ones: the constant scale * (p - 1) * saturation
+    shift = (keep - t(1)) * t(_SELU_SATURATION * scale) + t(_SELU_SATURATION * scale * p)
+    factor = Tensor._wrap(keep * t(scale))
+    if inplace:
+        return input.mul_(factor).add_(Tensor._wrap(shift))
+    return input * factor + Tensor._wrap(shift)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

@@ -231,12 +231,27 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     return _fill(tensor, arr)
 
 
-# Old names without the trailing underscore, kept by torch as deprecated aliases.
-uniform = uniform_
-normal = normal_
-constant = constant_
-xavier_uniform = xavier_uniform_
-xavier_normal = xavier_normal_
-kaiming_uniform = kaiming_uniform_
-kaiming_normal = kaiming_normal_
-orthogonal = orthogonal_
+# Old names without the trailing underscore, kept by torch as deprecated aliases that warn.
+def _deprecated_alias(current):
+    """A function that warns that its name is deprecated in favour of current's, then calls current."""
+    old = current.__name__.rstrip("_")
+
+    def alias(*args, **kwargs):
+        warnings.warn(
+            f"`nn.init.{old}` is now deprecated in favor of `nn.init.{current.__name__}`.", FutureWarning, stacklevel=2
+        )
+        return current(*args, **kwargs)
+
+    alias.__name__ = old
+    alias.__doc__ = f"Deprecated alias of {current.__name__} (warns)."
+    return alias
+
+
+uniform = _deprecated_alias(uniform_)
+normal = _deprecated_alias(normal_)
+constant = _deprecated_alias(constant_)
+xavier_uniform = _deprecated_alias(xavier_uniform_)
+xavier_normal = _deprecated_alias(xavier_normal_)
+kaiming_uniform = _deprecated_alias(kaiming_uniform_)
+kaiming_normal = _deprecated_alias(kaiming_normal_)
+orthogonal = _deprecated_alias(orthogonal_)

@@ -290,11 +290,13 @@ def nll_loss(input: Tensor, target: Tensor, weight=None, ignore_index: int = -10
     elif reduction == "sum":
         out = np.asarray(losses.sum(), dtype=a.dtype)
     else:
-        out = np.asarray(losses.sum() / denom, dtype=a.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):  # every target ignored: 0/0 is NaN, silently as torch
+            out = np.asarray(losses.sum() / denom, dtype=a.dtype)
     res = wrap(out)
     node = record(res, NllLoss2DBackward0 if input.ndim >= 3 else NllLossBackward0, input, None, None)
     if node is not None:
-        scale = -wt / denom if reduction == "mean" else -wt
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = -wt / denom if reduction == "mean" else -wt
         if reduction == "mean" and denom == 0:
             scale = np.where(ignored, 0, scale).astype(a.dtype)  # as torch: no gradient for ignored targets
         if a.ndim == 1:
@@ -371,7 +373,8 @@ def cross_entropy_indices(
     elif reduction == "sum":
         out = np.asarray(losses.sum(), dtype=a.dtype)
     else:
-        out = np.asarray(losses.sum() / denom, dtype=a.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):  # all targets ignored: NaN, as torch
+            out = np.asarray(losses.sum() / denom, dtype=a.dtype)
     res = wrap(out)
     node = record(res, _CE_NODES[_nll_node_name(input)], input, None, None)
     if node is not None:

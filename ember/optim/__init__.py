@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
+from ._unsupported import ASGD, LBFGS, Adafactor, RAdam, Rprop, SparseAdam
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
@@ -14,6 +15,12 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
+    "ASGD",
+    "LBFGS",
+    "Adafactor",
+    "RAdam",
+    "Rprop",
+    "SparseAdam",
     "Adadelta",
     "Adagrad",
     "Adam",
@@ -24,12 +31,7 @@ __all__ = [
     "RMSprop",
     "SGD",
     "lr_scheduler",
+    "swa_utils",
     "register_optimizer_step_post_hook",
     "register_optimizer_step_pre_hook",
 ]
-
-
-def __getattr__(name: str):
-    if name in ("ASGD", "LBFGS", "RAdam", "Rprop", "SparseAdam", "Adafactor", "swa_utils"):
-        raise NotImplementedError(f"ember does not implement torch.optim.{name}")
-    raise AttributeError(f"module 'ember.optim' has no attribute '{name}'")

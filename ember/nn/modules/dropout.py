@@ -30,8 +30,8 @@ class Dropout(_DropoutNd):
 
 
 class AlphaDropout(_DropoutNd):
-    """Not implemented in ember."""
+    """Alpha dropout for SELU networks (see F.alpha_dropout); the identity in eval mode."""
 
     def forward(self, input: Tensor) -> Tensor:
-        """Refuse with NotImplementedError."""
-        return F.alpha_dropout(input, self.p, self.training)
+        """Drop units to SELU's saturation value and rescale, while training."""
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)

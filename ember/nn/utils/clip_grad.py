@@ -40,6 +40,11 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     norm_type = float(norm_type)
     if not tensors:
         return Tensor._wrap(np.array(0.0, dtype=np.float32))
+    for t in tensors:
+        if t._data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {t.dtype.name}"
+            )
     norms = np.array([_norm_of(t._data, norm_type) for t in tensors])
     total = _norm_of(norms, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
@@ -48,7 +53,8 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
             "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
             "`error_if_nonfinite=False`"
         )
-    return Tensor._wrap(np.array(total, dtype=tensors[0]._data.dtype))
+    # torch stacks the per-tensor norms, so the result has the promoted dtype of all of them
+    return Tensor._wrap(np.array(total, dtype=np.result_type(*(t._data.dtype for t in tensors))))
 
 
 def clip_grad_norm_(
