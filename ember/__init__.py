@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins as _builtins
+
 from . import _dtype
 from ._creation import PUBLIC as _creation_public
 from ._device import device
@@ -42,7 +44,15 @@ from ._tensor import (
     Tensor,
     bind_methods,
 )
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .autograd.grad_mode import is_inference_mode_enabled
 from .ops import PUBLIC as _ops_public
 from .ops import TENSOR_METHODS as _ops_methods
@@ -106,8 +116,22 @@ def compile(model=None, **kwargs):  # noqa: A001
     return model
 
 
+_deterministic = [False, False]  # [mode, warn_only] as last set
+
+
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
-    """Accepted: ember's CPU ops are deterministic already."""
+    """Accepted (and remembered): ember's CPU ops are deterministic already."""
+    _deterministic[:] = [_builtins.bool(mode), _builtins.bool(warn_only)]
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    """The mode last passed to use_deterministic_algorithms."""
+    return _deterministic[0]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    """The warn_only last passed to use_deterministic_algorithms."""
+    return _deterministic[1]
 
 
 e = 2.718281828459045

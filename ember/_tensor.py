@@ -3,6 +3,8 @@ a version counter). The math lives in ember.ops; the ops modules bind their meth
 
 from __future__ import annotations
 
+import contextvars
+import copy
 import numbers
 import warnings
 import weakref
@@ -21,6 +23,15 @@ class _Version:
     change, so creating one (once per tensor) runs no Python code."""
 
     value = 0
+
+
+class _InferenceVersion(_Version):
+    """The counter of a tensor made in inference mode (and of its views): marks it for is_inference()."""
+
+
+# Whether an inference_mode block is active (read and written by autograd.grad_mode). It lives here
+# because making a tensor checks it.
+_inference_mode = contextvars.ContextVar("ember_inference_mode", default=False)
 
 
 _NP_TO_DTYPE = {d.np: d for d in dt.ALL}
@@ -172,6 +183,7 @@ class Tensor:
         "_hooks",
         "_post_acc_hooks",
         "_retains_grad",
+        "_detached",  # set (True) only on detach() results: aliases of the base that are not autograd views
         "__weakref__",
         "__dict__",
     )
@@ -203,7 +215,7 @@ class Tensor:
         self._requires_grad = requires_grad
         self._grad = None
         self.grad_fn = None
-        self._version = _Version()
+        self._version = _InferenceVersion() if _inference_mode.get() else _Version()
         self._base = None
         self._acc = None
         self._hooks = None
@@ -395,6 +407,10 @@ class Tensor:
 
     _version_value = version
 
+    def is_inference(self) -> bool:
+        """Whether this tensor was made inside an inference_mode block (or is a view of one that was)."""
+        return type(self._version) is _InferenceVersion
+
     @property
     def output_nr(self) -> int:
         """Which output of grad_fn this tensor is (always 0 in ember)."""
@@ -413,9 +429,11 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None:
-            return self._data.astype(dtype, copy=False)
-        return self._data
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if dtype is not None and self._data.dtype != dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def item(self):
         """The single value as a Python number."""
@@ -429,7 +447,7 @@ class Tensor:
 
     def _scalar_for(self, what: str):
         if self._data.size != 1:
-            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         if self._requires_grad:
             warnings.warn(
                 "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior. "
@@ -452,7 +470,8 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            how_many = "no values" if not self._data.size else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {how_many} is ambiguous")
         return bool(self._data.reshape(()).item())
 
     def __complex__(self) -> complex:
@@ -492,12 +511,10 @@ class Tensor:
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol"
             )
         new = type(self).__new__(type(self))
-        Tensor._init(new, self._data.copy(), self._requires_grad)
+        Tensor._init(new, _deepcopy_array(self._data, memo, self._base is not None), self._requires_grad)
         if self._grad is not None:
             new._grad = Tensor._wrap(self._grad._data.copy())
         if hasattr(self, "__dict__"):
-            import copy
-
             for k, v in self.__dict__.items():
                 setattr(new, k, copy.deepcopy(v, memo))
         memo[id(self)] = new
@@ -555,7 +572,9 @@ class Tensor:
         return RemovableHandle(self._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
-        """Call hook(tensor) after a gradient is accumulated into this leaf's .grad."""
+        """Call hook(tensor) after a gradient is accumulated into this leaf's .grad; it must return None."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         from .utils.hooks import RemovableHandle
@@ -566,7 +585,9 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing memory with this one, cut from the graph."""
-        return self._view_of(self._data)
+        t = self._view_of(self._data)
+        t._detached = True
+        return t
 
     def detach_(self) -> Tensor:
         """Cut this tensor from the graph, in place."""
@@ -666,6 +687,22 @@ class Tensor:
         return False
 
 
+def _deepcopy_array(a: np.ndarray, memo: dict, is_view: bool) -> np.ndarray:
+    """A copy of a for deepcopy. The memory that a view's array lies in is copied once per deepcopy (the memo
+    keeps it) and the copy views that, so a base and its views copied together still share memory."""
+    root = a
+    while is_view and isinstance(root.base, np.ndarray):
+        root = root.base
+    if root is a:
+        return copy.deepcopy(a, memo)
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        return a.copy()
+    new_root = copy.deepcopy(root, memo)  # keeps root's memory layout
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    memory = new_root.reshape(-1, order="A").view(np.uint8)
+    return np.ndarray(a.shape, a.dtype, buffer=memory, offset=offset, strides=a.strides)
+
+
 def _engine():
     """ember.autograd.engine, imported on first use (it imports this module)."""
     from .autograd import engine
@@ -674,14 +711,16 @@ def _engine():
     return engine
 
 
-def _wrap(arr: np.ndarray, _new=object.__new__, _cls=Tensor, _counter=_Version) -> Tensor:
+def _wrap(
+    arr: np.ndarray, _new=object.__new__, _cls=Tensor, _counter=_Version, _inference=_inference_mode.get
+) -> Tensor:
     """A tensor around an existing array (no copy, no checks): the constructor every op uses."""
     t = _new(_cls)
     t._data = arr
     t._requires_grad = False
     t._grad = None
     t.grad_fn = None
-    t._version = _counter()
+    t._version = _InferenceVersion() if _inference() else _counter()
     t._base = None
     t._acc = None
     t._hooks = None

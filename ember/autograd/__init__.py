@@ -101,6 +101,10 @@ def grad(
         retain_graph = create_graph
     if allow_unused is None:
         allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, but got: allow_unused=False."
+        )
     for t in outputs:
         if not t.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
@@ -109,7 +113,7 @@ def grad(
     if materialize_grads:
         from .._creation import zeros_like
 
-        result = tuple(zeros_like(i) if g is None else g for g, i in zip(result, inputs))
+        result = tuple(zeros_like(i, requires_grad=create_graph) if g is None else g for g, i in zip(result, inputs))
     return result
 
 
@@ -128,19 +132,34 @@ class detect_anomaly:  # noqa: N801 - torch's name
             UserWarning,
             stacklevel=2,
         )
-        self._prev = engine._state_anomaly[0]
-        engine._state_anomaly[0] = self.check_nan
+        self._prev = engine._state_anomaly[:]
+        _set_anomaly(True, self.check_nan)
 
     def __exit__(self, *exc) -> None:
-        engine._state_anomaly[0] = self._prev
+        engine._state_anomaly[:] = self._prev
+
+
+def _set_anomaly(mode: bool, check_nan: bool) -> None:
+    # Slot 0 (NaN checks on) is the one the ops and the engine read; slots 1-2 answer the queries below.
+    engine._state_anomaly[:] = [bool(mode and check_nan), bool(mode), bool(check_nan)]
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly detection is on (detect_anomaly or set_detect_anomaly)."""
+    return engine._state_anomaly[1]
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """Whether anomaly detection, when on, checks backward outputs for NaN."""
+    return engine._state_anomaly[2]
 
 
 class set_detect_anomaly(detect_anomaly):  # noqa: N801
     """Turn anomaly detection on or off (also as a context manager)."""
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
-        self._prev = engine._state_anomaly[0]
-        engine._state_anomaly[0] = mode and check_nan
+        self._prev = engine._state_anomaly[:]
+        _set_anomaly(mode, check_nan)
 
     def __enter__(self) -> None:
         pass

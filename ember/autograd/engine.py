@@ -99,7 +99,8 @@ def _accumulate_into_leaf(node: AccumulateGrad, grad, create_graph: bool) -> Non
         current._version.value += 1
     if leaf._post_acc_hooks:
         for hook in list(leaf._post_acc_hooks.values()):
-            hook(leaf)
+            if hook(leaf) is not None:
+                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
 def run_backward(
@@ -235,7 +236,7 @@ def run_backward(
     return None
 
 
-_state_anomaly = [False]
+_state_anomaly = [False, False, True]  # [NaN checks on, anomaly mode on, check_nan]
 
 
 def _check_anomaly(node, grads) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from .._tensor import Tensor
 from .grad_mode import grad_enabled, set_enabled
 from .graph import Node, grad_node_of
@@ -81,7 +83,11 @@ class BackwardCFunction(Node, FunctionCtx):
 
 
 class _FunctionMeta(type):
-    pass
+    """Gives each Function subclass its own node class, named f"{name}Backward" as in torch."""
+
+    def __init__(cls, name, bases, namespace) -> None:
+        super().__init__(name, bases, namespace)
+        cls._backward_cls = type(name + "Backward", (BackwardCFunction,), {"_cls": cls})
 
 
 class Function(metaclass=_FunctionMeta):
@@ -100,8 +106,7 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run forward without recording, then record one node whose backward calls cls.backward."""
-        ctx = BackwardCFunction()
-        ctx._cls = cls
+        ctx = cls._backward_cls()
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         prev = grad_enabled()
@@ -116,10 +121,14 @@ class Function(metaclass=_FunctionMeta):
         if needs:
             ctx._input_slots = [a if isinstance(a, Tensor) else None for a in args]
             ctx.next_nodes = tuple(grad_node_of(a) if a.requires_grad else None for a in args if isinstance(a, Tensor))
+            if ctx.dirty:
+                _check_dirty(ctx.dirty, tensor_args, outs)
             new_outs = []
             for o in outs:
                 if isinstance(o, Tensor):
-                    if any(o is a for a in tensor_args):
+                    if id(o) in ctx.dirty:
+                        pass  # a dirty input is returned as itself, its history moved onto this node
+                    elif any(o is a for a in tensor_args):
                         o = o._view_of(o._data)  # an input returned as is becomes a new output
                     if id(o) not in ctx.non_differentiable and o.dtype.is_floating_point:
                         o._requires_grad = True
@@ -144,8 +153,58 @@ class Function(metaclass=_FunctionMeta):
         return outs[0] if single else outs
 
 
-class once_differentiable:  # noqa: N801 - torch's name
-    """Decorator accepted for compatibility; backward then runs without recording."""
+def _check_dirty(dirty: set, inputs: list, outs: tuple) -> None:
+    """Refuse the mark_dirty uses that torch refuses, and in-place changes of views (not implemented)."""
+    for a in inputs:
+        if id(a) not in dirty:
+            continue
+        if a._requires_grad and a.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+        if a._base is not None and not hasattr(a, "_detached"):
+            raise NotImplementedError(
+                "ember does not implement ctx.mark_dirty on a view while recording for autograd (torch rebases "
+                "the view's history); apply it to a .clone() of the view and assign the result back through an index "
+                "on the base, e.g. base[0] = Fn.apply(base[0].clone())"
+            )
+    if not dirty <= {id(o) for o in outs if isinstance(o, Tensor)}:
+        raise RuntimeError(
+            "Some elements marked as dirty during the forward method were not returned as output. "
+            "The inputs that are modified inplace must all be outputs of the Function."
+        )
 
-    def __new__(cls, fn):
-        return fn
+
+_TWICE = "trying to differentiate twice a function that was marked with @once_differentiable"
+
+
+class DelayedError(Node):
+    """Stands behind the gradients of a once_differentiable backward: differentiating them raises."""
+
+    def backward(self, grad):
+        raise RuntimeError(_TWICE)
+
+
+def once_differentiable(fn):
+    """Decorate a Function's backward: it runs without recording, and a double backward through it raises."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        prev = grad_enabled()
+        set_enabled(False)
+        try:
+            outputs = fn(ctx, *args)
+        finally:
+            set_enabled(prev)
+        if not prev or not any(isinstance(a, Tensor) and a._requires_grad for a in args):
+            return outputs
+        node = DelayedError()
+        single = not isinstance(outputs, tuple)
+        marked = []
+        for o in (outputs,) if single else outputs:
+            if isinstance(o, Tensor) and o.dtype.is_floating_point:
+                o = o.detach()
+                o._requires_grad = True
+                o.grad_fn = node
+            marked.append(o)
+        return marked[0] if single else tuple(marked)
+
+    return wrapper

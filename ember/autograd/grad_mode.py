@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextvars
 import functools
 
+from .._tensor import _inference_mode
+
 # Grad mode is per thread, as in torch: a new thread starts from the defaults. Context variables
 # give that (each thread runs in its own context) at a fraction of a threading.local's lookup cost,
 # which every recorded operation pays. (asyncio tasks also get their own copy.)
 _enabled_var = contextvars.ContextVar("ember_grad_enabled", default=True)
-_inference_var = contextvars.ContextVar("ember_inference_mode", default=False)
+_inference_var = _inference_mode  # tensors made while it is set are inference tensors
 
 grad_enabled = _enabled_var.get  # the fast read for the ops: grad_enabled() -> bool
 set_enabled = _enabled_var.set  # the fast write: set_enabled(flag)
@@ -79,17 +81,22 @@ class _GradModeContext:
         return self.__class__.__new__(self.__class__)._clone_of(self)
 
 
-class no_grad(_GradModeContext):
+class _BareDecoratorContext(_GradModeContext):
+    """A switch without arguments: @switch works like @switch()."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_BareDecoratorContext):
     """Disable gradient recording inside the block or decorated function."""
 
     _target = False
 
-    def __init__(self, orig_func=None) -> None:
-        if orig_func is not None and callable(orig_func):
-            raise TypeError("use @no_grad() with parentheses, or `with no_grad():`")
 
-
-class enable_grad(_GradModeContext):
+class enable_grad(_BareDecoratorContext):
     """Enable gradient recording inside the block or decorated function."""
 
     _target = True
@@ -124,6 +131,11 @@ class set_grad_enabled(_GradModeContext):
 
 class inference_mode(_GradModeContext):
     """Like no_grad, for inference: nothing inside is recorded."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # used bare, as @inference_mode
 
     def __init__(self, mode: bool = True) -> None:
         self._target = not mode

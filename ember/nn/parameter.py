@@ -41,9 +41,7 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        new = Parameter(Tensor._wrap(self._data.copy()), self._requires_grad)
-        if self._grad is not None:
-            new._grad = Tensor._wrap(self._grad._data.copy())
+        new = Parameter(Tensor._wrap(self._data.copy()), self._requires_grad)  # without .grad, as torch
         for k, v in self.__dict__.items():
             import copy
 

@@ -46,7 +46,7 @@ def float_array(t: Tensor) -> np.ndarray:
     return a
 
 
-_anomaly = engine._state_anomaly  # a one-element list that anomaly mode flips
+_anomaly = engine._state_anomaly  # anomaly mode state; slot 0 is on or off
 
 
 def record(out: Tensor, node_cls, *inputs):

@@ -807,16 +807,26 @@ def _erf_np(a):
     return np.vectorize(scalar_erf, otypes=[a.dtype])(a) if a.size else a.copy()
 
 
+def _quiet(fn):
+    """fn with NumPy's divide/invalid warnings off: out of domain, torch gives inf or nan silently."""
+
+    def run(*args):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(*args)
+
+    return run
+
+
 _LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
 
 exp = _unary("exp", np.exp, lambda g, x, o: g * o, save="output", arrays=True)
 exp2 = _unary("exp2", np.exp2, lambda g, x, o: g * o * _LN2, save="output", arrays=True)
 expm1 = _unary("expm1", np.expm1, lambda g, x, o: g * (o + 1), save="output", arrays=True)
-log = _unary("log", np.log, lambda g, x, o: g / x, arrays=True)
-log2 = _unary("log2", np.log2, lambda g, x, o: g / (x * _LN2), arrays=True)
-log10 = _unary("log10", np.log10, lambda g, x, o: g / (x * _LN10), arrays=True)
+log = _unary("log", _quiet(np.log), _quiet(lambda g, x, o: g / x), arrays=True)
+log2 = _unary("log2", _quiet(np.log2), _quiet(lambda g, x, o: g / (x * _LN2)), arrays=True)
+log10 = _unary("log10", _quiet(np.log10), _quiet(lambda g, x, o: g / (x * _LN10)), arrays=True)
 log1p = _unary("log1p", np.log1p, lambda g, x, o: g / (x + 1), node_name="Log1PBackward0", arrays=True)
-sqrt = _unary("sqrt", np.sqrt, lambda g, x, o: g / (o * 2), save="output", arrays=True)
+sqrt = _unary("sqrt", _quiet(np.sqrt), _quiet(lambda g, x, o: g / (o * 2)), save="output", arrays=True)
 rsqrt = _unary("rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, o: g * (o**3) * -0.5, save="output")
 sin = _unary("sin", np.sin, lambda g, x, o: g * x.cos())
 cos = _unary("cos", np.cos, lambda g, x, o: -g * x.sin())
@@ -1261,12 +1271,8 @@ def apply_inplace(self: Tensor, compute, *args, **kwargs) -> Tensor:
     if recording:
         if self.grad_fn is None and self._requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        base = self._base
-        if base is not None and (base._requires_grad or self._requires_grad):
-            raise NotImplementedError(
-                "ember does not implement in-place operations on views of tensors that require grad "
-                "(torch rebases the view's history); apply the operation to the base tensor or to a .clone()"
-            )
+        if self._base is not None and not hasattr(self, "_detached"):
+            _refuse_inplace_on_view(self)
         snap = wrap(self._data.copy())
         snap._requires_grad = self._requires_grad
         snap.grad_fn = self.grad_fn
@@ -1278,6 +1284,23 @@ def apply_inplace(self: Tensor, compute, *args, **kwargs) -> Tensor:
         self.grad_fn = res.grad_fn
         self._requires_grad = res._requires_grad
     return self
+
+
+def _refuse_inplace_on_view(view: Tensor) -> None:
+    """Raise for a recorded in-place change of a view (torch would rebase the view's history onto its base)."""
+    base = view._base
+    if view._requires_grad and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    if base._requires_grad or view._requires_grad:
+        raise NotImplementedError(
+            "ember does not implement in-place operations on views of tensors that require grad "
+            "(torch rebases the view's history); apply the operation to the base tensor or to a .clone()"
+        )
+    raise NotImplementedError(
+        "ember does not implement in-place operations with an operand that requires grad on a view of a tensor "
+        "that does not (torch rebases the base's history); assign through an index on the base instead, "
+        "e.g. base[0] = base[0] + w rather than base[0].add_(w)"
+    )
 
 
 def _write_result(self: Tensor, res: Tensor) -> None:
@@ -1664,6 +1687,8 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     recording = grad_enabled() and (self._requires_grad or src._requires_grad)
     if recording:
         _check_leaf_inplace(self)
+        if self._base is not None and not hasattr(self, "_detached"):
+            _refuse_inplace_on_view(self)
     try:
         np.copyto(self._data, np.broadcast_to(src._data, self._data.shape), casting="unsafe")
     except ValueError:
