@@ -30,8 +30,9 @@ NOTES = {
     "torch.norm(p='nuc')": "not implemented: matrix norms such as `'nuc'` raise NotImplementedError",
     "torch.einsum (sublist format)": "not implemented: raises NotImplementedError; pass an equation string",
     "in-place op on a view of a tensor that requires grad": (
-        "not implemented: raises NotImplementedError (torch rebases the view's history); "
-        "apply it to the base or a `.clone()`"
+        "not implemented: raises NotImplementedError (torch rebases the view's history), as does an in-place op "
+        "on a view of a plain tensor with an operand that requires grad, and `ctx.mark_dirty` on such a view; "
+        "assign through an index instead (`base[0] = base[0] + w`) or work on a `.clone()`"
     ),
     "torch.autograd.grad(is_grads_batched=True)": "not implemented: raises NotImplementedError",
     "autograd.Function with several differentiable outputs": (
@@ -626,8 +627,8 @@ def render() -> str:
         "torch); **untested** means no test in `tests/` mentions it.",
         "",
         "Global differences: CPU only (`device='cuda'` raises, `torch.cuda.is_available()` is False); no complex",
-        "dtypes, no bfloat16, no sparse or named tensors; in-place ops on views of tensors that require grad",
-        "raise NotImplementedError.",
+        "dtypes, no bfloat16, no sparse or named tensors; in-place ops on views that torch would rebase onto the",
+        "graph (views of tensors that require grad, or an operand that requires grad) raise NotImplementedError.",
         "",
     ]
     total = untested = 0
