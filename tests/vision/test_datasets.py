@@ -121,8 +121,9 @@ def test_mnist_repr_like_torchvision(tmp_path):
         f"    Root location: {tmp_path}",
         "    Split: Train",
     ]
-    assert lines[4:7] == ["    StandardTransform", "    Transform: Compose(", "                   ToTensor()"]
-    assert lines[-1].startswith("    Target transform: ")
+    # torchvision indents only the first line of the transforms block
+    assert lines[4:8] == ["    StandardTransform", "Transform: Compose(", "               ToTensor()", "           )"]
+    assert lines[-1].startswith("Target transform: ") and len(lines) == 9
 
 
 def test_transforms_and_target_transform(tmp_path):

@@ -6,13 +6,18 @@ import bisect
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ... import random as _random
 
+_T_co = TypeVar("_T_co", covariant=True)
+_T_stack = TypeVar("_T_stack", tuple, dict)
 
-class Dataset:
-    """A map-style dataset: subclasses implement __getitem__ (and usually __len__)."""
+
+class Dataset(Generic[_T_co]):
+    """A map-style dataset: subclasses implement __getitem__ (and usually __len__).
+
+    Generic like torch's, so annotations such as ``Dataset[tuple]`` work."""
 
     def __getitem__(self, index):
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
@@ -21,7 +26,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[_T_co]):
     """A dataset that is a stream: subclasses implement __iter__."""
 
     def __iter__(self):
@@ -31,7 +36,7 @@ class IterableDataset(Dataset):
         return ChainDataset([self, other])
 
 
-class TensorDataset(Dataset):
+class TensorDataset(Dataset[tuple]):
     """Samples are the i-th rows of the given tensors, which share their first dimension."""
 
     def __init__(self, *tensors) -> None:
@@ -47,7 +52,7 @@ class TensorDataset(Dataset):
         return self.tensors[0].size(0)
 
 
-class StackDataset(Dataset):
+class StackDataset(Dataset[_T_stack]):
     """Zips datasets of equal length: items are tuples (positional) or dicts (keyword)."""
 
     def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
@@ -72,7 +77,7 @@ class StackDataset(Dataset):
         return self._length
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[_T_co]):
     """The concatenation of several map-style datasets."""
 
     @staticmethod
@@ -108,7 +113,7 @@ class ConcatDataset(Dataset):
         return self.datasets[which][idx - start]
 
 
-class ChainDataset(IterableDataset):
+class ChainDataset(IterableDataset[_T_co]):
     """Iterates several iterable datasets one after another."""
 
     def __init__(self, datasets: Iterable[Dataset]) -> None:
@@ -129,7 +134,7 @@ class ChainDataset(IterableDataset):
         return total
 
 
-class Subset(Dataset):
+class Subset(Dataset[_T_co]):
     """The items of a dataset at the given indices, in that order."""
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:

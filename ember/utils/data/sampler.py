@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from ... import random as _random
+
+_T_co = TypeVar("_T_co", covariant=True)
 
 
 def _np_rng(generator) -> np.random.Generator:
@@ -20,8 +23,11 @@ def _np_rng(generator) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(seed))
 
 
-class Sampler:
-    """Base class: an iterable over dataset indices (or lists of indices, for batch samplers)."""
+class Sampler(Generic[_T_co]):
+    """Base class: an iterable over dataset indices (or lists of indices, for batch samplers).
+
+    Generic like torch's, so annotations such as ``Sampler[int]`` work; the concrete samplers below
+    fix the item type, so (as in torch) they themselves are not subscriptable."""
 
     def __init__(self, data_source: Sized | None = None) -> None:
         pass
@@ -30,7 +36,7 @@ class Sampler:
         raise NotImplementedError
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """Indices 0, 1, ..., len(data_source) - 1."""
 
     def __init__(self, data_source: Sized) -> None:
@@ -43,7 +49,7 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """A random permutation of the indices, or num_samples draws with replacement."""
 
     def __init__(
@@ -79,7 +85,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(Sampler[int]):
     """The given indices in a random order."""
 
     def __init__(self, indices: Sequence[int], generator=None) -> None:
@@ -94,7 +100,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(Sampler[int]):
     """num_samples indices drawn with probability proportional to weights."""
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True, generator=None) -> None:
@@ -127,7 +133,7 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list[int]]):
     """Groups another sampler's indices into lists of batch_size."""
 
     def __init__(self, sampler: Sampler | Iterable[int], batch_size: int, drop_last: bool) -> None:

@@ -46,15 +46,17 @@ class Digits(VisionDataset):
             index = int(index)
         targets = self.targets._data if isinstance(self.targets, Tensor) else np.asarray(self.targets)
         img, target = Tensor._wrap(self._images(index)), int(targets[index])
-        return self.transforms(img, target)
+        return (img, target) if self.transforms is None else self.transforms(img, target)
 
     def __getitems__(self, indices: list[int]) -> list:
         """Many items at once, converting the images in one NumPy pass."""
-        if type(self.transforms) is not StandardTransform:
+        if self.transforms is not None and type(self.transforms) is not StandardTransform:
             return [self[i] for i in indices]
         idx = np.asarray(indices, dtype=np.int64)
         imgs = self._images(idx)
         targets = (self.targets._data if isinstance(self.targets, Tensor) else np.asarray(self.targets))[idx].tolist()
+        if self.transforms is None:
+            return [(Tensor._wrap(imgs[k]), int(t)) for k, t in enumerate(targets)]
         return [self.transforms(Tensor._wrap(imgs[k]), int(t)) for k, t in enumerate(targets)]
 
     @property

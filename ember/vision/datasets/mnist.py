@@ -132,7 +132,7 @@ class MNIST(VisionDataset):
         return len(self.data)
 
     def _plan(self):
-        if not self.fast_path or type(self.transforms) is not StandardTransform:
+        if not self.fast_path or (self.transforms is not None and type(self.transforms) is not StandardTransform):
             return None
         return batch_plan(self.transform)
 

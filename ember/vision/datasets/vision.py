@@ -49,7 +49,7 @@ class VisionDataset(Dataset):
             raise ValueError("Only transforms or transform/target_transform can be passed as argument")
         self.transform = transform
         self.target_transform = target_transform
-        if not has_transforms:
+        if not has_transforms and (transform is not None or target_transform is not None):
             transforms = StandardTransform(transform, target_transform)
         self.transforms = transforms
 
@@ -69,6 +69,7 @@ class VisionDataset(Dataset):
             body.append(f"Root location: {self.root}")
         body += self.extra_repr().splitlines()
         if self.transforms is not None:
-            body += repr(self.transforms).splitlines()
+            # one entry, as in torchvision: only the first line of a multi-line transform repr gets the indent
+            body.append(repr(self.transforms))
         lines = [f"Dataset {self.__class__.__name__}"] + [" " * self._repr_indent + line for line in body]
         return "\n".join(lines)

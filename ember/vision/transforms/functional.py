@@ -53,6 +53,7 @@ _PIL_FILTERS = {
     InterpolationMode.BICUBIC: 3,
     InterpolationMode.BOX: 4,
     InterpolationMode.HAMMING: 5,
+    InterpolationMode.NEAREST_EXACT: 0,  # PIL's nearest already samples pixel centres, as nearest-exact means
 }
 
 
@@ -73,6 +74,8 @@ def get_dimensions(img) -> list[int]:
         return [len(img.getbands()), h, w]
     _check_image(img)
     shape = img.shape
+    if len(shape) < 2:
+        raise TypeError("Tensor is not a torch image.")
     channels = 1 if len(shape) == 2 else shape[-3]
     return [channels, shape[-2], shape[-1]]
 
@@ -135,35 +138,51 @@ def pil_to_tensor(pic) -> Tensor:
     return from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
 
 
+# the modes a multi-channel uint8 image may be labelled with, the first being the default
+_PIL_MODES_BY_CHANNELS = {2: ("LA",), 3: ("RGB", "YCbCr", "HSV"), 4: ("RGBA", "CMYK", "RGBX")}
+
+
 def to_pil_image(pic, mode: str | None = None):
-    """A C x H x W tensor (floats in [0, 1] are scaled by 255) or H x W x C array as a PIL image."""
+    """A C x H x W tensor (floats in [0, 1] are scaled by 255) or H x W x C array as a PIL image.
+
+    mode names the colour space the data is already in (e.g. "YCbCr"): the pixels are labelled with it,
+    not converted, and a mode that does not fit the data's channels or type is a ValueError."""
     Image = _pil()
     if isinstance(pic, Tensor):
         if pic.ndim not in (2, 3):
             raise ValueError(f"pic should be 2/3 dimensional. Got {pic.ndim} dimensions.")
         data = pic.detach()._data
-        if data.ndim == 2:
-            data = data[None]
-        if np.issubdtype(data.dtype, np.floating) and mode != "F":
-            data = (data * 255).astype(np.uint8)
-        arr = data.transpose(1, 2, 0)
+        arr = data[:, :, None] if data.ndim == 2 else data.transpose(1, 2, 0)
     elif isinstance(pic, np.ndarray):
         if pic.ndim not in (2, 3):
             raise ValueError(f"pic should be 2/3 dimensional. Got {pic.ndim} dimensions.")
         arr = pic[:, :, None] if pic.ndim == 2 else pic
     else:
         raise TypeError(f"pic should be Tensor or ndarray. Got {type(pic)}.")
-    if arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-        if mode is None:
-            mode = {np.uint8: "L", np.int16: "I;16", np.int32: "I", np.float32: "F"}.get(arr.dtype.type)
-            if mode is None:
-                raise TypeError(f"Input type {arr.dtype} is not supported")
-        return Image.fromarray(arr).convert(mode) if mode != Image.fromarray(arr).mode else Image.fromarray(arr)
+    channels = arr.shape[2]
+    if channels > 4:
+        raise ValueError(f"pic should not have > 4 channels. Got {channels} channels.")
+    if np.issubdtype(arr.dtype, np.floating) and mode != "F":
+        arr = (arr * 255).astype(np.uint8)
+    h, w = arr.shape[:2]
+    if channels == 1:
+        arr = np.ascontiguousarray(arr[:, :, 0])
+        i16 = "I;16" if sys.byteorder == "little" else "I;16B"
+        expected = {np.uint8: "L", np.int16: i16, np.int32: "I", np.float32: "F"}.get(arr.dtype.type)
+        if mode is not None and mode != expected:
+            raise ValueError(f"Incorrect mode ({mode}) supplied for input type {arr.dtype}. Should be {expected}")
+        if expected is None:
+            raise TypeError(f"Input type {arr.dtype} is not supported")
+        if expected == i16:  # fromarray would widen int16 to "I"; keep the 16-bit pixels as they are
+            return Image.frombytes(expected, (w, h), arr.tobytes())
+        return Image.fromarray(arr)
+    allowed = _PIL_MODES_BY_CHANNELS[channels]
+    if mode is not None and mode not in allowed:
+        raise ValueError(f"Only modes {list(allowed)} are supported for {channels} channel inputs")
     if arr.dtype != np.uint8:
-        raise TypeError(f"Input type {arr.dtype} is not supported for {arr.shape[2]} channels")
-    img = Image.fromarray(np.ascontiguousarray(arr))
-    return img.convert(mode) if mode is not None and mode != img.mode else img
+        raise TypeError(f"Input type {arr.dtype} is not supported for {channels} channels")
+    # frombytes labels the raw pixels with the mode; convert() would reinterpret them as RGB first
+    return Image.frombytes(mode or allowed[0], (w, h), np.ascontiguousarray(arr).tobytes())
 
 
 def normalize(tensor: Tensor, mean: Sequence[float], std: Sequence[float], inplace: bool = False) -> Tensor:
@@ -282,14 +301,24 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
             return ImageOps.expand(img, border=(left, top, right, bottom), **_pil_fill(fill, img, "fill"))
         arr = np.asarray(img)
         widths = ((top, bottom), (left, right)) + (((0, 0),) if arr.ndim == 3 else ())
-        return _pil().fromarray(np.pad(arr, widths, padding_mode))
-    data = img._data
-    widths = [(0, 0)] * (data.ndim - 2) + [(top, bottom), (left, right)]
+        out = _pil().fromarray(np.pad(arr, widths, padding_mode))
+        if img.mode == "P":  # the padded indices still refer to the original palette
+            out.putpalette(img.getpalette())
+        return out
+    if not isinstance(fill, numbers.Real):
+        raise TypeError("Got inappropriate fill arg")  # tensors take one number for every channel
     if padding_mode == "constant":
-        out = np.pad(data, widths, "constant", constant_values=np.asarray(fill).astype(data.dtype))
-    else:
-        out = np.pad(data, widths, padding_mode)
-    return Tensor._wrap(out)
+        from ...nn.functional import pad as nn_pad
+
+        return nn_pad(img, (left, right, top, bottom), value=fill)
+    # the other modes only copy pixels: gather them by the source indices np.pad gives for each axis,
+    # which keeps autograd and NumPy's behaviour for padding wider than the image
+    _, h, w = get_dimensions(img)
+    rows = np.pad(np.arange(h), (top, bottom), padding_mode)
+    cols = np.pad(np.arange(w), (left, right), padding_mode)
+    from ..._creation import from_numpy
+
+    return img.index_select(-2, from_numpy(rows)).index_select(-1, from_numpy(cols))
 
 
 def crop(img, top: int, left: int, height: int, width: int):
@@ -300,9 +329,13 @@ def crop(img, top: int, left: int, height: int, width: int):
     _, h, w = get_dimensions(img)
     right, bottom = left + width, top + height
     if left < 0 or top < 0 or right > w or bottom > h:
-        ltrb = [max(-left, 0), max(-top, 0), max(right - w, 0), max(bottom - h, 0)]
-        inner = img[..., max(top, 0) : bottom, max(left, 0) : right]
-        return pad(inner, ltrb, fill=0)
+        # the part of the box inside the image (clamped, so a box wholly outside gives an empty slice),
+        # zero-padded before by the box's part above/left of the image and after by whatever size is left
+        t0, b0 = min(max(top, 0), h), min(max(bottom, 0), h)
+        l0, r0 = min(max(left, 0), w), min(max(right, 0), w)
+        pad_l, pad_t = min(max(-left, 0), width), min(max(-top, 0), height)
+        ltrb = [pad_l, pad_t, width - pad_l - (r0 - l0), height - pad_t - (b0 - t0)]
+        return pad(img[..., t0:b0, l0:r0], ltrb, fill=0)
     return img[..., top:bottom, left:right]
 
 
@@ -375,16 +408,16 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
     c = img.shape[-3]
     if c not in (1, 3):
         raise TypeError(f"Input image tensor permitted channel values are [1, 3], but found {c}")
-    data = img._data
     if c == 3:
-        r, g, b = data[..., 0, :, :], data[..., 1, :, :], data[..., 2, :, :]
-        ft = data.dtype.type if np.issubdtype(data.dtype, np.floating) else np.float32
-        lum = (ft(0.2989) * r + ft(0.587) * g + ft(0.114) * b).astype(data.dtype)[..., None, :, :]
+        # ember ops rather than NumPy, so a float image keeps its autograd history; integer images are
+        # weighted in the default float dtype (the scalars promote them) and cast back
+        r, g, b = img[..., 0:1, :, :], img[..., 1:2, :, :], img[..., 2:3, :, :]
+        lum = (0.2989 * r + 0.587 * g + 0.114 * b).to(img.dtype)
     else:
-        lum = data.copy()
+        lum = img.clone()
     if num_output_channels == 3:
-        lum = np.broadcast_to(lum, lum.shape[:-3] + (3,) + lum.shape[-2:]).copy()
-    return Tensor._wrap(lum)
+        lum = lum.expand(*lum.shape[:-3], 3, *lum.shape[-2:]).contiguous()
+    return lum
 
 
 to_grayscale = rgb_to_grayscale

@@ -138,8 +138,17 @@ class Pad:
     """Pad all borders."""
 
     def __init__(self, padding, fill=0, padding_mode: str = "constant") -> None:
+        # checked here as well as in F.pad, so a bad argument fails where the pipeline is built
+        if not isinstance(padding, (numbers.Number, tuple, list)):
+            raise TypeError("Got inappropriate padding arg")
+        if not isinstance(fill, (numbers.Number, tuple, list)):
+            raise TypeError("Got inappropriate fill arg")
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
             raise ValueError("Padding mode should be either constant, edge, reflect or symmetric")
+        if isinstance(padding, (tuple, list)) and len(padding) not in (1, 2, 4):
+            raise ValueError(
+                f"Padding must be an int or a 1, 2, or 4 element tuple, not a {len(padding)} element tuple"
+            )
         self.padding = padding
         self.fill = fill
         self.padding_mode = padding_mode
