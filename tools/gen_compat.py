@@ -522,6 +522,8 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
 
     init = nn.init
     for n in _public(init, torch.nn.init):
+        if n == "Tensor":  # the tensor class both modules import, not an init function
+            continue
         add("init", f"nn.init.{n}", n, [rf"init\.{re.escape(n)}(?![\w])", rf"['\"]{n}['\"]"])
 
     for n in _public(nn.utils, torch.nn.utils):
