@@ -61,18 +61,25 @@ class UninitializedParameter(Parameter):
         raise NotImplementedError("ember does not implement torch.nn.parameter.UninitializedParameter (lazy modules)")
 
 
-class Buffer(Tensor):
-    """Marks a tensor to be registered as a buffer when assigned to a Module attribute."""
+class _BufferMeta(type):
+    """isinstance(t, Buffer) is true for any tensor made by Buffer(...), which is a plain tensor with a flag."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and getattr(obj, "_is_buffer", False)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """Marks a tensor to be registered as a buffer when assigned to a Module attribute.
+
+    As in torch, the result is the tensor detached (keeping requires_grad), flagged as a buffer, not a subclass."""
 
     def __new__(cls, data: Tensor | None = None, *, persistent: bool = True):
-        arr = np.empty((0,), dtype=np.float32) if data is None else data._data
-        self = object.__new__(cls)
-        Tensor._init(self, arr)
-        self.persistent = persistent
-        return self
-
-    def __init__(self, data: Tensor | None = None, *, persistent: bool = True) -> None:
-        pass
+        if data is None:
+            data = Tensor._wrap(np.empty((0,), dtype=np.float32))
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent = persistent
+        t._is_buffer = True
+        return t
 
 
 def is_lazy(param) -> bool:

@@ -578,14 +578,12 @@ def test_buffer_assignment_registers_a_buffer():
         assert "fc.extra" in dict(m.named_buffers()) and "fc.extra" not in m.state_dict()
 
 
-@pytest.mark.xfail(strict=True, reason="ember's nn.Buffer drops requires_grad of the wrapped tensor; torch keeps it")
 def test_buffer_keeps_requires_grad():
     for lib in (ember, torch):
         buf = lib.nn.Buffer(lib.ones(2, requires_grad=True))
         assert buf.requires_grad
 
 
-@pytest.mark.xfail(strict=True, reason="a buffer registered from nn.Buffer is no longer isinstance(nn.Buffer) in ember")
 def test_registered_buffer_is_instance_of_buffer():
     for lib in (ember, torch):
         m = lib.nn.Module()

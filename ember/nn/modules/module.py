@@ -283,8 +283,6 @@ class Module:
             raise TypeError(
                 f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' (torch Tensor or None required)"
             )
-        if isinstance(tensor, Buffer):
-            tensor = tensor.detach()
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
