@@ -456,6 +456,15 @@ def batch_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalize each channel over the batch (and spatial) dims."""
+    for t in (weight, bias, running_mean, running_var):
+        if isinstance(t, Tensor) and t.dtype is not input.dtype and input.dtype.is_floating_point:
+            # torch's CPU kernel refuses to mix precisions (say a float64 batch through float32 parameters)
+            if input.dtype.itemsize < t.dtype.itemsize:
+                kind = {"float16": "Half", "float32": "Float", "float64": "Double"}.get(
+                    input.dtype.name, input.dtype.name
+                )
+                raise RuntimeError(f"mixed dtype (CPU): expect parameter to have scalar type of {kind}")
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
     return K.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 

@@ -509,11 +509,10 @@ def test_batchnorm2d_no_grad_still_updates_running_stats():
     assert int(em.num_batches_tracked) == 1
 
 
-@pytest.mark.xfail(
-    strict=True, reason="ember's BatchNorm2d accepts a float64 input with float32 parameters; torch raises"
-)
 def test_batchnorm2d_mixed_dtype_raises_like_torch():
     check_raises(lambda lib, x: lib.nn.BatchNorm2d(3)(x), np.zeros((2, 3, 2, 2), np.float64))
+    check_raises(lambda lib, x: lib.nn.BatchNorm2d(3).double()(x), np.zeros((2, 3, 2, 2), np.float32))
+    check_raises(lambda lib, x: lib.nn.BatchNorm1d(3)(x), np.zeros((4, 3), np.float64))
 
 
 # ---------------------------------------------------------------------------- Module.buffers, nn.Buffer, share_memory
