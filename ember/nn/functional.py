@@ -295,15 +295,25 @@ def logsigmoid(input: Tensor) -> Tensor:
     return K.logsigmoid_op(input)
 
 
+def _integer_threshold(t: Tensor, threshold: float, value: float) -> Tensor:
+    # integer tensors never carry gradients, so no graph node: the values alone, in the input's dtype
+    a = t._data
+    return Tensor._wrap(np.where(a > threshold, a, np.asarray(value).astype(a.dtype)))
+
+
+def _threshold(input: Tensor, inplace: bool, **kw) -> Tensor:
+    op = _integer_threshold if input._data.dtype.kind in "iub" else K.threshold_op
+    return _inplace(op, input, **kw) if inplace else op(input, **kw)
+
+
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else value."""
-    kw = {"threshold": threshold, "value": value}
-    return _inplace(K.threshold_op, input, **kw) if inplace else K.threshold_op(input, **kw)
+    return _threshold(input, inplace, threshold=threshold, value=value)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
     """In-place threshold."""
-    return _inplace(K.threshold_op, input, threshold=threshold, value=value)
+    return _threshold(input, True, threshold=threshold, value=value)
 
 
 def implicit_softmax_dim(name: str, ndim: int, stacklevel: int = 3) -> int:

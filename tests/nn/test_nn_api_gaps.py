@@ -353,7 +353,6 @@ def test_threshold_inplace_grad_fn_name():
     assert e.grad_fn.name() == t.grad_fn.name() == "ThresholdBackward1"
 
 
-@pytest.mark.xfail(strict=True, reason="ember's threshold refuses integer tensors; torch supports them")
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
 def test_threshold_inplace_integer_tensors(dtype):
     a = np.array([1, 2, 3, 0], dtype=dtype)
@@ -361,6 +360,7 @@ def test_threshold_inplace_integer_tensors(dtype):
     ember.threshold_(e, 1, 9)
     torch.threshold_(t, 1, 9)
     assert_same(e, t)
+    assert_same(F.threshold(ember.tensor(a), 2, 7), TF.threshold(torch.tensor(a), 2, 7))
 
 
 # ---------------------------------------------------------------------------- alpha_dropout
