@@ -8,6 +8,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._atomic import write_atomic
+
 # figure sizes in inches at DPI dots per inch; the PNGs are exactly these sizes times DPI
 DPI = 100
 CURVES_SIZE = (11.0, 4.0)
@@ -33,13 +35,8 @@ def _save(fig, out_png: str | os.PathLike) -> Path:
     out = Path(out_png)
     if out.parent and not out.parent.is_dir():
         raise FileNotFoundError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
-    # Draw into a temporary file beside the target, then rename: a failed save leaves an older plot intact.
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        fig.savefig(tmp, dpi=DPI, format="png")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # Atomic: a failed save leaves an older plot intact.
+    write_atomic(out, lambda fh: fig.savefig(fh, dpi=DPI, format="png"))
     return out
 
 

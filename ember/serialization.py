@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _dtype as dt
+from ._atomic import write_atomic
 from ._device import check_device, device
 from ._size import Size
 from ._tensor import Tensor
@@ -260,40 +261,6 @@ def _write_archive(fileobj, obj, protocol: int) -> None:
         _add_record(zf, base, "archive/.data/serialization_id", sid.encode())
 
 
-def _atomic_write(path: str, write: Callable[[Any], None]) -> None:
-    """Write through a temporary file in the same folder, then rename it over path."""
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    sync_folder(folder)
-
-
-def sync_folder(folder: str) -> None:
-    """fsync a folder so a rename inside it survives a power cut (best effort: not every system allows it)."""
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def _is_path(f) -> bool:
     return isinstance(f, (str, os.PathLike))
 
@@ -322,7 +289,7 @@ def save(
         return
     if _is_path(f):
         path = os.fspath(f)
-        _atomic_write(path, lambda fh: _write_archive(fh, obj, pickle_protocol))
+        write_atomic(path, lambda fh: _write_archive(fh, obj, pickle_protocol))
         return
     if not hasattr(f, "write"):
         raise AttributeError(f"ember.save expects a path or a writable file object, got {type(f).__name__}")
@@ -706,7 +673,7 @@ def save_safetensors(tensors: dict, path, metadata: dict[str, str] | None = None
             raise TypeError(f"safetensors values must be tensors, but {k!r} is a {type(v).__name__}")
         arrays[k] = np.ascontiguousarray(v._data)
     blob = st.save(arrays, metadata=metadata)
-    _atomic_write(os.fspath(path), lambda fh: fh.write(blob))
+    write_atomic(os.fspath(path), lambda fh: fh.write(blob))
 
 
 def load_safetensors(path) -> dict[str, Tensor]:

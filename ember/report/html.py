@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import write_text_atomic
 from .curves import accuracy_series, loss_series
 from .png import png_data_uri, to_uint8_image
 from .run_files import RunMetrics, read_config, read_json, read_metrics, run_path
@@ -84,9 +85,7 @@ def write_report(
     """Write the report (default RUN/report.html) and return its path; the write is atomic."""
     html = build_report(run_dir, evaluation=evaluation)
     target = Path(out) if out is not None else Path(run_dir) / "report.html"
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, target)
+    write_text_atomic(target, html)
     return target
 
 

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .._jsonl import parse_jsonl
+
 
 class RunFolderError(ValueError):
     """A run folder that is missing, or lacks a file the command needs; the message is one line."""
@@ -44,20 +46,7 @@ def run_path(run_dir: str | os.PathLike) -> Path:
 
 def parse_metrics_text(text: str, source: str = "metrics.jsonl") -> list[dict[str, Any]]:
     """Every complete JSON line of the text; a torn last line (a run still writing) is left out."""
-    records = []
-    lines = text.split("\n")
-    complete = lines[:-1]  # the part after the last newline is unfinished
-    for number, line in enumerate(complete, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise RunFolderError(f"{source}, line {number}: not valid JSON ({e.msg}); was the file edited by hand?")
-        if not isinstance(record, dict):
-            raise RunFolderError(f"{source}, line {number}: expected a JSON object, got {type(record).__name__}")
-        records.append(record)
-    return records
+    return parse_jsonl(text, source, RunFolderError)
 
 
 def split_metrics(records: list[dict[str, Any]]) -> RunMetrics:

@@ -6,10 +6,10 @@ import glob
 import io
 import os
 import re
-import secrets
 from typing import Any
 
-from ..serialization import load, save, sync_folder
+from .._atomic import remove_quietly, sync_folder, temporary_beside
+from ..serialization import load, save
 
 FORMAT = "ember-train-checkpoint"
 VERSION = 1
@@ -31,7 +31,7 @@ def save_checkpoint(paths: str | list[str], state: dict[str, Any]) -> None:
     save({"format": FORMAT, "version": VERSION, **state}, buffer)
     data = buffer.getvalue()
     paths = [paths] if isinstance(paths, str) else list(paths)
-    tmp = _temporary_beside(paths[-1])
+    tmp = temporary_beside(paths[-1])
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -41,28 +41,22 @@ def save_checkpoint(paths: str | list[str], state: dict[str, Any]) -> None:
             _place_copy(tmp, path, data)
         os.replace(tmp, paths[-1])
     except BaseException:
-        _remove_quietly(tmp)
+        remove_quietly(tmp)
         raise
     for folder in {os.path.dirname(os.path.abspath(p)) for p in paths}:
         sync_folder(folder)
 
 
-def _temporary_beside(path: str) -> str:
-    """A fresh hidden temporary name in path's folder (remove_stale_temporaries recognises it)."""
-    folder, name = os.path.split(os.path.abspath(path))
-    return os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-
-
 def _place_copy(source: str, path: str, data: bytes) -> None:
     """Atomically make path hold data: a hard link to source when possible (no second write), else a copy."""
-    tmp = _temporary_beside(path)
+    tmp = temporary_beside(path)
     try:
         os.link(source, tmp)
     except OSError:  # no hard links here (some network and FAT file systems), or another device
         tmp = None
     try:
         if tmp is None:
-            tmp = _temporary_beside(path)
+            tmp = temporary_beside(path)
             with open(tmp, "wb") as f:
                 f.write(data)
                 f.flush()
@@ -70,15 +64,8 @@ def _place_copy(source: str, path: str, data: bytes) -> None:
         os.replace(tmp, path)
     except BaseException:
         if tmp is not None:
-            _remove_quietly(tmp)
+            remove_quietly(tmp)
         raise
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def load_checkpoint(path: str) -> dict[str, Any]:
@@ -124,10 +111,7 @@ def prune_epoch_checkpoints(folder: str, keep: int) -> list[str]:
 def remove_stale_temporaries(folder: str) -> None:
     """Delete half-written temporary files left by a process killed in the middle of a save."""
     for path in glob.glob(os.path.join(glob.escape(folder), ".*.tmp")):
-        try:
-            os.remove(path)
-        except OSError:
-            pass
+        remove_quietly(path)
 
 
 def find_resume_checkpoint(folder: str) -> tuple[str | None, dict[str, Any] | None, list[str]]:

@@ -4,19 +4,37 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 from typing import Any
 
+from .._atomic import write_text_atomic
+from .._jsonl import parse_jsonl
 from .config import ConfigError, RunConfig, load_config
 
-# What a run writes; --overwrite removes exactly these, never anything else the folder may hold.
-RUN_FILES = ("config.toml", "data.json", "metrics.jsonl", "timing.jsonl", "model.pt", "doctor.json", "report.html")
-RUN_FOLDERS = ("checkpoints",)
+
+class _InRun:
+    """A path property of RunDir: one file or folder of the run (relative path with '/'), and what it holds."""
+
+    def __init__(self, relative: str, doc: str) -> None:
+        self.relative, self.__doc__ = relative, f"{relative}: {doc}"
+
+    def __get__(self, run, owner=None):
+        return self if run is None else os.path.join(run.path, *self.relative.split("/"))
 
 
 class RunDir:
     """Paths inside one run folder, plus helpers to create it and read what training logged there."""
+
+    config = _InRun("config.toml", "the resolved settings")
+    data_json = _InRun("data.json", "what eval, predict and report need to know about the data")
+    metrics = _InRun("metrics.jsonl", "deterministic step/epoch/doctor/test lines")
+    timing = _InRun("timing.jsonl", "wall-clock seconds per epoch (not deterministic)")
+    model = _InRun("model.pt", "the final model's state_dict")
+    doctor_json = _InRun("doctor.json", "the training doctor's findings")
+    report = _InRun("report.html", "written by `ember report`")
+    checkpoints = _InRun("checkpoints", "the checkpoint folder")
+    last = _InRun("checkpoints/last.pt", "the latest full training state")
+    best = _InRun("checkpoints/best.pt", "the state at the best validation loss")
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = os.fspath(path)
@@ -27,56 +45,6 @@ class RunDir:
     def file(self, name: str) -> str:
         """The path of name inside the run folder."""
         return os.path.join(self.path, name)
-
-    @property
-    def config(self) -> str:
-        """config.toml: the resolved settings."""
-        return self.file("config.toml")
-
-    @property
-    def data_json(self) -> str:
-        """data.json: what eval, predict and report need to know about the data."""
-        return self.file("data.json")
-
-    @property
-    def metrics(self) -> str:
-        """metrics.jsonl: deterministic step/epoch/doctor/test lines."""
-        return self.file("metrics.jsonl")
-
-    @property
-    def timing(self) -> str:
-        """timing.jsonl: wall-clock seconds per epoch (not deterministic)."""
-        return self.file("timing.jsonl")
-
-    @property
-    def model(self) -> str:
-        """model.pt: the final model's state_dict."""
-        return self.file("model.pt")
-
-    @property
-    def doctor_json(self) -> str:
-        """doctor.json: the training doctor's findings."""
-        return self.file("doctor.json")
-
-    @property
-    def report(self) -> str:
-        """report.html: written by `ember report`."""
-        return self.file("report.html")
-
-    @property
-    def checkpoints(self) -> str:
-        """The checkpoints/ folder."""
-        return self.file("checkpoints")
-
-    @property
-    def last(self) -> str:
-        """checkpoints/last.pt: the latest full training state."""
-        return os.path.join(self.checkpoints, "last.pt")
-
-    @property
-    def best(self) -> str:
-        """checkpoints/best.pt: the state at the best validation loss."""
-        return os.path.join(self.checkpoints, "best.pt")
 
     def epoch_checkpoint(self, epoch: int) -> str:
         """checkpoints/epoch-NNNN.pt for a 1-based epoch number."""
@@ -108,14 +76,17 @@ class RunDir:
         os.makedirs(self.checkpoints, exist_ok=True)
 
     def clear(self) -> None:
-        """Remove what a previous run wrote here (only the files and folders a run creates)."""
-        for name in RUN_FILES:
-            try:
-                os.remove(self.file(name))
-            except FileNotFoundError:
-                pass
-        for name in RUN_FOLDERS:
-            shutil.rmtree(self.file(name), ignore_errors=True)
+        """Remove what a previous run wrote here (only the files and folders a run creates, never anything else)."""
+        for entry in vars(RunDir).values():
+            if isinstance(entry, _InRun) and "/" not in entry.relative:
+                path = entry.__get__(self)
+                if os.path.isdir(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    try:
+                        os.remove(path)
+                    except FileNotFoundError:
+                        pass
 
     # ------------------------------------------------------------------ reading
     def read_config(self) -> RunConfig:
@@ -154,53 +125,17 @@ class RunDir:
 
 
 def read_jsonl(path: str, kind: str | None = None) -> list[dict[str, Any]]:
-    """The JSON objects of a .jsonl file, skipping a trailing line still being written; [] if there is no file."""
+    """The JSON objects of a .jsonl file (only those of one kind when given), skipping a trailing line still
+    being written; [] if there is no file."""
     try:
-        with open(path, "rb") as f:
-            lines = f.read().split(b"\n")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
     except FileNotFoundError:
         return []
-    records = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            if number == len(lines):  # no newline yet: a writer is in the middle of this line
-                break
-            raise ConfigError(f"{path}, line {number}: not valid JSON; the file is damaged") from None
-        if kind is None or record.get("kind") == kind:
-            records.append(record)
-    return records
+    records = parse_jsonl(text, path, ConfigError)
+    return records if kind is None else [r for r in records if r.get("kind") == kind]
 
 
 def write_json_atomic(path: str, obj: Any) -> None:
-    """Write obj as indented JSON through a temporary file renamed into place, so readers never see half a file."""
-    tmp = f"{path}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Write text through a temporary file renamed into place."""
-    tmp = f"{path}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
+    """Write obj as indented JSON atomically, so readers never see half a file."""
+    write_text_atomic(path, json.dumps(obj, indent=2) + "\n")

@@ -20,12 +20,13 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from .._atomic import write_text_atomic
 from .checkpoint import find_resume_checkpoint, prune_epoch_checkpoints, remove_stale_temporaries
 from .checkpoint import save_checkpoint as _save_checkpoint
 from .config import ConfigError, RunConfig, load_config, to_toml
 from .evaluate import evaluate_arrays
 from .progress import Progress
-from .run_dir import RunDir, read_jsonl, write_json_atomic, write_text_atomic
+from .run_dir import RunDir, read_jsonl, write_json_atomic
 
 # Test hook: the name of a point in the loop (see _Trainer._crash) at which the process kills itself with SIGKILL,
 # so crash recovery can be tested at exact places.
