@@ -173,6 +173,19 @@ def _scaled(other, alpha):
     return other * alpha
 
 
+def _same_float_sum(np_fn, node_cls, input: Tensor, other, out):
+    """add/sub with alpha 1 of a float tensor and a same-dtype tensor or Python number, or None when the
+    general path must run (see _same_float)."""
+    arr = _same_float(np_fn, input._data, other)
+    if arr is None:
+        return None
+    res = wrap(arr)
+    node = _record_pair(res, node_cls, input, other)
+    if node is not None:
+        node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
+    return res if out is None else _maybe_out(res, out)
+
+
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting."""
     if not isinstance(input, Tensor):
@@ -180,13 +193,9 @@ def add(input, other, *, alpha=1, out=None):
             raise TypeError(f"add(): argument 'input' must be Tensor, not {type(input).__name__}")
         return add(other, input) if alpha == 1 else add(_scaled(other, alpha), input)
     if alpha == 1 and input._data.dtype.kind == "f":
-        arr = _same_float(np.add, input._data, other)
-        if arr is not None:
-            res = wrap(arr)
-            node = _record_pair(res, AddBackward0, input, other)
-            if node is not None:
-                node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
-            return res if out is None else _maybe_out(res, out)
+        res = _same_float_sum(np.add, AddBackward0, input, other, out)
+        if res is not None:
+            return res
     res = wrap(_ufunc(np.add, input, _scaled(other, alpha), "add"))
     node = record(res, AddBackward0, input, _t(other))
     if node is not None:
@@ -217,13 +226,9 @@ def sub(input, other, *, alpha=1, out=None):
     if not isinstance(input, Tensor):
         return rsub(other, input, alpha=alpha)
     if alpha == 1 and input._data.dtype.kind == "f":
-        arr = _same_float(np.subtract, input._data, other)
-        if arr is not None:
-            res = wrap(arr)
-            node = _record_pair(res, SubBackward0, input, other)
-            if node is not None:
-                node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
-            return res if out is None else _maybe_out(res, out)
+        res = _same_float_sum(np.subtract, SubBackward0, input, other, out)
+        if res is not None:
+            return res
     if input._data.dtype == np.bool_ or _is_bool(other):
         _check_bool_sub(input, other)
     res = wrap(_ufunc(np.subtract, input, _scaled(other, alpha), "sub"))
