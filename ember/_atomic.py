@@ -21,6 +21,9 @@ def temporary_beside(path: str) -> str:
 def write_atomic(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
     """Call write(binary file) on a temporary file beside path, then rename it over path."""
     path = os.fspath(path)
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write {path!r}: folder {folder!r} does not exist")
     tmp = temporary_beside(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

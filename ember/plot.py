@@ -33,8 +33,6 @@ def _figure(size: tuple[float, float]):
 
 def _save(fig, out_png: str | os.PathLike) -> Path:
     out = Path(out_png)
-    if out.parent and not out.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
     # Atomic: a failed save leaves an older plot intact.
     write_atomic(out, lambda fh: fig.savefig(fh, dpi=DPI, format="png"))
     return out

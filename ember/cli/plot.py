@@ -24,6 +24,12 @@ def register(subparsers) -> None:
         "-o", "--output", metavar="FILE.png", help="where to write (default RUN/KIND.png, or activations.png)"
     )
     p.add_argument("--split", default="test", choices=("test", "val", "train"), help="confusion: the split to use")
+    p.add_argument(
+        "--checkpoint",
+        default="model",
+        choices=("model", "best", "last"),
+        help="confusion: the weights to use (model.pt, or checkpoints/best.pt or last.pt of an unfinished run)",
+    )
     p.set_defaults(handler=plot_command)
 
 
@@ -45,7 +51,7 @@ def plot_command(args: argparse.Namespace) -> int:
         if args.kind == "curves":
             written = plot.plot_curves(args.run, out)
         elif args.kind == "confusion":
-            written = plot.plot_confusion(args.run, out, split=args.split)
+            written = plot.plot_confusion(args.run, out, split=args.split, checkpoint=args.checkpoint)
         else:
             written = plot.plot_activations(out)
     except (ImportError, ValueError, OSError) as e:

@@ -88,7 +88,7 @@ def load_run_model(run_dir: str, checkpoint: str = "model"):
     """(model, cfg, data info) of a run folder, with the weights of model.pt or checkpoints/{best,last}.pt."""
     from ..serialization import load
     from .checkpoint import load_checkpoint
-    from .model import build_model
+    from .model import build_model, load_weights
     from .run_dir import RunDir
 
     if checkpoint not in CHECKPOINTS:
@@ -106,9 +106,11 @@ def load_run_model(run_dir: str, checkpoint: str = "model"):
             state = load(rd.model)
         except Exception as e:  # noqa: BLE001 - any parse failure means a damaged file
             raise ConfigError(f"{rd.model} cannot be read (truncated or corrupt?): {e}") from None
+        source = rd.model
     else:
-        state = load_checkpoint(rd.last if checkpoint == "last" else rd.best)["model"]
-    model.load_state_dict(state)
+        source = rd.last if checkpoint == "last" else rd.best
+        state = load_checkpoint(source)["model"]
+    load_weights(model, state, source)
     model.eval()
     return model, cfg, info
 

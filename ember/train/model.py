@@ -146,3 +146,15 @@ def build_scheduler(cfg: RunConfig, optimizer: optim.Optimizer):
     if t.schedule == "exponential":
         return optim.lr_scheduler.ExponentialLR(optimizer, gamma=t.gamma)
     raise ConfigError(f"train.schedule must be one of none, step, cosine, exponential; got {t.schedule!r}")
+
+
+def load_weights(model, state: dict, source: str) -> None:
+    """model.load_state_dict(state), with a one-line error naming source when the shapes or names disagree."""
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError) as e:
+        first = str(e).strip().splitlines()[-1].strip() if str(e).strip() else type(e).__name__
+        raise ConfigError(
+            f"{source} does not fit the model described by the run's config.toml ({first}); "
+            "was config.toml edited, or the file copied from another run?"
+        ) from None

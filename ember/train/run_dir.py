@@ -11,6 +11,22 @@ from .._atomic import write_text_atomic
 from .._jsonl import parse_jsonl
 from .config import ConfigError, RunConfig, load_config
 
+# What a run writes (ember train, plot, report); --overwrite removes exactly these, never anything else there.
+RUN_FILES = (
+    "config.toml",
+    "data.json",
+    "metrics.jsonl",
+    "timing.jsonl",
+    "model.pt",
+    "doctor.json",
+    "report.html",
+    "curves.png",
+    "confusion.png",
+)
+RUN_FOLDERS = ("checkpoints",)
+# The keys of data.json that evaluation, prediction and reports rely on.
+DATA_INFO_KEYS = ("num_features", "num_classes", "class_names", "mean", "std")
+
 
 class _InRun:
     """A path property of RunDir: one file or folder of the run (relative path with '/'), and what it holds."""
@@ -76,17 +92,14 @@ class RunDir:
         os.makedirs(self.checkpoints, exist_ok=True)
 
     def clear(self) -> None:
-        """Remove what a previous run wrote here (only the files and folders a run creates, never anything else)."""
-        for entry in vars(RunDir).values():
-            if isinstance(entry, _InRun) and "/" not in entry.relative:
-                path = entry.__get__(self)
-                if os.path.isdir(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    try:
-                        os.remove(path)
-                    except FileNotFoundError:
-                        pass
+        """Remove what a previous run wrote here (only the files and folders a run creates)."""
+        for name in RUN_FILES:
+            try:
+                os.remove(self.file(name))
+            except FileNotFoundError:
+                pass
+        for name in RUN_FOLDERS:
+            shutil.rmtree(self.file(name), ignore_errors=True)
 
     # ------------------------------------------------------------------ reading
     def read_config(self) -> RunConfig:
@@ -96,14 +109,18 @@ class RunDir:
         return load_config(self.config)
 
     def read_data_info(self) -> dict[str, Any]:
-        """The contents of data.json."""
+        """The contents of data.json (checked to hold what eval, predict and report read from it)."""
         try:
             with open(self.data_json, encoding="utf-8") as f:
-                return json.load(f)
+                info = json.load(f)
         except FileNotFoundError:
             raise ConfigError(f"{self.path!r} has no data.json; was the run started by `ember train`?") from None
         except ValueError as e:
             raise ConfigError(f"{self.data_json}: not valid JSON ({e}); the file is damaged") from None
+        for key in DATA_INFO_KEYS:
+            if not isinstance(info, dict) or key not in info:
+                raise ConfigError(f"{self.data_json}: missing key {key!r}; the file is damaged, re-run ember train")
+        return info
 
     def read_metrics(self, kind: str | None = None) -> list[dict[str, Any]]:
         """The metrics.jsonl records (only those of one kind when given); a half-written last line is skipped."""

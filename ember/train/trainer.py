@@ -4,7 +4,7 @@ Exact resume: everything that influences the numbers is either derived (the per-
 PCG64([seed, epoch])) or saved in the checkpoint (weights, optimizer, scheduler, ember's global generator that
 dropout draws from, the position in the epoch, the partial sums of the epoch, early-stopping and doctor state,
 and the byte sizes of the log files, which are truncated back on resume). A run killed at any moment and resumed
-therefore ends with the same model.pt and the same metrics.jsonl bytes as a run that was never interrupted.
+therefore ends with the same weights and the same metrics.jsonl bytes as a run that was never interrupted.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .._atomic import write_text_atomic
+from .._jsonl import parse_jsonl
 from .checkpoint import find_resume_checkpoint, prune_epoch_checkpoints, remove_stale_temporaries
 from .checkpoint import save_checkpoint as _save_checkpoint
 from .config import ConfigError, RunConfig, load_config, to_toml
@@ -195,15 +196,34 @@ class _Trainer:
         """Cut the logs back to what the checkpoint had seen, then append from there."""
         for path, size in ((self.rd.metrics, metrics_bytes), (self.rd.timing, timing_bytes)):
             current = os.path.getsize(path) if os.path.exists(path) else 0
-            if current < size and path == self.rd.metrics:
-                raise ConfigError(
-                    f"cannot resume: {path} has {current} bytes but the checkpoint was written when it had {size}; "
-                    "the file was modified, so the run cannot continue exactly (start a new run)"
-                )
+            if path == self.rd.metrics:
+                self._check_metrics_prefix(size, current)
             with open(path, "ab") as f:
                 f.truncate(min(size, current))  # timing.jsonl is not synced to disk: it may have lost its end
         self._metrics_file = open(self.rd.metrics, "ab")
         self._timing_file = open(self.rd.timing, "ab")
+
+    def _check_metrics_prefix(self, size: int, current: int) -> None:
+        """Refuse to resume unless the first `size` bytes of metrics.jsonl (what the checkpoint saw) are whole,
+        readable lines: cutting the file there must not join two records or keep a damaged one."""
+        path = self.rd.metrics
+        problem = None
+        if current < size:
+            problem = f"has {current} bytes but the checkpoint was written when it had {size}"
+        elif size:
+            with open(path, "rb") as f:
+                head = f.read(size)
+            try:
+                if not head.endswith(b"\n"):
+                    raise ValueError("the checkpoint's position is not at the end of a line")
+                parse_jsonl(head.decode("utf-8"), path, ValueError)
+            except ValueError as e:
+                problem = f"no longer holds what the checkpoint saw ({e})"
+        if problem:
+            raise ConfigError(
+                f"cannot resume: {path} {problem}; the file was modified, so the run cannot continue exactly "
+                "(start a new run)"
+            )
 
     def _log(self, record: dict[str, Any]) -> None:
         self._metrics_file.write((json.dumps(record) + "\n").encode())
@@ -257,10 +277,11 @@ class _Trainer:
             "timing_bytes_before_test": self._before_test[1] if self._before_test else None,
         }
 
-    def _restore(self, ckpt: dict[str, Any]) -> None:
+    def _restore(self, ckpt: dict[str, Any], path: str) -> None:
         from .. import set_rng_state
+        from .model import load_weights
 
-        self.model.load_state_dict(ckpt["model"])
+        load_weights(self.model, ckpt["model"], path)
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
@@ -298,7 +319,7 @@ class _Trainer:
             return None
         if path != self.rd.last:
             self.progress.message(f"resuming from {path} instead of {self.rd.last}")
-        self._restore(ckpt)
+        self._restore(ckpt, path)
         s = self.state
         if not s.finished:
             where = f"epoch {s.epoch + 1}, step {s.step_in_epoch}/{self.steps_per_epoch}"
@@ -322,15 +343,15 @@ class _Trainer:
             metrics_bytes, timing_bytes = int(ckpt["metrics_bytes_before_test"]), int(ckpt["timing_bytes_before_test"])
             s.finished = False
             self.progress.message(f"continuing {self.rd.path} from epoch {s.epoch} to epoch {epochs}")
-        if resume and not s.finished and self.rd.read_config().train.epochs != epochs:
-            write_text_atomic(self.rd.config, to_toml(self.cfg))
         if self.state.finished:
             how = "stopped early" if self.state.stopped_early else "finished"
             self.progress.message(f"run {self.rd.path} already {how} after {self.state.epoch} epochs; nothing to do")
             result = self._result_from_logs()
             self._print_table(result.metrics)
             return result
-        self._open_logs(metrics_bytes, timing_bytes)
+        self._open_logs(metrics_bytes, timing_bytes)  # refuses damaged logs before anything is changed
+        if resume and self.rd.read_config().train.epochs != epochs:
+            write_text_atomic(self.rd.config, to_toml(self.cfg))
         if not resume or self.state.global_step == 0:
             sizes = self.data.sizes()
             self.progress.message(

@@ -203,3 +203,52 @@ def test_more_epochs_for_a_finished_run_matches_a_longer_run(reference, tmp_path
     assert RunDir(folder).read_config().train.epochs == 3
     with pytest.raises(ConfigError, match="train.epochs = 2: it has already trained 3 epochs"):
         fit(load_config(None, {**SETTINGS, "train.epochs": 2}), folder, resume=True, out=io.StringIO())
+
+
+def test_a_damaged_line_before_the_checkpoint_is_refused_before_anything_changes(tmp_path):
+    folder = str(tmp_path / "run")
+    fit(load_config(None, {**SETTINGS, "train.epochs": 1}), folder, out=io.StringIO())
+    rd = RunDir(folder)
+    lines = open(rd.metrics, "rb").read().split(b"\n")
+    lines[1] = b"{bad json"  # shorter than the line it replaces: the checkpoint's offset now falls mid-line
+    open(rd.metrics, "wb").write(b"\n".join(lines))
+    before = {name: open(os.path.join(folder, name), "rb").read() for name in ("metrics.jsonl", "config.toml")}
+    with pytest.raises(ConfigError, match="cannot resume: .*metrics.jsonl no longer holds what the checkpoint saw"):
+        fit(load_config(None, {**SETTINGS, "train.epochs": 2}), folder, resume=True, out=io.StringIO())
+    after = {name: open(os.path.join(folder, name), "rb").read() for name in before}
+    assert after == before  # refused before the logs were cut or the config rewritten
+
+
+def test_weights_that_do_not_fit_the_config_get_a_one_line_error(tmp_path):
+    from ember.train.evaluate import evaluate_run
+
+    folder = str(tmp_path / "run")
+    fit(load_config(None, {**SETTINGS, "train.epochs": 1}), folder, out=io.StringIO())
+    rd = RunDir(folder)
+    text = open(rd.config).read()
+    cfg = rd.read_config()
+    hidden = cfg.model.hidden
+    open(rd.config, "w").write(text.replace(f"hidden = {hidden}".replace("'", ""), "hidden = [7]"))
+    assert rd.read_config().model.hidden == [7]
+    with pytest.raises(ConfigError, match=r"model.pt does not fit the model described by the run's config.toml"):
+        evaluate_run(folder)
+
+
+def test_data_json_missing_a_key_is_named(tmp_path):
+    folder = str(tmp_path / "run")
+    fit(load_config(None, {**SETTINGS, "train.epochs": 1}), folder, out=io.StringIO())
+    rd = RunDir(folder)
+    info = rd.read_data_info()
+    del info["num_classes"]
+    write_json_atomic(rd.data_json, info)
+    with pytest.raises(ConfigError, match="data.json: missing key 'num_classes'"):
+        rd.read_data_info()
+
+
+def test_overwrite_also_clears_the_plots_of_the_old_run(tmp_path):
+    rd = RunDir(tmp_path / "run")
+    rd.create()
+    for name in ("curves.png", "confusion.png", "config.toml", "notes.txt"):
+        open(rd.file(name), "w").write("x")
+    rd.create(overwrite=True)
+    assert sorted(os.listdir(rd.path)) == ["checkpoints", "notes.txt"]
