@@ -26,6 +26,7 @@ import numpy as np
 SPLIT_MACS = 1 << 18
 PROBE_CALLS = 5  # timed calls per thread count before choosing
 REPROBE_SECONDS = 5.0  # how long a choice stands before it is measured again
+MAX_SHAPES = 256  # product shapes remembered at once
 
 
 class _OpenBLAS:
@@ -125,11 +126,23 @@ _choices: dict[tuple, _Choice] = {}
 
 
 def run_product(key: tuple, macs: int, product: Callable[[], Any]) -> Any:
-    """Call product() (a BLAS matrix product of `macs` multiply-adds) on the thread count that is faster now."""
+    """Call product() (a BLAS matrix product of `macs` multiply-adds) on the thread count that is faster now.
+
+    OpenBLAS's thread count is process-wide, so it is back at the configured count when this returns:
+    NumPy products elsewhere (the user's, or ember's batched matmul) never inherit a choice made here."""
     if macs < SPLIT_MACS or _library() is None or _configured <= 1:  # _library() first: it sets _configured
         return product()
+    try:
+        return _chosen_product(key, product)
+    finally:
+        _use(_configured)
+
+
+def _chosen_product(key: tuple, product: Callable[[], Any]) -> Any:
     choice = _choices.get(key)
     if choice is None:
+        if len(_choices) >= MAX_SHAPES:  # many shapes (varying batch or sequence sizes): start over
+            _choices.clear()
         choice = _choices[key] = _Choice()
         # OpenBLAS blocks some shapes differently on one thread and on several (K = 784, for one), which
         # changes the last bits. A choice driven by timing must not change results, so such shapes keep
@@ -231,10 +244,16 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
         # ctypes rounds alpha to the array's precision, as torch converts it to the tensor's type.
         fn(y.size, alpha, _address(x), 1, _address(y), 1)
         return
-    alpha = dtype.type(alpha)
-    if dtype == np.float32:
-        # The float64 product of two float32 values is exact, so one float64 add then a cast
-        # rounds almost always as a fused multiply-add does (double rounding is rare, not impossible).
-        np.copyto(y, y.astype(np.float64) + np.float64(alpha) * x)
+    if dtype == np.float64 and fn is not None and x.shape == y.shape and y.size:
+        # strided float64: through contiguous copies, since no wider type can emulate a float64 fused multiply-add
+        work = np.ascontiguousarray(y)
+        fn(work.size, alpha, _address(np.ascontiguousarray(x, dtype=dtype)), 1, _address(work), 1)
+        np.copyto(y, work)
+    elif dtype in (np.float32, np.float16):
+        # The float64 product of two float32 values is exact, so one float64 add then a cast rounds almost
+        # always as a fused multiply-add does (double rounding is rare, not impossible). float16 goes as torch's
+        # kernel does: alpha in the tensor's type, the fused multiply-add in float32, then float16.
+        wide_alpha = np.float64(dtype.type(alpha))
+        np.copyto(y, (y.astype(np.float64) + wide_alpha * x.astype(np.float64)).astype(np.float32), casting="unsafe")
     else:
-        np.add(y, np.multiply(x, alpha), out=y)
+        np.add(y, np.multiply(x, dtype.type(alpha)), out=y)

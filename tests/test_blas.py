@@ -36,20 +36,25 @@ def test_set_num_threads_rejects_non_positive_integers(bad):
 @needs_openblas
 def test_thread_choice_measures_both_counts_then_keeps_one(restore_threads, monkeypatch):
     ember.set_num_threads(2)
-    used = []
-    monkeypatch.setattr(_blas, "_use", lambda n: used.append(n))
+    current = [2]
+    ran_on = []  # the thread count in effect each time a product ran
+    monkeypatch.setattr(_blas, "_use", lambda n: current.__setitem__(0, n))
     monkeypatch.setattr(_blas, "_clear_winner", lambda choice: False)  # instant products time as noise
+
+    def product():
+        ran_on.append(current[0])
+        return np.float32(7)
+
     key = ("test-shape",)
     # the first call runs the product on both counts to see that they agree; then the timed calls
     for _ in range(2 * _blas.PROBE_CALLS + 1):
-        assert _blas.run_product(key, _blas.SPLIT_MACS, lambda: np.float32(7)) == 7
-    assert sorted(set(used)) == [1, 2]
-    assert used.count(1) == used.count(2) == _blas.PROBE_CALLS + 1
+        assert _blas.run_product(key, _blas.SPLIT_MACS, product) == 7
+    assert ran_on.count(1) == ran_on.count(2) == _blas.PROBE_CALLS + 1
     chosen = _blas._choices[key].threads
     assert chosen in (1, 2)
-    used.clear()
-    _blas.run_product(key, _blas.SPLIT_MACS, lambda: None)
-    assert used == [chosen]
+    ran_on.clear()
+    _blas.run_product(key, _blas.SPLIT_MACS, product)
+    assert ran_on == [chosen] and current[0] == 2  # run on the chosen count, then back to the configured one
     # small products are left to the BLAS and never timed
     _blas.run_product(("small",), _blas.SPLIT_MACS - 1, lambda: None)
     assert ("small",) not in _blas._choices
@@ -97,3 +102,22 @@ def test_a_clear_winner_ends_the_measurement_early():
     assert not _blas._clear_winner(choice)
     choice.one = [4.0, 3.5]
     assert _blas._clear_winner(choice)
+
+
+@needs_openblas
+def test_a_choice_never_leaks_into_other_numpy_products(restore_threads, monkeypatch):
+    ember.set_num_threads(2)
+    monkeypatch.setattr(_blas, "_clear_winner", lambda choice: False)
+    key = ("leak-test",)
+    for _ in range(2 * _blas.PROBE_CALLS + 3):
+        _blas.run_product(key, _blas.SPLIT_MACS, lambda: np.float32(1))
+        assert _blas._blas.get_threads() == 2  # back at the configured count after every product
+
+
+def test_the_shape_memory_is_bounded(monkeypatch):
+    monkeypatch.setattr(_blas, "_choices", {})
+    if _blas._library() is None or _blas.num_threads() <= 1:
+        pytest.skip("needs OpenBLAS with more than one thread")
+    for i in range(_blas.MAX_SHAPES + 10):
+        _blas.run_product(("shape", i), _blas.SPLIT_MACS, lambda: np.float32(1))
+    assert len(_blas._choices) <= _blas.MAX_SHAPES

@@ -296,13 +296,21 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 
 def _integer_threshold(t: Tensor, threshold: float, value: float) -> Tensor:
-    # integer tensors never carry gradients, so no graph node: the values alone, in the input's dtype
+    # integer tensors never carry gradients, so no graph node. As torch, both numbers are converted to the
+    # tensor's type first (truncating a float threshold), and a number the type cannot hold is an error.
     a = t._data
-    return Tensor._wrap(np.where(a > threshold, a, np.asarray(value).astype(a.dtype)))
+    info = np.iinfo(a.dtype)
+    for number in (threshold, value):
+        if not info.min <= int(number) <= info.max:
+            raise RuntimeError(f"value cannot be converted to type {a.dtype.name} without overflow")
+    return Tensor._wrap(np.where(a > a.dtype.type(int(threshold)), a, a.dtype.type(int(value))))
 
 
 def _threshold(input: Tensor, inplace: bool, **kw) -> Tensor:
-    op = _integer_threshold if input._data.dtype.kind in "iub" else K.threshold_op
+    kind = input._data.dtype.kind
+    if kind == "b":
+        raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
+    op = _integer_threshold if kind in "iu" else K.threshold_op
     return _inplace(op, input, **kw) if inplace else op(input, **kw)
 
 
@@ -379,6 +387,8 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     if not training or p == 0.0 or input.numel() == 0:
         return input
     a = input._data
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"alpha_dropout: expected a floating-point input, got {input.dtype.name}")
     if p == 1.0:
         zeros = Tensor._wrap(np.zeros((), dtype=a.dtype))
         return input.mul_(zeros) if inplace else input * zeros
@@ -455,6 +465,18 @@ def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: flo
     return K.layer_norm(input, normalized_shape, weight, bias, eps)
 
 
+def _check_batch_norm_dtypes(input: Tensor, params) -> None:
+    """torch's CPU rule: parameters share the input's dtype, except float32 ones with a float16 input."""
+    x = input._data.dtype
+    for t in params:
+        if not isinstance(t, Tensor) or t._data.dtype == x or (x == np.float16 and t._data.dtype == np.float32):
+            continue
+        if x == np.float64:
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        kind = {"float16": "Half", "float32": "Float"}.get(x.name, x.name)
+        raise RuntimeError(f"mixed dtype (CPU): expect parameter to have scalar type of {kind}")
+
+
 def batch_norm(
     input: Tensor,
     running_mean,
@@ -466,15 +488,7 @@ def batch_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalize each channel over the batch (and spatial) dims."""
-    for t in (weight, bias, running_mean, running_var):
-        if isinstance(t, Tensor) and t.dtype is not input.dtype and input.dtype.is_floating_point:
-            # torch's CPU kernel refuses to mix precisions (say a float64 batch through float32 parameters)
-            if input.dtype.itemsize < t.dtype.itemsize:
-                kind = {"float16": "Half", "float32": "Float", "float64": "Double"}.get(
-                    input.dtype.name, input.dtype.name
-                )
-                raise RuntimeError(f"mixed dtype (CPU): expect parameter to have scalar type of {kind}")
-            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    _check_batch_norm_dtypes(input, (weight, bias, running_mean, running_var))
     return K.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 

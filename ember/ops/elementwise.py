@@ -961,23 +961,21 @@ class ReluBackward0(Node):
 _SAME_SIZE_UNSIGNED = {np.dtype(f): np.dtype(u) for f, u in (("f2", "u2"), ("f4", "u4"), ("f8", "u8"))}
 
 # np.maximum against a scalar takes a slow broadcasting loop; against an array of zeros it runs the
-# vectorised one (three times faster), so relu keeps read-only zeros to compare with.
+# vectorised one (three times faster), so relu keeps one read-only zeros buffer per dtype, as large as the
+# largest activation seen (up to a limit), and views a prefix of it in each shape.
 _ZEROS_MAX_SIZE = 1 << 22
-_zeros_by_shape: dict = {}
+_zeros_by_dtype: dict = {}
 
 
 def _zeros_shaped_like(a: np.ndarray) -> np.ndarray | None:
     """A read-only array of zeros with a's shape and dtype (None for very large arrays)."""
-    key = (a.shape, a.dtype)
-    zeros = _zeros_by_shape.get(key)
-    if zeros is None:
+    flat = _zeros_by_dtype.get(a.dtype)
+    if flat is None or flat.size < a.size:
         if a.size > _ZEROS_MAX_SIZE:
             return None
-        if len(_zeros_by_shape) >= 64:
-            _zeros_by_shape.clear()
-        zeros = _zeros_by_shape[key] = np.zeros(a.shape, a.dtype)
-        zeros.flags.writeable = False
-    return zeros
+        flat = _zeros_by_dtype[a.dtype] = np.zeros(a.size, a.dtype)
+        flat.flags.writeable = False
+    return flat[: a.size].reshape(a.shape)
 
 
 def relu(input):
@@ -1665,6 +1663,8 @@ def fill_(self: Tensor, value) -> Tensor:
             )
         value = value.item()
     _check_leaf_inplace(self)
+    if grad_enabled() and self._requires_grad and self._base is not None and not hasattr(self, "_detached"):
+        _refuse_inplace_on_view(self)  # before writing: a refused op changes nothing
     self._data.fill(value)
     self._version.value += 1
     if grad_enabled() and self._requires_grad:

@@ -1270,3 +1270,15 @@ def test_custom_function_with_several_differentiable_outputs_not_implemented():
         res.append((a, b, x.grad))
     for e, t in zip(*res):
         assert_close(e, t)
+
+
+def test_fill_and_zero_on_a_view_of_a_tensor_in_the_graph_refuse_without_writing():
+    w = ember.ones(3, 2, requires_grad=True)
+    b = w * 2
+    for op in (lambda v: v.fill_(0), lambda v: v.zero_()):
+        with pytest.raises(NotImplementedError, match="views of tensors that require grad"):
+            op(b[0])
+        assert b.tolist() == [[2.0, 2.0]] * 3  # nothing was written
+    with ember.no_grad():
+        b[0].zero_()  # outside autograd it is an ordinary write
+    assert b.tolist()[0] == [0.0, 0.0]

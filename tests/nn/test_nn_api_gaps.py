@@ -960,3 +960,35 @@ def test_lr_scheduler_state_dict_round_trip():
     t_sd = _sched_run(torch, steps=4)[1].state_dict()
     assert sorted(e_sd) == sorted(t_sd)
     assert e_sd == t_sd
+
+
+# ---------------------------------------------------------------------------- review fixes
+def test_threshold_on_integers_truncates_the_threshold_and_checks_range_like_torch():
+    a = np.array([-1, 0, 2, 3], dtype=np.int64)
+    for th, val in [(-1.5, 9), (0.7, -4), (2, 100)]:
+        assert_same(F.threshold(ember.tensor(a), th, val), TF.threshold(torch.tensor(a), th, val))
+    check_raises(lambda lib, x: lib.nn.functional.threshold(x, 0, 1000), np.array([1, 2], dtype=np.uint8))
+    check_raises(lambda lib, x: lib.nn.functional.threshold(x, 0, 1), np.array([True, False]))
+
+
+def test_alpha_dropout_refuses_integer_input_and_passes_a_float64_gradient_check():
+    with pytest.raises(RuntimeError, match="floating-point"):
+        F.alpha_dropout(ember.tensor([1, 2, 3]), 0.5, training=True)
+
+    def fn(t):
+        ember.manual_seed(3)  # the same units dropped on every evaluation
+        return F.alpha_dropout(t, 0.4, training=True)
+
+    gradcheck(fn, np.random.default_rng(24).standard_normal((4, 5)))
+
+
+def test_batch_norm_mixed_dtypes_follow_torchs_rule():
+    for x_dtype, p_dtype in [("float16", "float32"), ("float32", "float16"), ("float32", "float64")]:
+        outcome = []
+        for lib in (ember, torch):
+            bn = lib.nn.BatchNorm1d(3).to(getattr(lib, p_dtype)).eval()
+            try:
+                outcome.append(str(bn(lib.zeros(4, 3, dtype=getattr(lib, x_dtype))).dtype))
+            except RuntimeError as e:
+                outcome.append(str(e))
+        assert outcome[0] == outcome[1], (x_dtype, p_dtype)

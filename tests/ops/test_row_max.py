@@ -23,3 +23,14 @@ def test_max_over_last_axis_equals_the_reduce(shape, dtype, layout):
     got = _max_keepdims(a, a.ndim - 1)
     assert got.shape == expected.shape
     np.testing.assert_array_equal(got, expected)
+
+
+def test_cross_entropy_with_a_huge_target_names_it_instead_of_allocating():
+    import torch
+
+    import ember
+
+    logits = np.zeros((2, 3), dtype=np.float32)
+    for lib in (ember, torch):
+        with pytest.raises(IndexError, match="out of bounds"):
+            lib.nn.functional.cross_entropy(lib.tensor(logits), lib.tensor([0, 10**12]))
