@@ -432,6 +432,8 @@ class Tensor:
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if dtype is not None and self._data.dtype != dtype:
+            if copy is False:  # NumPy 2's protocol: copy=False promises no copy, so a conversion is an error
+                raise ValueError(f"converting the tensor's {self._data.dtype} data to {np.dtype(dtype)} needs a copy")
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
 

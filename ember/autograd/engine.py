@@ -11,6 +11,9 @@ from .grad_mode import grad_enabled, set_enabled
 from .graph import AccumulateGrad, grad_node_of
 
 _refcount = sys.getrefcount
+# _new_grad reads reference counts whose exact values are an implementation detail; they were checked on
+# these CPython versions (3.14 and free-threaded builds may report fewer references, so there it copies).
+_REFCOUNTS_CHECKED = sys.implementation.name == "cpython" and (3, 10) <= sys.version_info[:2] <= (3, 13)
 
 
 def _add(a, b):
@@ -55,7 +58,8 @@ def _new_grad(grad, engine_held: bool):
     # References to grad: the engine's variable (engine_held), the caller's, this argument, getrefcount's.
     # References to arr: grad's slot, the local variable, getrefcount's argument.
     if (
-        grad._base is None
+        _REFCOUNTS_CHECKED
+        and grad._base is None
         and _refcount(grad) == 3 + engine_held
         and _refcount(arr) == 3
         and arr.flags.c_contiguous

@@ -123,6 +123,21 @@ class Function(metaclass=_FunctionMeta):
             ctx.next_nodes = tuple(grad_node_of(a) if a.requires_grad else None for a in args if isinstance(a, Tensor))
             if ctx.dirty:
                 _check_dirty(ctx.dirty, tensor_args, outs)
+            # refuse before any output or dirtied input is touched, so a refused call changes nothing
+            differentiable = [
+                o
+                for o in outs
+                if isinstance(o, Tensor)
+                and o.dtype.is_floating_point
+                and (
+                    id(o) not in ctx.non_differentiable or (id(o) not in ctx.dirty and any(o is a for a in tensor_args))
+                )
+            ]
+            if len(differentiable) > 1:
+                raise NotImplementedError(
+                    "ember does not implement autograd.Function with several differentiable outputs; "
+                    "return one tensor or mark the others non-differentiable"
+                )
             new_outs = []
             for o in outs:
                 if isinstance(o, Tensor):
@@ -135,11 +150,6 @@ class Function(metaclass=_FunctionMeta):
                         o.grad_fn = ctx
                 new_outs.append(o)
             outs = tuple(new_outs)
-            if len([o for o in outs if isinstance(o, Tensor) and o.grad_fn is ctx]) > 1:
-                raise NotImplementedError(
-                    "ember does not implement autograd.Function with several differentiable outputs; "
-                    "return one tensor or mark the others non-differentiable"
-                )
             ctx._outputs_meta = (
                 None if single else [(o.shape, o.dtype) if isinstance(o, Tensor) else None for o in outs]
             )

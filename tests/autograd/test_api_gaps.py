@@ -1282,3 +1282,32 @@ def test_fill_and_zero_on_a_view_of_a_tensor_in_the_graph_refuse_without_writing
     with ember.no_grad():
         b[0].zero_()  # outside autograd it is an ordinary write
     assert b.tolist()[0] == [0.0, 0.0]
+
+
+def test_a_refused_function_leaves_its_dirtied_input_history_alone():
+    class TwoOutputs(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x, x * 3
+
+        @staticmethod
+        def backward(ctx, a, b):
+            return a
+
+    z = ember.ones(2, requires_grad=True) * 1
+    before = z.grad_fn
+    with pytest.raises(NotImplementedError, match="several differentiable outputs"):
+        TwoOutputs.apply(z)
+    assert z.grad_fn is before
+
+
+def test_array_protocol_copy_false_refuses_a_conversion_like_torch():
+    t = ember.tensor([1.0, 2.0])
+    shared = np.array(t, copy=False)  # no conversion needed: ember shares its memory (torch refuses any copy=False)
+    shared[0] = 5.0
+    assert t.tolist() == [5.0, 2.0]
+    for lib in (ember, torch):
+        with pytest.raises(ValueError):
+            np.array(lib.tensor([1.0, 2.0]), dtype=np.float64, copy=False)

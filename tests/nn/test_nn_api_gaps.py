@@ -844,22 +844,8 @@ def test_unimplemented_optimizers_raise(name):
         getattr(ember.optim, name)([p], lr=0.1)
 
 
-def test_unimplemented_optimizers_by_name():
+def test_unimplemented_optimizers_import_and_answer_hasattr():
     p = [ember.nn.Parameter(ember.ones(2))]
-    with pytest.raises(NotImplementedError, match="ASGD"):
-        ember.optim.ASGD(p, lr=0.1)
-    with pytest.raises(NotImplementedError, match="LBFGS"):
-        ember.optim.LBFGS(p)
-    with pytest.raises(NotImplementedError, match="RAdam"):
-        ember.optim.RAdam(p)
-    with pytest.raises(NotImplementedError, match="Rprop"):
-        ember.optim.Rprop(p)
-    with pytest.raises(NotImplementedError, match="SparseAdam"):
-        ember.optim.SparseAdam(p)
-    with pytest.raises(NotImplementedError, match="Adafactor"):
-        ember.optim.Adafactor(p)
-    with pytest.raises(NotImplementedError, match="swa_utils"):
-        ember.optim.swa_utils.AveragedModel(ember.nn.Linear(2, 2))
     # the names exist (imports and hasattr work as under torch); only using them raises
     from ember.optim import RAdam
 
