@@ -57,6 +57,26 @@ def _by_name(name: str) -> dtype:
     return _NAMES[name]
 
 
+# torch's C++ scalar-type names, which its error messages print ("expected ... Long but got Float").
+_SCALAR_TYPE_NAMES = {
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+
+
+def scalar_type_name(d) -> str:
+    """torch's C++ name of an ember or NumPy dtype ("Float", "Long", ...), as torch's error messages print it."""
+    name = d.name if isinstance(d, dtype) else np.dtype(d).name
+    return _SCALAR_TYPE_NAMES.get(name, name)
+
+
 _default_float = [float32]
 
 

@@ -473,8 +473,7 @@ def _check_batch_norm_dtypes(input: Tensor, params) -> None:
             continue
         if x == np.float64:
             raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
-        kind = {"float16": "Half", "float32": "Float"}.get(x.name, x.name)
-        raise RuntimeError(f"mixed dtype (CPU): expect parameter to have scalar type of {kind}")
+        raise RuntimeError(f"mixed dtype (CPU): expect parameter to have scalar type of {dt.scalar_type_name(x)}")
 
 
 def batch_norm(

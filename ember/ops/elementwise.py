@@ -1327,17 +1327,7 @@ def _write_result(self: Tensor, res: Tensor) -> None:
 
 
 def _dtype_name(npd) -> str:
-    return {
-        "float32": "Float",
-        "float64": "Double",
-        "float16": "Half",
-        "int64": "Long",
-        "int32": "Int",
-        "int16": "Short",
-        "int8": "Char",
-        "uint8": "Byte",
-        "bool": "Bool",
-    }[str(npd)]
+    return dt.scalar_type_name(npd)
 
 
 _FAST_INPLACE = {"add": np.add, "sub": np.subtract, "mul": np.multiply}

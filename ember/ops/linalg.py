@@ -448,17 +448,7 @@ def einsum(equation: str, *operands) -> Tensor:
 
 
 def _dt_word(npd) -> str:
-    return {
-        "float32": "Float",
-        "float64": "Double",
-        "float16": "Half",
-        "int64": "Long",
-        "int32": "Int",
-        "int16": "Short",
-        "int8": "Char",
-        "uint8": "Byte",
-        "bool": "Bool",
-    }[str(npd)]
+    return dt.scalar_type_name(npd)
 
 
 def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:

@@ -116,10 +116,7 @@ class LogSoftmaxBackward0(Node):
 
 def _check_float(input: Tensor, name: str) -> None:
     if input._data.dtype.kind != "f":
-        kind = {"i": "Long" if input._data.dtype == np.int64 else "Int", "b": "Bool", "u": "Byte"}.get(
-            input._data.dtype.kind, str(input.dtype)
-        )
-        raise RuntimeError(f"\"{name}\" not implemented for '{kind}'")
+        raise RuntimeError(f"\"{name}\" not implemented for '{dt.scalar_type_name(input._data.dtype)}'")
 
 
 def _softmax_like(input: Tensor, dim: int, dtype, kernel: str, compute, node_cls) -> Tensor:
@@ -211,13 +208,7 @@ def check_nll_args(input: Tensor, target: Tensor, weight, name: str = "nll_loss"
                 f"Expected target size {list(input.shape[:1]) + list(input.shape[2:])}, got {list(target.shape)}"
             )
     if target._data.dtype not in (np.int64, np.uint8):
-        kind = {
-            np.dtype(np.float32): "Float",
-            np.dtype(np.float64): "Double",
-            np.dtype(np.int32): "Int",
-            np.dtype(np.float16): "Half",
-            np.dtype(np.bool_): "Bool",
-        }.get(target._data.dtype, str(target.dtype))
+        kind = dt.scalar_type_name(target._data.dtype)
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {kind}")
     c = input.shape[_class_axis(input)]
     if weight is not None and (weight.ndim != 1 or weight.numel() != c):

@@ -87,17 +87,7 @@ def _keep_t(t: Tensor, shape, dims: tuple, keepdim: bool) -> Tensor:
 
 
 def _int_name(t: Tensor) -> str:
-    return {
-        "float32": "Float",
-        "float64": "Double",
-        "float16": "Half",
-        "int64": "Long",
-        "int32": "Int",
-        "int16": "Short",
-        "int8": "Char",
-        "uint8": "Byte",
-        "bool": "Bool",
-    }[t.dtype.name]
+    return dt.scalar_type_name(t.dtype)
 
 
 def _check_nonempty(name: str, a: np.ndarray, dims: tuple) -> None:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..._dtype import scalar_type_name
 from ..._tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "get_total_norm"]
@@ -43,7 +44,8 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     for t in tensors:
         if t._data.dtype.kind not in "fc":
             raise RuntimeError(
-                f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {t.dtype.name}"
+                "linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                f"Got {scalar_type_name(t.dtype)}"
             )
     norms = np.array([_norm_of(t._data, norm_type) for t in tensors])
     total = _norm_of(norms, norm_type)
