@@ -44,9 +44,23 @@ def run_path(run_dir: str | os.PathLike) -> Path:
     return path
 
 
+# The values the curves and tables read as numbers (a missing one, or null, is fine: it leaves a gap).
+NUMERIC_KEYS = ("epoch", "step", "loss", "train_loss", "val_loss", "train_acc", "val_acc", "test_loss", "test_acc")
+
+
 def parse_metrics_text(text: str, source: str = "metrics.jsonl") -> list[dict[str, Any]]:
-    """Every complete JSON line of the text; a torn last line (a run still writing) is left out."""
-    return parse_jsonl(text, source, RunFolderError)
+    """Every complete JSON line of the text (a torn last line, a run still writing, is left out), each checked
+    to hold numbers where the report reads numbers."""
+    records = parse_jsonl(text, source, RunFolderError)
+    for number, record in enumerate(records, start=1):
+        for key in NUMERIC_KEYS:
+            value = record.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise RunFolderError(
+                    f"{source}: record {number} ({record.get('kind', '?')}) has {key} = {value!r}, not a number; "
+                    "was the file edited by hand?"
+                )
+    return records
 
 
 def split_metrics(records: list[dict[str, Any]]) -> RunMetrics:
@@ -68,7 +82,10 @@ def split_metrics(records: list[dict[str, Any]]) -> RunMetrics:
 def read_metrics(run_dir: str | os.PathLike) -> RunMetrics:
     """The run's metrics.jsonl, parsed and sorted by kind."""
     path = run_path(run_dir) / "metrics.jsonl"
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise RunFolderError(f"{path}: not UTF-8 text at byte {e.start}; the file is damaged") from None
     return split_metrics(parse_metrics_text(text, source=str(path)))
 
 
