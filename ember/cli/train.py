@@ -166,9 +166,13 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, object]:
     from ..train.config import ConfigError
 
     overrides: dict[str, object] = {}
+    from ..train.config import RunConfig
+
     for attr, key in FLAG_KEYS.items():
         value = getattr(args, attr, None)
         if value is not None:
+            # checked here so that a bad value is reported against the flag the user typed
+            RunConfig().set(key, value, source=f"--{attr.replace('_', '-')}")
             overrides[key] = value
     for attr, (key, value) in SWITCH_KEYS.items():
         if getattr(args, attr, None):

@@ -24,7 +24,7 @@ from .._atomic import write_text_atomic
 from .._jsonl import parse_jsonl
 from .checkpoint import find_resume_checkpoint, prune_epoch_checkpoints, remove_stale_temporaries
 from .checkpoint import save_checkpoint as _save_checkpoint
-from .config import ConfigError, RunConfig, load_config, to_toml
+from .config import ConfigError, RunConfig, to_toml
 from .evaluate import evaluate_arrays
 from .progress import Progress
 from .run_dir import RunDir, read_jsonl, write_json_atomic
@@ -549,31 +549,4 @@ def _json_safe(value):
     return value
 
 
-def _main(argv: list[str] | None = None) -> int:
-    """`python -m ember.train.trainer RUN_DIR [--resume] [--overwrite] [--config FILE] [key=value ...]`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m ember.train.trainer", description="Run fit() on a config.")
-    parser.add_argument("run_dir")
-    parser.add_argument("settings", nargs="*", metavar="SECTION.KEY=VALUE", help="config overrides")
-    parser.add_argument("--config", help="a TOML config file")
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--overwrite", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        overrides = dict(item.split("=", 1) for item in args.settings)
-    except ValueError:
-        parser.error("settings must look like section.key=value")
-    try:
-        cfg = None if args.resume and not (args.config or overrides) else load_config(args.config, overrides)
-        fit(cfg, args.run_dir, resume=args.resume, overwrite=args.overwrite)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
-
-
 __all__ = ["fit", "FitResult", "data_info", "result_from_metrics"]
-
-if __name__ == "__main__":
-    sys.exit(_main())

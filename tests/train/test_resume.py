@@ -52,14 +52,15 @@ def reference(tmp_path_factory) -> RunDir:
     return RunDir(folder)
 
 
-def start(folder: str, *extra: str, crash_at: str | None = None, settings=SETTINGS) -> subprocess.Popen:
-    """`python -m ember.train.trainer` on folder, as a child process."""
-    args = [f"{k}={v}" for k, v in settings.items()] if settings else []
+def start(folder: str, resume: bool = False, crash_at: str | None = None, settings=SETTINGS) -> subprocess.Popen:
+    """`ember train` (a new run with settings, or --resume) on folder, as a child process."""
+    args = [arg for k, v in (settings or {}).items() for arg in ("--set", f"{k}={v}")]
     env = dict(os.environ)
     env.pop(CRASH_ENV, None)
     if crash_at:
         env[CRASH_ENV] = crash_at
-    cmd = [sys.executable, "-m", "ember.train.trainer", folder, *extra, *args]
+    where = ["--resume", folder] if resume else ["--run-dir", folder]
+    cmd = [sys.executable, "-m", "ember", "train", *where, *args]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -125,8 +126,8 @@ def test_killed_from_outside_twice(tmp_path):
     fit(load_config(None, settings), reference.path, out=io.StringIO())
     folder = str(tmp_path / "run")
     metrics = os.path.join(folder, "metrics.jsonl")
-    for extra, wanted_lines in (((), 30), (("--resume",), 150)):
-        proc = start(folder, *extra, settings=settings if not extra else None)
+    for resuming, wanted_lines in ((False, 30), (True, 150)):
+        proc = start(folder, resume=resuming, settings=None if resuming else settings)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
             if os.path.exists(metrics) and open(metrics, "rb").read().count(b"\n") >= wanted_lines:
