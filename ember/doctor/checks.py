@@ -287,7 +287,7 @@ def bad_init(
         )
         suggestion = f"re-initialise the weights to the fan-in: {INIT_HINT}."
         return Finding("bad_init", "warning", message, suggestion, layer, step, data)
-    if 0 < std < th.init_tiny_factor * kstd and not is_last and (gain is None or gain < th.init_tiny_factor * 10):
+    if 0 < std < th.init_tiny_factor * kstd and not is_last and (gain is None or gain < th.init_gain_min):
         factor = kstd / std
         message = (
             f"{where} weight std {_e(std)} is {factor:.0f}x smaller than the Kaiming std for fan_in {fan} "

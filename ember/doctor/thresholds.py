@@ -48,6 +48,8 @@ class Thresholds:
     init_gain_max: float = 5.0
     # weights this many times smaller than the Kaiming std (in a layer followed by others) starve the signal
     init_tiny_factor: float = 0.01
+    # ... confirmed by the layer's measured gain (pre-activation std / input rms) below this
+    init_gain_min: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("activation_window", "activation_min_samples", "streak", "loss_window", "loss_warmup"):
