@@ -17,6 +17,14 @@ def to_np(x):
     return np.asarray(x)
 
 
+def assert_same_bits(a, b, context="") -> None:
+    """a and b (ember or torch tensors, or arrays) have the same shape, dtype and bit pattern: NaN payloads and
+    the sign of zero included, where assert_array_equal would call them equal."""
+    a, b = to_np(a), to_np(b)
+    assert a.shape == b.shape and a.dtype == b.dtype, (context, a.shape, a.dtype, b.shape, b.dtype)
+    assert a.tobytes() == b.tobytes(), f"{context}: {a} vs {b}"
+
+
 def _make_pair(arr, requires_grad: bool):
     arr = np.asarray(arr)
     e = ember.tensor(arr.copy())

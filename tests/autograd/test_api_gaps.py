@@ -933,34 +933,26 @@ def test_saved_tensors_see_inplace_changes_like_torch():
             y.sum().backward()
 
 
+def _inplace_function(L, name: str, change, slope: float):
+    """A custom Function of library L that changes its input in place (mark_dirty) with derivative slope."""
+
+    def forward(ctx, x):
+        change(x)
+        ctx.mark_dirty(x)
+        return x
+
+    def backward(ctx, g):
+        return g * slope
+
+    return type(name, (L.autograd.Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
 def _add_one_inplace(L):
-    class AddOneInplace(L.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            x.add_(1.0)
-            ctx.mark_dirty(x)
-            return x
-
-        @staticmethod
-        def backward(ctx, g):
-            return g * 1.0
-
-    return AddOneInplace
+    return _inplace_function(L, "AddOneInplace", lambda x: x.add_(1.0), 1.0)
 
 
 def _double_inplace(L):
-    class DoubleInplace(L.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            x.mul_(2.0)
-            ctx.mark_dirty(x)
-            return x
-
-        @staticmethod
-        def backward(ctx, g):
-            return g * 2.0
-
-    return DoubleInplace
+    return _inplace_function(L, "DoubleInplace", lambda x: x.mul_(2.0), 2.0)
 
 
 @pytest.mark.parametrize("shape", [(2,), (2, 3)])

@@ -6,17 +6,12 @@ import threading
 import numpy as np
 import pytest
 import torch
+from helpers import assert_same_bits
 
 import ember
 from ember.autograd import Function
 
 rng = np.random.default_rng(3)
-
-
-def _same_bits(a, b) -> None:
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape and a.dtype == b.dtype
-    assert a.tobytes() == b.tobytes(), f"{a} vs {b}"
 
 
 # ---------------------------------------------------------------------------- first .grad: kept or copied
@@ -137,7 +132,7 @@ def test_array_backward_matches_create_graph_backward(dtype, shape):
         return ember.autograd.grad(total, [x, y], create_graph=create_graph)
 
     for fast, slow in zip(grads(False), grads(True)):
-        _same_bits(fast.detach()._data, slow.detach()._data)
+        assert_same_bits(fast.detach()._data, slow.detach()._data)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -161,7 +156,7 @@ def test_array_backward_of_layers_and_reductions_matches_create_graph_backward(d
         return ember.autograd.grad(total, [x, w, b], create_graph=create_graph)
 
     for fast, slow in zip(grads(False), grads(True)):
-        _same_bits(fast.detach()._data, slow.detach()._data)
+        assert_same_bits(fast.detach()._data, slow.detach()._data)
 
 
 def test_array_backward_still_detects_in_place_changes():
@@ -201,7 +196,7 @@ def test_unweighted_cross_entropy_matches_the_weighted_path_exactly(dtype):
 
     fast, general = run(None), run(ember.ones(5, dtype=ember.float64 if dtype == np.float64 else ember.float32))
     for a, b in zip(fast, general):
-        _same_bits(a, b)
+        assert_same_bits(a, b)
 
 
 def test_cross_entropy_with_every_target_ignored_gives_zero_gradients_like_torch():
