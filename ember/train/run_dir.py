@@ -104,6 +104,8 @@ class RunDir:
     # ------------------------------------------------------------------ reading
     def read_config(self) -> RunConfig:
         """The run's config.toml as a RunConfig."""
+        if not os.path.isdir(self.path):
+            raise ConfigError(f"run folder {self.path!r} does not exist (train one with `ember train`)")
         if not os.path.isfile(self.config):
             raise ConfigError(f"{self.path!r} is not a run folder: it has no config.toml")
         return load_config(self.config)

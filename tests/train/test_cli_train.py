@@ -253,7 +253,7 @@ def test_csv_train_and_predict_with_and_without_label_column(flowers_csv, tmp_pa
         (["train", "--lr", "fast"], "--lr: train.lr must be float, got 'fast'"),
         (["train", "--data", "digts"], "data.name: unknown data set 'digts' (did you mean 'digits'?)"),
         (["train", "--activation", "relu6"], "model.activation must be one of relu, leaky_relu"),
-        (["eval", "nowhere"], "'nowhere' is not a run folder: it has no config.toml"),
+        (["eval", "nowhere"], "run folder 'nowhere' does not exist"),
         (["summary", "nothing.toml"], "'nothing.toml' is neither a run folder nor a config file"),
     ],
 )
