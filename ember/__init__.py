@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins as _builtins
 
-from . import _dtype, _quiet_floats
+from . import _dtype
 from ._creation import PUBLIC as _creation_public
 from ._device import device
 from ._dtype import (
@@ -139,5 +139,3 @@ pi = 3.141592653589793
 inf = __builtins__["float"]("inf") if isinstance(__builtins__, dict) else __import__("math").inf
 nan = __import__("math").nan
 strided = "torch.strided"
-
-_quiet_floats.install()

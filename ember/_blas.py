@@ -7,8 +7,11 @@ enough for OpenBLAS to split, ember times a few calls with one thread and with t
 keeps the faster, and looks again every few seconds, since the machine's load changes.
 
 torch's `add_(other, alpha=a)` rounds `self + a * other` once per element (a fused multiply-add).
-NumPy has no fused multiply-add, and two ufuncs round twice; OpenBLAS's axpy is fused on CPUs with
-FMA, so the optimizers update through it (after checking once that it really rounds once).
+NumPy has no fused multiply-add, and two ufuncs round twice. OpenBLAS's axpy is fused on CPUs with
+FMA, wholly or only in its vector loop, so the optimizers update through it in the way a check on
+first use showed to round once; where no such way exists they use two ufuncs.
+
+Each of these choices has a fallback that EMBER_FALLBACKS forces (see ember/_machine.py).
 """
 
 from __future__ import annotations
@@ -17,16 +20,20 @@ import ctypes
 import math
 import os
 import statistics
+import threading
 import time
 from typing import Any, Callable
 
 import numpy as np
+
+from ._machine import forced
 
 # OpenBLAS runs products with fewer multiply-adds than this on one thread whatever it is told.
 SPLIT_MACS = 1 << 18
 PROBE_CALLS = 5  # timed calls per thread count before choosing
 REPROBE_SECONDS = 5.0  # how long a choice stands before it is measured again
 MAX_SHAPES = 256  # product shapes remembered at once
+_FIXED_THREADS = forced("threads")  # no per-shape choice: every product runs on the configured count
 
 
 class _OpenBLAS:
@@ -80,7 +87,7 @@ _current = 0  # the count OpenBLAS is set to right now
 def _library() -> _OpenBLAS | None:
     global _blas, _configured, _current
     if _blas is _UNSET:
-        _blas = _find_openblas()
+        _blas = None if forced("openblas") else _find_openblas()
         if _blas is not None:
             _configured = _current = max(1, int(_blas.get_threads()))
     return _blas
@@ -130,7 +137,7 @@ def run_product(key: tuple, macs: int, product: Callable[[], Any]) -> Any:
 
     OpenBLAS's thread count is process-wide, so it is back at the configured count when this returns:
     NumPy products elsewhere (the user's, or ember's batched matmul) never inherit a choice made here."""
-    if macs < SPLIT_MACS or _library() is None or _configured <= 1:  # _library() first: it sets _configured
+    if macs < SPLIT_MACS or _library() is None or _configured <= 1 or _FIXED_THREADS:  # _library() sets _configured
         return product()
     try:
         return _chosen_product(key, product)
@@ -199,25 +206,120 @@ def matrix_product(a, b):
 
 # ------------------------------------------------------------------ fused y += alpha * x
 
-_fused_axpy: Any = _UNSET  # dtype -> cblas axpy that was checked to round once, filled on first use
+_LEVEL1_THREADED = 100_003  # longer than any length OpenBLAS keeps on one thread for axpy
+_GRANULES = (1, 2, 4, 8, 16, 32, 64)
+
+
+class _Axpy:
+    """One dtype's BLAS axpy and the block length on which it was checked to round every element once.
+
+    OpenBLAS kernels run whole blocks of elements in a vector loop and the rest in a scalar loop; on
+    some CPUs the vector loop uses fused multiply-adds and the scalar loop does not. With a granule of
+    1 every element rounds once, however the call is split. With a longer granule the call runs on
+    one thread (a threaded call is cut into pieces whose tails would round twice), over the whole
+    blocks only, and the last few elements go through the same kernel in a zero-padded block."""
+
+    __slots__ = ("fn", "granule", "itemsize", "tail_x", "tail_y", "tail_x_at", "tail_y_at", "lock")
+
+    def __init__(self, fn: Any, granule: int, dtype: np.dtype) -> None:
+        self.fn = fn
+        self.granule = granule
+        self.itemsize = dtype.itemsize
+        self.tail_x = np.zeros(granule, dtype)
+        self.tail_y = np.zeros(granule, dtype)
+        self.tail_x_at = self.tail_x.ctypes.data
+        self.tail_y_at = self.tail_y.ctypes.data
+        self.lock = threading.Lock()  # the tail blocks are shared; ctypes releases the GIL during a call
+
+    def run(self, n: int, alpha: float, x_at: int, y_at: int) -> None:
+        """y[:n] += alpha * x[:n] for contiguous arrays at these addresses, every element rounded once."""
+        g = self.granule
+        if g == 1:
+            self.fn(n, alpha, x_at, 1, y_at, 1)
+            return
+        tail = n % g
+        body = n - tail
+        if body:
+            if _configured > 1:
+                _use(1)
+                try:
+                    self.fn(body, alpha, x_at, 1, y_at, 1)
+                finally:
+                    _use(_configured)
+            else:
+                self.fn(body, alpha, x_at, 1, y_at, 1)
+        if tail:
+            offset, size = body * self.itemsize, tail * self.itemsize
+            with self.lock:
+                ctypes.memmove(self.tail_x_at, x_at + offset, size)
+                ctypes.memmove(self.tail_y_at, y_at + offset, size)
+                self.fn(g, alpha, self.tail_x_at, 1, self.tail_y_at, 1)
+                ctypes.memmove(y_at + offset, self.tail_y_at, size)
+
+
+def _rounds_once(fn: Any, dtype: np.dtype, n: int, offset: int) -> bool:
+    """Whether fn rounds each of n elements once, on arrays starting `offset` elements into an allocation."""
+    # (1 + e) * (1 - e) - 1 is -e*e exactly, while rounding the product first gives 0.
+    e = dtype.type(2.0 ** -(np.finfo(dtype).nmant // 2 + 2))
+    x = np.full(n + offset, 1 + e, dtype=dtype)[offset:]
+    y = np.full(n + offset, -1, dtype=dtype)[offset:]
+    fn(n, dtype.type(1 - e), x.ctypes.data, 1, y.ctypes.data, 1)
+    return bool(np.all(y == -e * e))
+
+
+def _granule(fn: Any, dtype: np.dtype) -> int:
+    """The shortest block length on whose multiples fn rounds every element once (0 when none up to 64)."""
+    for g in _GRANULES:
+        if g == 1:  # any length, on the configured thread count (threaded calls are cut at arbitrary points)
+            lengths = (1, 2, 3, 5, 7, 13, 31, 33, 77, 10_001, 40_007, _LEVEL1_THREADED)
+        else:  # multiples of g, on one thread, as _Axpy.run calls it
+            lengths = (g, 2 * g, 3 * g, 5 * g, 17 * g, g * (10_000 // g + 1), g * (_LEVEL1_THREADED // g))
+        if g > 1 and _configured > 1:
+            _use(1)
+        try:
+            if all(_rounds_once(fn, dtype, n, offset) for n in lengths for offset in (0, 1)):
+                return g
+        finally:
+            _use(_configured)
+    return 0
+
+
+_fused_axpy: Any = _UNSET  # dtype -> _Axpy, for the dtypes whose BLAS axpy was checked; filled on first use
 
 
 def _checked_axpy() -> dict:
-    """The BLAS axpy functions that round once per element (checked on a vector where that shows)."""
+    """The BLAS axpy of each dtype whose rounding could be made once per element (checked, not assumed)."""
     global _fused_axpy
     if _fused_axpy is _UNSET:
-        _fused_axpy = {}
+        found = {}
         blas = _library()
-        for dtype, fn in (blas.axpy if blas is not None else {}).items():
-            # (1 + e) * (1 - e) - 1 is -e*e exactly; rounding the product first gives 0. 77 elements
-            # run both the vector loop and the scalar tail.
-            e = dtype.type(2.0 ** -(np.finfo(dtype).nmant // 2 + 2))
-            x = np.full(77, 1 + e, dtype=dtype)
-            y = np.full(77, -1, dtype=dtype)
-            fn(x.size, dtype.type(1 - e), x.ctypes.data, 1, y.ctypes.data, 1)
-            if np.all(y == -e * e):
-                _fused_axpy[dtype] = fn
+        if blas is not None and not forced("axpy"):
+            for dtype, fn in blas.axpy.items():
+                g = _granule(fn, dtype)
+                if g:
+                    found[dtype] = _Axpy(fn, g, dtype)
+        _fused_axpy = found
     return _fused_axpy
+
+
+def rounds_once(dtype: Any) -> bool:
+    """Whether axpy on contiguous arrays of this dtype rounds each element once on this machine, as torch does."""
+    return np.dtype(dtype) in _checked_axpy()
+
+
+def axpy_outcome() -> dict[str, str]:
+    """How optimizer updates round on this machine, per dtype (for benchmarks and bug reports)."""
+    fused = _checked_axpy()
+    out = {}
+    for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
+        k = fused.get(dtype)
+        if k is None:
+            out[dtype.name] = "rounds twice (two NumPy ufuncs)"
+        elif k.granule == 1:
+            out[dtype.name] = "rounds once (BLAS axpy)"
+        else:
+            out[dtype.name] = f"rounds once (BLAS axpy on one thread over blocks of {k.granule}, padded tail)"
+    return out
 
 
 def _address(a: np.ndarray) -> int:
@@ -228,32 +330,27 @@ def _address(a: np.ndarray) -> int:
 
 
 def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
-    """y += alpha * x in place, each element rounded once as a fused multiply-add (torch's add_ with alpha)."""
+    """y += alpha * x in place: rounded once per element (torch's add_ with alpha) where the BLAS allows.
+
+    Where no checked BLAS axpy exists (forced, or not found) float32 and float64 round twice, as two
+    NumPy ufuncs do: each element then differs from torch's by at most one rounding of alpha * x."""
     dtype = y.dtype
     fused = _fused_axpy if _fused_axpy is not _UNSET else _checked_axpy()
-    fn = fused.get(dtype)
-    if (
-        fn is not None
-        and x.dtype == dtype
-        and x.shape == y.shape
-        and y.size
-        and x.flags.c_contiguous
-        and y.flags.c_contiguous
-        and y.flags.writeable
-    ):
+    kernel = fused.get(dtype)
+    if kernel is not None and x.dtype == dtype and x.shape == y.shape and y.size and y.flags.writeable:
         # ctypes rounds alpha to the array's precision, as torch converts it to the tensor's type.
-        fn(y.size, alpha, _address(x), 1, _address(y), 1)
+        if x.flags.c_contiguous and y.flags.c_contiguous:
+            kernel.run(y.size, alpha, _address(x), _address(y))
+        else:  # strided: through contiguous copies (rare: optimizer state is allocated contiguous)
+            work, source = np.ascontiguousarray(y), np.ascontiguousarray(x)
+            kernel.run(work.size, alpha, _address(source), _address(work))
+            if work is not y:
+                np.copyto(y, work)
         return
-    if dtype == np.float64 and fn is not None and x.shape == y.shape and y.size:
-        # strided float64: through contiguous copies, since no wider type can emulate a float64 fused multiply-add
-        work = np.ascontiguousarray(y)
-        fn(work.size, alpha, _address(np.ascontiguousarray(x, dtype=dtype)), 1, _address(work), 1)
-        np.copyto(y, work)
-    elif dtype in (np.float32, np.float16):
-        # The float64 product of two float32 values is exact, so one float64 add then a cast rounds almost
-        # always as a fused multiply-add does (double rounding is rare, not impossible). float16 goes as torch's
-        # kernel does: alpha in the tensor's type, the fused multiply-add in float32, then float16.
+    if dtype == np.float16:
+        # As torch's kernel: alpha in half precision, the multiply-add in float32 (exact in float64), then half.
         wide_alpha = np.float64(dtype.type(alpha))
-        np.copyto(y, (y.astype(np.float64) + wide_alpha * x.astype(np.float64)).astype(np.float32), casting="unsafe")
+        wide = y.astype(np.float64) + wide_alpha * x.astype(np.float64)
+        np.copyto(y, wide.astype(np.float32), casting="unsafe")
     else:
-        np.add(y, np.multiply(x, dtype.type(alpha)), out=y)
+        np.add(y, np.multiply(x, dtype.type(alpha)), out=y, casting="unsafe")

@@ -12,8 +12,11 @@ needs_openblas = pytest.mark.skipif(_blas._library() is None, reason="NumPy is n
 
 
 @pytest.fixture
-def restore_threads():
+def restore_threads(monkeypatch):
+    """Put the thread count back afterwards; the per-shape choice is on (these tests are about it) unless a
+    test turns it off, whatever EMBER_FALLBACKS says."""
     before = ember.get_num_threads()
+    monkeypatch.setattr(_blas, "_FIXED_THREADS", False)
     yield
     ember.set_num_threads(before)
 
@@ -76,10 +79,11 @@ def test_products_are_identical_whatever_the_thread_choice(restore_threads):
 
 
 @needs_openblas
-def test_thread_choice_is_active_without_calling_set_num_threads():
+def test_thread_choice_is_active_without_calling_set_num_threads(monkeypatch):
     import subprocess
     import sys
 
+    monkeypatch.delenv("EMBER_FALLBACKS", raising=False)
     code = (
         "import numpy as np, ember\n"
         "from ember import _blas\n"
@@ -116,8 +120,21 @@ def test_a_choice_never_leaks_into_other_numpy_products(restore_threads, monkeyp
 
 def test_the_shape_memory_is_bounded(monkeypatch):
     monkeypatch.setattr(_blas, "_choices", {})
+    monkeypatch.setattr(_blas, "_FIXED_THREADS", False)
     if _blas._library() is None or _blas.num_threads() <= 1:
         pytest.skip("needs OpenBLAS with more than one thread")
     for i in range(_blas.MAX_SHAPES + 10):
         _blas.run_product(("shape", i), _blas.SPLIT_MACS, lambda: np.float32(1))
     assert len(_blas._choices) <= _blas.MAX_SHAPES
+
+
+@needs_openblas
+def test_with_the_thread_choice_off_every_product_runs_on_the_configured_count(restore_threads, monkeypatch):
+    ember.set_num_threads(2)
+    monkeypatch.setattr(_blas, "_FIXED_THREADS", True)  # as EMBER_FALLBACKS=threads
+    monkeypatch.setattr(_blas, "_choices", {})
+    ran_on = []
+    for _ in range(2 * _blas.PROBE_CALLS + 3):
+        _blas.run_product(("fixed",), _blas.SPLIT_MACS, lambda: ran_on.append(_blas._blas.get_threads()))
+    assert ran_on == [2] * (2 * _blas.PROBE_CALLS + 3)
+    assert not _blas._choices  # nothing measured, nothing compared

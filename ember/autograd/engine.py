@@ -6,6 +6,8 @@ import sys
 
 import numpy as np
 
+from .._machine import forced
+from .._quiet_floats import quietly
 from .._tensor import _wrap
 from .grad_mode import grad_enabled, set_enabled
 from .graph import AccumulateGrad, grad_node_of
@@ -13,7 +15,9 @@ from .graph import AccumulateGrad, grad_node_of
 _refcount = sys.getrefcount
 # _new_grad reads reference counts whose exact values are an implementation detail; they were checked on
 # these CPython versions (3.14 and free-threaded builds may report fewer references, so there it copies).
-_REFCOUNTS_CHECKED = sys.implementation.name == "cpython" and (3, 10) <= sys.version_info[:2] <= (3, 13)
+_REFCOUNTS_CHECKED = (
+    sys.implementation.name == "cpython" and (3, 10) <= sys.version_info[:2] <= (3, 13) and not forced("grad-reuse")
+)
 
 
 def _add(a, b):
@@ -107,6 +111,7 @@ def _accumulate_into_leaf(node: AccumulateGrad, grad, create_graph: bool) -> Non
                 raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
+@quietly  # every backward formula, and the accumulation into .grad
 def run_backward(
     tensors, grad_tensors, retain_graph: bool, create_graph: bool, inputs=None, capture=None, allow_unused=True
 ):

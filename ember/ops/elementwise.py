@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .. import _dtype as dt
+from .._quiet_floats import quiet, quietly
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
 from ._op import Node, attach, float_array, grad_node_of, record, record_binary, record_unary, unbroadcast, wrap
@@ -85,6 +86,7 @@ def _t(x):
     return x if isinstance(x, Tensor) else None
 
 
+@quietly
 def _ufunc(fn, a, b, op_name):
     da, db, rt = _operands(a, b, op_name)
     try:
@@ -99,6 +101,7 @@ def _ufunc(fn, a, b, op_name):
     return out
 
 
+@quietly
 def _same_float(np_fn, da: np.ndarray, other):
     """np_fn(da, other) for a float array da and a tensor of the same dtype or a Python int/float.
 
@@ -535,6 +538,7 @@ class PowBackward2(Node):
         return (g * out * float(np.log(self.base)),)
 
 
+@quietly
 def pow(input, exponent, *, out=None):  # noqa: A001
     """input raised to exponent, elementwise."""
     if not isinstance(input, Tensor):
@@ -784,7 +788,8 @@ def _unary(name, np_fn, grad_fn, save="input", node_name=None, arrays=False):
     node_cls = type(node_name or f"{name.capitalize()}Backward0", (Node,), {"backward": backward})
 
     def op(input, *, out=None):
-        arr = np_fn(float_array(input))
+        with quiet():
+            arr = np_fn(float_array(input))
         res = wrap(arr if arr.__class__ is np.ndarray else np.asarray(arr))
         if input._requires_grad and grad_enabled():
             node = record_unary(res, node_cls, input)
@@ -812,26 +817,16 @@ def _erf_np(a):
     return np.vectorize(scalar_erf, otypes=[a.dtype])(a) if a.size else a.copy()
 
 
-def _quiet(fn):
-    """fn with NumPy's divide/invalid warnings off: out of domain, torch gives inf or nan silently."""
-
-    def run(*args):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return fn(*args)
-
-    return run
-
-
 _LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
 
 exp = _unary("exp", np.exp, lambda g, x, o: g * o, save="output", arrays=True)
 exp2 = _unary("exp2", np.exp2, lambda g, x, o: g * o * _LN2, save="output", arrays=True)
 expm1 = _unary("expm1", np.expm1, lambda g, x, o: g * (o + 1), save="output", arrays=True)
-log = _unary("log", _quiet(np.log), _quiet(lambda g, x, o: g / x), arrays=True)
-log2 = _unary("log2", _quiet(np.log2), _quiet(lambda g, x, o: g / (x * _LN2)), arrays=True)
-log10 = _unary("log10", _quiet(np.log10), _quiet(lambda g, x, o: g / (x * _LN10)), arrays=True)
+log = _unary("log", np.log, lambda g, x, o: g / x, arrays=True)
+log2 = _unary("log2", np.log2, lambda g, x, o: g / (x * _LN2), arrays=True)
+log10 = _unary("log10", np.log10, lambda g, x, o: g / (x * _LN10), arrays=True)
 log1p = _unary("log1p", np.log1p, lambda g, x, o: g / (x + 1), node_name="Log1PBackward0", arrays=True)
-sqrt = _unary("sqrt", _quiet(np.sqrt), _quiet(lambda g, x, o: g / (o * 2)), save="output", arrays=True)
+sqrt = _unary("sqrt", np.sqrt, lambda g, x, o: g / (o * 2), save="output", arrays=True)
 rsqrt = _unary("rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, o: g * (o**3) * -0.5, save="output")
 sin = _unary("sin", np.sin, lambda g, x, o: g * x.cos())
 cos = _unary("cos", np.cos, lambda g, x, o: -g * x.sin())
@@ -1118,6 +1113,7 @@ class LerpBackward1(Node):
         return ga, gb, gw
 
 
+@quietly
 def lerp(input, end, weight, *, out=None):
     """input + weight * (end - input), computed from the nearer end as torch does."""
     a, b = input._data, end._data
@@ -1218,6 +1214,7 @@ class XlogyBackward0(Node):
         return gx, gy
 
 
+@quietly
 def xlogy(input, other, *, out=None):
     """input * log(other), defined as 0 where input == 0 (unless other is NaN)."""
     if not isinstance(input, Tensor):
@@ -1242,6 +1239,7 @@ class ToCopyBackward0(Node):
         return (g.to(self.src_dtype),)
 
 
+@quietly
 def _cast(t: Tensor, d: dt.dtype) -> Tensor:
     res = wrap(t._data.astype(d.np))
     if d.is_floating_point:

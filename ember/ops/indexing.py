@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .._tensor import Tensor
+from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
 from ._op import Node, record, unbroadcast, wrap
 
@@ -19,10 +18,8 @@ def convert_index(key):
         and any(isinstance(k, (list, tuple, Tensor, slice)) or k is None or k is Ellipsis for k in key)
     ):
         # torch still reads a list holding sequences/slices as a tuple of indices (deprecated there)
-        warnings.warn(
-            "Using a non-tuple sequence for multidimensional indexing is deprecated; use x[tuple(seq)] instead of x[seq].",
-            UserWarning,
-            stacklevel=3,
+        warn_user(
+            "Using a non-tuple sequence for multidimensional indexing is deprecated; use x[tuple(seq)] instead of x[seq]."
         )
         key = tuple(key)
     if isinstance(key, tuple):

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._blas import matrix_product
+from .._quiet_floats import quietly
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
 from ._op import Node, attach, grad_node_of, record, unbroadcast, wrap
@@ -54,6 +55,7 @@ def _mat2_grad_t(g: Tensor, mat1: Tensor, mat2: Tensor) -> Tensor:
     return mat1.t().mm(g)
 
 
+@quietly
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """Matrix product of two 2-D tensors."""
     if input._data.ndim != 2 or mat2._data.ndim != 2:
@@ -84,6 +86,7 @@ class BmmBackward0(Node):
         return ga, gb
 
 
+@quietly
 def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """Batched matrix product of two 3-D tensors with the same batch size."""
     a, b = input._data, mat2._data
@@ -134,6 +137,7 @@ class DotBackward0(Node):
         return (g * b if self.next_nodes[0] is not None else None, g * a if self.next_nodes[1] is not None else None)
 
 
+@quietly
 def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Matrix product with torch's rules for 1-D, 2-D and batched (broadcast) operands."""
     if not isinstance(other, Tensor) or not isinstance(input, Tensor):
@@ -171,6 +175,7 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return res
 
 
+@quietly
 def dot(input: Tensor, tensor: Tensor, *, out=None) -> Tensor:
     """Inner product of two 1-D tensors of equal length."""
     a, b = input._data, tensor._data
@@ -196,6 +201,7 @@ def dot(input: Tensor, tensor: Tensor, *, out=None) -> Tensor:
 inner = dot
 
 
+@quietly
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of two 1-D tensors."""
     if input._data.ndim != 1 or vec2._data.ndim != 1:
@@ -227,6 +233,7 @@ class AddmmBackward0(Node):
         return gi, g1, g2
 
 
+@quietly
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2): the fused op behind Linear."""
     a, b = mat1._data, mat2._data
@@ -269,6 +276,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
     return res
 
 
+@quietly
 def linear(input: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """addmm(bias, input, weight.t()) for a 2-D input, recording the same graph with fewer steps.
 
@@ -421,6 +429,7 @@ class EinsumBackward0(Node):
         return unbroadcast(grad, self.shapes[i])
 
 
+@quietly
 def einsum(equation: str, *operands) -> Tensor:
     """Sum of products over the labelled axes, in Einstein notation (ellipsis and broadcasting allowed)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
@@ -451,6 +460,7 @@ def _dt_word(npd) -> str:
     return dt.scalar_type_name(npd)
 
 
+@quietly
 def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     """Contract the last dims axes of a with the first dims axes of b (or the listed axes pairs)."""
     if isinstance(dims, int):
@@ -485,6 +495,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- fused products
+@quietly
 def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
     """Matrix-vector product."""
     if input._data.ndim != 2 or vec._data.ndim != 1:
@@ -515,6 +526,7 @@ def _scaled_sum(input: Tensor, prod: Tensor, beta, alpha) -> Tensor:
     return p + (input if beta == 1 else input * beta)
 
 
+@quietly
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * (mat @ vec)."""
     res = _scaled_sum(input, mv(mat, vec), beta, alpha)
@@ -525,6 +537,7 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None)
     return res
 
 
+@quietly
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     res = _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
@@ -535,6 +548,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, o
     return res
 
 
+@quietly
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * sum over the batch of batch1[i] @ batch2[i]."""
     res = _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
@@ -545,6 +559,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, ou
     return res
 
 
+@quietly
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * outer(vec1, vec2)."""
     res = _scaled_sum(input, outer(vec1, vec2), beta, alpha)

@@ -10,7 +10,9 @@ import math
 import numpy as np
 
 from .. import _dtype as dt
+from .._quiet_floats import quiet, quietly
 from .._tensor import Tensor
+from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
 from ._op import Node, record, record_unary, unbroadcast, wrap
 from .elementwise import where
@@ -119,6 +121,7 @@ def _check_float(input: Tensor, name: str) -> None:
         raise RuntimeError(f"\"{name}\" not implemented for '{dt.scalar_type_name(input._data.dtype)}'")
 
 
+@quietly
 def _softmax_like(input: Tensor, dim: int, dtype, kernel: str, compute, node_cls) -> Tensor:
     """softmax / log_softmax: checks, the array computation, and the node saving the output."""
     if dtype is not None:
@@ -266,6 +269,7 @@ NllLossBackward0 = type("NllLossBackward0", (_NllBase,), {})
 NllLoss2DBackward0 = type("NllLoss2DBackward0", (_NllBase,), {})
 
 
+@quietly
 def nll_loss(input: Tensor, target: Tensor, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of target classes given log-probabilities."""
     check_reduction(reduction)
@@ -341,6 +345,7 @@ _CE_NODES = {
 }
 
 
+@quietly
 def cross_entropy_indices(
     input: Tensor, target: Tensor, weight=None, ignore_index: int = -100, reduction: str = "mean"
 ) -> Tensor:
@@ -418,13 +423,9 @@ def _cross_entropy_rows(input: Tensor, target: Tensor, ignore_index: int):
 # ---------------------------------------------------------------------------- regression losses
 def _check_target_size(input: Tensor, target: Tensor) -> None:
     if tuple(target.shape) != tuple(input.shape):
-        import warnings
-
-        warnings.warn(
+        warn_user(
             f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
-            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
-            UserWarning,
-            stacklevel=4,
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size."
         )
 
 
@@ -478,6 +479,7 @@ class HuberLossBackward0(_PointwiseLoss):
         return d.clamp(-self.delta, self.delta)
 
 
+@quietly
 def _pointwise_loss(node_cls, input, target, reduction, loss_np, **attrs):
     check_reduction(reduction)
     _check_target_size(input, target)
@@ -540,6 +542,7 @@ class BinaryCrossEntropyBackward0(Node):
         return gx, gy, None
 
 
+@quietly
 def binary_cross_entropy(input: Tensor, target: Tensor, weight=None, reduction: str = "mean") -> Tensor:
     """-w * (y log x + (1 - y) log(1 - x)), logs clamped at -100."""
     check_reduction(reduction)
@@ -605,6 +608,7 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         return gx, gy, None, None
 
 
+@quietly
 def binary_cross_entropy_with_logits(
     input: Tensor, target: Tensor, weight=None, reduction: str = "mean", pos_weight=None
 ) -> Tensor:
@@ -645,7 +649,8 @@ def _activation(node_name: str, forward, grad, save: str = "input", doc: str = "
 
     def op(input: Tensor, **kw) -> Tensor:
         _check_float(input, node_name.replace("Backward0", "").lower())
-        res = wrap(np.asarray(forward(input._data, **kw), dtype=input._data.dtype))
+        with quiet():
+            res = wrap(np.asarray(forward(input._data, **kw), dtype=input._data.dtype))
         node = record(res, node_cls, input)
         if node is not None:
             if save == "input":
@@ -806,6 +811,7 @@ class PreluKernelBackward0(Node):
         return gx, gw
 
 
+@quietly
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """Leaky ReLU whose negative slope is learned, one per channel (dim 1) or shared."""
     n = weight.numel()
@@ -852,6 +858,7 @@ class NativeLayerNormBackward0(Node):
         return gx, gw, gb
 
 
+@quietly
 def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalize over the trailing normalized_shape dims, then scale and shift."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
@@ -911,6 +918,7 @@ class NativeBatchNormBackward0(Node):
         return gx, gw, gb
 
 
+@quietly
 def batch_norm(
     input: Tensor,
     running_mean,
@@ -1068,6 +1076,7 @@ def _keep(t: Tensor, dims) -> Tensor:
     return t
 
 
+@quietly
 def vector_norm(input: Tensor, p: float = 2.0, dim=None, keepdim: bool = False) -> Tensor:
     """The p-norm over dim (all elements when None), with a zero-safe gradient."""
     a = input._data

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import builtins
 import math
-import warnings
 
 import numpy as np
 
 from .. import _dtype as dt
+from .._quiet_floats import quietly
 from .._tensor import Tensor
+from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
 from ._cascade_sum import SERIAL_LIMIT, plan_of, torch_order_sum
 from ._op import Node, record, record_unary, wrap
@@ -163,6 +164,7 @@ def float_sum(a: np.ndarray, dims: tuple, keepdim: bool, dtype) -> np.ndarray:
     return np.asarray(a.sum(axis=dims, keepdims=keepdim, dtype=dtype))
 
 
+@quietly
 def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noqa: A001
     """Sum of all elements, or over dim (integers and bools sum to int64)."""
     input = _cast_for(input, dtype)
@@ -195,6 +197,7 @@ def _out(res: Tensor, out):
     return _maybe_out(res, out)
 
 
+@quietly
 def nansum(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum treating NaN as zero."""
     if input._data.dtype.kind == "f":
@@ -228,6 +231,7 @@ def _mean_np(a: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
     return np.asarray(a.mean(axis=dims, keepdims=keepdim), dtype=a.dtype)
 
 
+@quietly
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """Average of all elements, or over dim (floating-point tensors only)."""
     if dtype is None and input._data.dtype.kind != "f":
@@ -254,6 +258,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     return _out(res, out)
 
 
+@quietly
 def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean over the non-NaN elements."""
     keep = ~input.isnan()
@@ -296,6 +301,7 @@ class ProdBackward1(Node):
         return (g * _prod_except(x, self.dim),)
 
 
+@quietly
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of all elements, or along one dim (integers and bools multiply in int64)."""
     input = _cast_for(input, dtype)
@@ -575,11 +581,9 @@ class VarBackward0(Node):
 
 def _warn_dof(name: str, dof) -> None:
     if dof <= 0:
-        warnings.warn(
+        warn_user(
             f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction factor "
-            "(input numel divided by output numel).",
-            UserWarning,
-            stacklevel=3,
+            "(input numel divided by output numel)."
         )
 
 
@@ -605,6 +609,7 @@ class StdBackward0(Node):
         return (_keep_t(gs, x.shape, self.dims, self.keepdim) * dev * scale,)
 
 
+@quietly
 def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance over dim (all by default), dividing by N - correction (Bessel's correction by default)."""
     dims, keepdim, correction = _var_args("var", input, dim, unbiased, keepdim, correction)
@@ -618,6 +623,7 @@ def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
     return res
 
 
+@quietly
 def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Standard deviation over dim (all by default), dividing by N - correction."""
     dims, keepdim, correction = _var_args("std", input, dim, unbiased, keepdim, correction)
@@ -631,12 +637,14 @@ def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
     return res
 
 
+@quietly
 def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """(var, mean) over dim."""
     dims, _, _ = _var_args("var_mean", input, dim, unbiased, keepdim, correction)
     return var(input, dims, unbiased, keepdim, correction=correction), mean(input, dims, keepdim)
 
 
+@quietly
 def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """(std, mean) over dim."""
     dims, _, _ = _var_args("std_mean", input, dim, unbiased, keepdim, correction)
@@ -652,6 +660,7 @@ class LogsumexpBackward0(Node):
         return (ge * (x - oe).exp(),)
 
 
+@quietly
 def logsumexp(input, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(input))) over dim, computed without overflow."""
     if input._data.dtype.kind != "f":
@@ -715,6 +724,7 @@ def _vector_norm_np(a: np.ndarray, p, dims: tuple, keepdim: bool) -> np.ndarray:
         return np.asarray((ab**p).sum(**kw) ** (1.0 / p), dtype=a.dtype)
 
 
+@quietly
 def vector_norm(input, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
     """The p-norm of input viewed as a vector (or of each slice along dim)."""
     if input._data.dtype.kind != "f" and dtype is None:
@@ -823,6 +833,7 @@ def _cum_dtype(input: Tensor, dtype):
     return input.dtype
 
 
+@quietly
 def cumsum(input, dim: int, *, dtype=None, out=None) -> Tensor:
     """Running sum along dim."""
     input = _cast_for(input, _cum_dtype(input, dtype))
@@ -835,6 +846,7 @@ def cumsum(input, dim: int, *, dtype=None, out=None) -> Tensor:
     return _out(res, out)
 
 
+@quietly
 def cumprod(input, dim: int, *, dtype=None, out=None) -> Tensor:
     """Running product along dim."""
     input = _cast_for(input, _cum_dtype(input, dtype))

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._quiet_floats import quiet
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled, set_enabled
 from ..utils.hooks import RemovableHandle
@@ -83,7 +84,8 @@ def _wrap_step(step: Callable) -> Callable:
         prev = grad_enabled()
         set_enabled(False)
         try:
-            out = step(self, *args, **kwargs)
+            with quiet():  # an inf or NaN gradient updates without NumPy's warnings, as in torch
+                out = step(self, *args, **kwargs)
         finally:
             set_enabled(prev)
         self._opt_called = True

@@ -1,0 +1,46 @@
+"""The choices ember makes by looking at the machine it runs on, and the switch that forces each one's fallback.
+
+A fast path or an exact-rounding path that depends on what a check finds (which BLAS NumPy loaded, how its
+axpy rounds, which thread count is faster for a product right now, whether this interpreter's reference
+counts were verified) has a fallback that is correct everywhere. Setting the environment variable
+EMBER_FALLBACKS before ember is imported forces fallbacks by name, so both outcomes can be tested and
+measured on any one machine:
+
+    EMBER_FALLBACKS=all            every fallback below
+    EMBER_FALLBACKS=axpy,threads   a comma-separated selection
+
+docs/performance.md lists what each check looks at and what its fallback costs.
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV = "EMBER_FALLBACKS"
+
+CHOICES: dict[str, str] = {
+    "openblas": "reach NumPy's OpenBLAS through ctypes (fallback: NumPy only; no thread control, no axpy)",
+    "axpy": "optimizer updates through a BLAS axpy checked to round once (fallback: two NumPy ufuncs)",
+    "threads": "per-shape choice of one BLAS thread or all, by timing (fallback: always the configured count)",
+    "grad-reuse": "hand a leaf its gradient buffer when reference counts allow (fallback: copy it)",
+    "errstate": "quiet NumPy's float warnings through its error-state context variable (fallback: np.errstate)",
+}
+
+
+def _parse(value: str) -> frozenset[str]:
+    names = {part.strip() for part in value.split(",") if part.strip()}
+    if "all" in names:
+        return frozenset(CHOICES)
+    unknown = sorted(names - set(CHOICES))
+    if unknown:
+        known = ", ".join(["all", *CHOICES])
+        raise ValueError(f"{ENV}: unknown choice {unknown[0]!r} (known: {known})")
+    return frozenset(names)
+
+
+_forced = _parse(os.environ.get(ENV, ""))
+
+
+def forced(name: str) -> bool:
+    """Whether the fallback of the machine-dependent choice `name` is forced through EMBER_FALLBACKS."""
+    return name in _forced

@@ -1,0 +1,56 @@
+"""EMBER_FALLBACKS forces the fallback of each machine-dependent choice, by name; unknown names are refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ember import _machine
+
+REPORT = (
+    "import json, numpy as np, ember\n"
+    "from ember import _blas\n"
+    "from ember.autograd import engine\n"
+    "print(json.dumps({'openblas': _blas._library() is not None, 'axpy': _blas.rounds_once(np.float32),\n"
+    "    'threads': _blas._FIXED_THREADS, 'grad_reuse': engine._REFCOUNTS_CHECKED}))\n"
+)
+
+
+def _report(value: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != _machine.ENV}
+    if value is not None:
+        env[_machine.ENV] = value
+    out = subprocess.run([sys.executable, "-c", REPORT], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout)
+
+
+def test_each_name_forces_only_its_own_fallback():
+    free = _report(None)
+    assert free["threads"] is False
+    forced_axpy = _report("axpy")
+    assert forced_axpy["axpy"] is False and forced_axpy["openblas"] == free["openblas"]
+    assert forced_axpy["grad_reuse"] == free["grad_reuse"]
+    forced_threads = _report(" threads ")
+    assert forced_threads["threads"] is True and forced_threads["axpy"] == free["axpy"]
+    assert _report("grad-reuse")["grad_reuse"] is False
+    forced_blas = _report("openblas")
+    assert forced_blas["openblas"] is False and forced_blas["axpy"] is False
+
+
+def test_all_forces_every_fallback():
+    assert _report("all") == {"openblas": False, "axpy": False, "threads": True, "grad_reuse": False}
+    assert _machine._parse("all") == frozenset(_machine.CHOICES)
+    assert _machine._parse("") == frozenset()
+
+
+def test_an_unknown_name_is_refused_with_the_known_ones():
+    with pytest.raises(ValueError, match=r"EMBER_FALLBACKS: unknown choice 'axpi' \(known: all, openblas, axpy"):
+        _machine._parse("threads,axpi")
+    env = {**os.environ, _machine.ENV: "fast"}
+    proc = subprocess.run([sys.executable, "-c", "import ember"], capture_output=True, text=True, env=env)
+    assert proc.returncode != 0
+    assert "EMBER_FALLBACKS: unknown choice 'fast'" in proc.stderr.splitlines()[-1]
