@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS_DIR = ROOT / "bench" / "workloads"
 DOC = ROOT / "docs" / "performance.md"
 LIBRARIES = ("ember", "torch")
+# ember again with every machine-dependent choice forced to its fallback (see ember/_machine.py), so the table
+# shows what a CPU on which ember's checks come out the other way would get.
+FALLBACKS = "ember-fallbacks"
+WITH_FALLBACKS = ("ember", FALLBACKS, "torch")
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
@@ -55,11 +59,11 @@ WORKLOADS = (
             Metric("peak_rss_mb", "(6) peak RSS of (1)", "MiB"),
             Metric("training_rss_mb", "(6) peak RSS growth during (1)", "MiB"),
         ),
-        libraries=(*LIBRARIES, "numpy"),
+        libraries=(*WITH_FALLBACKS, "numpy"),
     ),
-    Workload("adam_epoch", (Metric("s_per_epoch", "(2) Adam epoch, batch 64", "s"),)),
-    Workload("tiny_step", (Metric("us_per_step", "(3) tiny training step", "µs"),)),
-    Workload("small_ops", (Metric("us_per_iter", "(4) small-op forward+backward", "µs"),)),
+    Workload("adam_epoch", (Metric("s_per_epoch", "(2) Adam epoch, batch 64", "s"),), libraries=WITH_FALLBACKS),
+    Workload("tiny_step", (Metric("us_per_step", "(3) tiny training step", "µs"),), libraries=WITH_FALLBACKS),
+    Workload("small_ops", (Metric("us_per_iter", "(4) small-op forward+backward", "µs"),), libraries=WITH_FALLBACKS),
     # Imports are cheap and noisy: more rounds, after one untimed run warms the file cache.
     Workload(
         "import_time",
@@ -82,6 +86,7 @@ WORKLOADS = (
             Metric("subnormals", "(8) subnormal weights+grads after (8)", "values"),
         ),
         rounds=5,
+        libraries=WITH_FALLBACKS,
     ),
     Workload("dataloader_epoch", (Metric("s_per_epoch", "(9) DataLoader epoch, ToTensor+Normalize", "s"),), rounds=3),
     # ember: fit() against a bare loop; torch: a hand-written loop with the same bookkeeping against a bare one.
@@ -112,11 +117,16 @@ def child_env(threads: int) -> dict[str, str]:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     env["PYTHONWARNINGS"] = "ignore"
+    # Import from bytecode, as installed packages do (pip compiles them); with this set, every run would
+    # compile ember's sources again while torch's site-packages already hold bytecode.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
 def run_once(workload: Workload, library: str, quick: bool, env: dict[str, str]) -> dict[str, float]:
     """Runs one workload script for one library in a fresh interpreter and parses its JSON line."""
+    if library == FALLBACKS:
+        library, env = "ember", {**env, "EMBER_FALLBACKS": "all"}
     cmd = [sys.executable, str(WORKLOADS_DIR / f"{workload.name}.py"), library]
     if quick and workload.name != "import_time":
         cmd.append("--quick")
@@ -164,22 +174,34 @@ def cell(samples: list[float]) -> str:
     return f"{fmt(statistics.median(samples))} ({fmt(min(samples))}–{fmt(max(samples))})"
 
 
+def ratio(mine: float, theirs: float) -> str:
+    """mine / theirs to two decimals (1.00 when both are zero)."""
+    return f"{mine / theirs:.2f}" if theirs else ("1.00" if not mine else "–")
+
+
 def table(results: list[Result]) -> str:
-    """The markdown results table: median and range per library, and the ember/torch ratio of medians."""
+    """The markdown results table: median and range per library, and the ratios of medians to torch's.
+
+    "fallbacks" is ember with every machine-dependent choice forced to its fallback (where the workload runs so)."""
     rows = [
-        "| Workload | Unit | ember median (min–max) | torch median (min–max) | ember/torch | Better |",
-        "|---|---|---|---|---|---|",
+        "| Workload | Unit | ember median (min–max) | torch median (min–max) | ember/torch "
+        "| fallbacks median (min–max) | fallbacks/torch | Better |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         for metric in result.workload.metrics:
             better = "higher" if metric.higher_is_better else "lower"
             ember, torch = result.samples["ember"].get(metric.key), result.samples["torch"].get(metric.key)
+            forced = result.samples.get(FALLBACKS, {}).get(metric.key)
             if result.error or not ember or not torch:
-                rows.append(f"| {metric.label} | {metric.unit} | failed | failed | – | {better} |")
+                rows.append(f"| {metric.label} | {metric.unit} | failed | failed | – | – | – | {better} |")
                 continue
-            ember_median, torch_median = statistics.median(ember), statistics.median(torch)
-            ratio = f"{ember_median / torch_median:.2f}" if torch_median else ("1.00" if not ember_median else "–")
-            rows.append(f"| {metric.label} | {metric.unit} | {cell(ember)} | {cell(torch)} | {ratio} | {better} |")
+            torch_median = statistics.median(torch)
+            fallback_cells = f"{cell(forced)} | {ratio(statistics.median(forced), torch_median)}" if forced else "– | –"
+            rows.append(
+                f"| {metric.label} | {metric.unit} | {cell(ember)} | {cell(torch)} "
+                f"| {ratio(statistics.median(ember), torch_median)} | {fallback_cells} | {better} |"
+            )
     return "\n".join(rows)
 
 
@@ -194,10 +216,13 @@ def floor_table(results: list[Result]) -> str:
         matmuls = statistics.median(floor["matmul_s_per_epoch"])
         rows.append(f"| hand-written NumPy epoch | s | {cell(floor['s_per_epoch'])} |")
         rows.append(f"| its eight matrix products per step, alone | s | {cell(floor['matmul_s_per_epoch'])} |")
-        for library in LIBRARIES:
+        for library in result.workload.libraries:
+            if library == "numpy" or "s_per_epoch" not in result.samples[library]:
+                continue
+            name = "ember with fallbacks forced" if library == FALLBACKS else library
             epoch = statistics.median(result.samples[library]["s_per_epoch"])
-            rows.append(f"| {library} epoch / NumPy epoch | × | {epoch / numpy_epoch:.2f} |")
-            rows.append(f"| {library} epoch / matrix products alone | × | {epoch / matmuls:.2f} |")
+            rows.append(f"| {name} epoch / NumPy epoch | × | {epoch / numpy_epoch:.2f} |")
+            rows.append(f"| {name} epoch / matrix products alone | × | {epoch / matmuls:.2f} |")
     return "\n".join(rows) if len(rows) > 2 else ""
 
 
@@ -242,9 +267,18 @@ def version(package: str) -> str:
         return "not installed"
 
 
-def machine(threads: int) -> str:
-    """A markdown list describing the machine and software the numbers come from."""
+def outcomes(env: dict[str, str]) -> dict[str, str]:
+    """What ember's machine-dependent choices find in a workload's environment (ember._machine.outcomes)."""
+    code = "import json; from ember import _machine; print(json.dumps(_machine.outcomes()))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    return json.loads(proc.stdout) if proc.returncode == 0 else {"error": proc.stderr.strip().splitlines()[-1]}
+
+
+def machine(threads: int, env: dict[str, str]) -> str:
+    """A markdown list describing the machine and software the numbers come from, and ember's probe outcomes."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    found = outcomes(env)
+    forced = outcomes({**env, "EMBER_FALLBACKS": "all"})
     return "\n".join(
         [
             f"- CPU: {cpu_model()}, {os.cpu_count()} logical cores ({usable} usable by this process)",
@@ -253,11 +287,13 @@ def machine(threads: int) -> str:
             f"torch {version('torch')}, ember {version('ember')}",
             f"- Threads: {threads} for both (OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = {threads}, "
             f"and `torch.set_num_threads({threads})` in every torch process)",
+            "- ember's machine-dependent choices (`ember/_machine.py`), as found here / with the fallbacks forced:",
+            *(f"  - {name}: {found.get(name, '?')} / {forced.get(name, '?')}" for name in found),
         ]
     )
 
 
-def report(results: list[Result], threads: int, quick: bool, elapsed: float) -> str:
+def report(results: list[Result], threads: int, env: dict[str, str], quick: bool, elapsed: float) -> str:
     """The generated part of docs/performance.md: machine, date, settings and the table."""
     mode = "quick" if quick else "full"
     return "\n".join(
@@ -265,7 +301,7 @@ def report(results: list[Result], threads: int, quick: bool, elapsed: float) -> 
             BEGIN,
             f"Measured {time.strftime('%Y-%m-%d')} with `.venv/bin/python bench/run.py` ({mode} run, {elapsed:.0f} s).",
             "",
-            machine(threads),
+            machine(threads, env),
             "",
             table(results),
             *(["", floor_table(results)] if floor_table(results) else []),
@@ -331,7 +367,7 @@ def main() -> int:
         results.append(run_workload(workload, args.quick, env, args.rounds))
     elapsed = time.perf_counter() - start
 
-    print(machine(args.threads))
+    print(machine(args.threads, env))
     print()
     print(table(results))
     if floor_table(results):
@@ -343,7 +379,7 @@ def main() -> int:
     )
     full = not args.quick and not args.only and not args.rounds
     if not args.no_write and (args.write or full):
-        write_doc(report(results, args.threads, args.quick, elapsed))
+        write_doc(report(results, args.threads, env, args.quick, elapsed))
         print(f"wrote {DOC.relative_to(ROOT)}")
     return 1 if any(r.error for r in results) else 0
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import math
 import os
-import statistics
 import threading
 import time
 from typing import Any, Callable
@@ -45,6 +44,9 @@ class _OpenBLAS:
         self.set_threads.restype = None
         self.get_threads = getattr(lib, f"{prefix}_get_num_threads{suffix}")
         self.get_threads.restype = ctypes.c_int
+        self.corename = getattr(lib, f"{prefix}_get_corename{suffix}", None)
+        if self.corename is not None:
+            self.corename.restype = ctypes.c_char_p
         # cblas_?axpy(n, alpha, x, incx, y, incy), with 64-bit integers in the "64_" builds.
         index = ctypes.c_int64 if suffix == "64_" else ctypes.c_int
         cblas = "scipy_cblas" if prefix == "scipy_openblas" else "cblas"
@@ -174,10 +176,17 @@ def _chosen_product(key: tuple, product: Callable[[], Any]) -> Any:
     result = product()
     samples.append(time.perf_counter() - start)
     if len(choice.many) >= PROBE_CALLS or _clear_winner(choice):
-        faster_alone = statistics.median(choice.one) < statistics.median(choice.many)
+        faster_alone = _median(choice.one) < _median(choice.many)
         choice.threads = 1 if faster_alone else _configured
         choice.until = time.monotonic() + REPROBE_SECONDS
     return result
+
+
+def _median(values: list[float]) -> float:
+    """The middle value (the mean of the two middle ones for an even count); statistics costs 3 ms to import."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _same_bits(a: Any, b: Any) -> bool:
@@ -190,7 +199,7 @@ def _clear_winner(choice: _Choice) -> bool:
     """Two calls each and one count over twice as slow: more calls would only cost (a busy machine's are slow)."""
     if len(choice.one) < 2 or len(choice.many) < 2:
         return False
-    one, many = statistics.median(choice.one), statistics.median(choice.many)
+    one, many = _median(choice.one), _median(choice.many)
     return one > 2 * many or many > 2 * one
 
 
@@ -302,24 +311,31 @@ def _checked_axpy() -> dict:
     return _fused_axpy
 
 
-def rounds_once(dtype: Any) -> bool:
-    """Whether axpy on contiguous arrays of this dtype rounds each element once on this machine, as torch does."""
-    return np.dtype(dtype) in _checked_axpy()
-
-
-def axpy_outcome() -> dict[str, str]:
-    """How optimizer updates round on this machine, per dtype (for benchmarks and bug reports)."""
+def outcomes() -> dict[str, str]:
+    """What each machine-dependent choice of this module found here, in words (for benchmarks and bug reports)."""
+    blas = _library()
+    if blas is None:
+        found = "not reached (" + ("forced off" if forced("openblas") else "NumPy's BLAS is not OpenBLAS") + ")"
+    else:
+        kernel = blas.corename().decode() if blas.corename is not None else "unknown"
+        found = f"OpenBLAS, {kernel} kernels, {_configured} thread(s)"
     fused = _checked_axpy()
-    out = {}
+    axpy = []
     for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
         k = fused.get(dtype)
         if k is None:
-            out[dtype.name] = "rounds twice (two NumPy ufuncs)"
+            axpy.append(f"{dtype.name} rounds twice (two NumPy ufuncs)")
         elif k.granule == 1:
-            out[dtype.name] = "rounds once (BLAS axpy)"
+            axpy.append(f"{dtype.name} rounds once (BLAS axpy)")
         else:
-            out[dtype.name] = f"rounds once (BLAS axpy on one thread over blocks of {k.granule}, padded tail)"
-    return out
+            axpy.append(f"{dtype.name} rounds once (BLAS axpy in blocks of {k.granule} on one thread, padded tail)")
+    threads = "fixed at the configured count" if _FIXED_THREADS or blas is None else "chosen per shape by timing"
+    return {"openblas": found, "axpy": "; ".join(axpy), "threads": threads}
+
+
+def rounds_once(dtype: Any) -> bool:
+    """Whether axpy on contiguous arrays of this dtype rounds each element once on this machine, as torch does."""
+    return np.dtype(dtype) in _checked_axpy()
 
 
 def _address(a: np.ndarray) -> int:

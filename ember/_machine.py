@@ -44,3 +44,14 @@ _forced = _parse(os.environ.get(ENV, ""))
 def forced(name: str) -> bool:
     """Whether the fallback of the machine-dependent choice `name` is forced through EMBER_FALLBACKS."""
     return name in _forced
+
+
+def outcomes() -> dict[str, str]:
+    """What every machine-dependent choice found on this machine (or was forced to), in words."""
+    from . import _blas, _quiet_floats
+    from .autograd import engine
+
+    found = _blas.outcomes()
+    found["grad-reuse"] = "on" if engine._REFCOUNTS_CHECKED else "off (copies)"
+    found["errstate"] = "NumPy's context variable" if _quiet_floats.FAST else "np.errstate"
+    return found

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 
@@ -12,7 +10,17 @@ class Generator:
 
     def __init__(self, device="cpu") -> None:
         self._seed = 67280421310721
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        self._numpy_rng: np.random.Generator | None = None  # made at the first draw: numpy.random takes ~10 ms to import
+
+    @property
+    def _rng(self) -> np.random.Generator:
+        if self._numpy_rng is None:
+            self._numpy_rng = np.random.Generator(np.random.PCG64(self._seed))
+        return self._numpy_rng
+
+    @_rng.setter
+    def _rng(self, rng: np.random.Generator) -> None:
+        self._numpy_rng = rng
 
     def manual_seed(self, seed: int) -> Generator:
         """Reset the generator to a deterministic state."""
@@ -33,6 +41,8 @@ class Generator:
 
     def get_state(self):
         """The generator's state, as a uint8 tensor (restorable with set_state)."""
+        import json
+
         from ._tensor import Tensor
 
         # JSON, not pickle: a state read back from a checkpoint file must never be able to run code
@@ -41,6 +51,8 @@ class Generator:
 
     def set_state(self, state) -> Generator:
         """Restore a state returned by get_state."""
+        import json
+
         from ._tensor import Tensor
 
         data = state._data if isinstance(state, Tensor) else np.asarray(state)

@@ -54,3 +54,17 @@ def test_an_unknown_name_is_refused_with_the_known_ones():
     proc = subprocess.run([sys.executable, "-c", "import ember"], capture_output=True, text=True, env=env)
     assert proc.returncode != 0
     assert "EMBER_FALLBACKS: unknown choice 'fast'" in proc.stderr.splitlines()[-1]
+
+
+def test_outcomes_describe_what_each_choice_found():
+    code = "import json; from ember import _machine; print(json.dumps(_machine.outcomes()))"
+    env = {**os.environ, _machine.ENV: "all"}
+    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env).stdout)
+    assert out == {
+        "openblas": "not reached (forced off)",
+        "axpy": "float32 rounds twice (two NumPy ufuncs); float64 rounds twice (two NumPy ufuncs)",
+        "threads": "fixed at the configured count",
+        "grad-reuse": "off (copies)",
+        "errstate": "np.errstate",
+    }
+    assert set(_machine.outcomes()) == set(_machine.CHOICES)
