@@ -13,6 +13,7 @@ from ..ops import nn_ops as K
 from ..ops.elementwise import apply_inplace
 from ..ops.linalg import linear as _linear_2d
 from ..ops.linalg import matmul
+from ..ops.reduction import vector_norm
 from ..random import rng
 
 __all__ = [
@@ -423,7 +424,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
     """input divided by its p-norm along dim (clamped below by eps)."""
-    norm = K.vector_norm(input, p, dim, keepdim=True).clamp_min(eps)
+    norm = vector_norm(input, p, dim, keepdim=True).clamp_min(eps)
     res = input / norm.expand_as(input)
     if out is not None:
         out.copy_(res)
@@ -668,6 +669,6 @@ def kl_div(
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """Cosine of the angle between x1 and x2 along dim."""
-    n1 = K.vector_norm(x1, 2, dim).clamp_min(eps)
-    n2 = K.vector_norm(x2, 2, dim).clamp_min(eps)
+    n1 = vector_norm(x1, 2, dim).clamp_min(eps)
+    n2 = vector_norm(x2, 2, dim).clamp_min(eps)
     return (x1 * x2).sum(dim) / (n1 * n2)

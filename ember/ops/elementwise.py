@@ -10,6 +10,7 @@ from .. import _dtype as dt
 from .._quiet_floats import quiet, quietly
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
+from . import _array_math as array_math
 from ._op import Node, attach, float_array, grad_node_of, record, record_binary, record_unary, unbroadcast, wrap
 
 _Scalar = (int, float, bool, np.number, np.bool_)
@@ -806,17 +807,6 @@ def _unary(name, np_fn, grad_fn, save="input", node_name=None, arrays=False):
     return op
 
 
-def _sigmoid_np(a):
-    with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-a))
-
-
-def _erf_np(a):
-    from math import erf as scalar_erf
-
-    return np.vectorize(scalar_erf, otypes=[a.dtype])(a) if a.size else a.copy()
-
-
 _LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
 
 exp = _unary("exp", np.exp, lambda g, x, o: g * o, save="output", arrays=True)
@@ -837,9 +827,9 @@ atan = _unary("atan", np.arctan, lambda g, x, o: g / (x * x + 1), arrays=True)
 sinh = _unary("sinh", np.sinh, lambda g, x, o: g * x.cosh())
 cosh = _unary("cosh", np.cosh, lambda g, x, o: g * x.sinh())
 tanh = _unary("tanh", np.tanh, lambda g, x, o: g * (1 - o * o), save="output", arrays=True)
-sigmoid = _unary("sigmoid", _sigmoid_np, lambda g, x, o: g * o * (1 - o), save="output", arrays=True)
+sigmoid = _unary("sigmoid", array_math.sigmoid, lambda g, x, o: g * o * (1 - o), save="output", arrays=True)
 reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, x, o: -g * o * o, save="output", arrays=True)
-erf = _unary("erf", _erf_np, lambda g, x, o: g * (-(x * x)).exp() * _TWO_OVER_SQRT_PI)
+erf = _unary("erf", array_math.erf, lambda g, x, o: g * (-(x * x)).exp() * _TWO_OVER_SQRT_PI)
 
 
 def _zero_grad_unary(name, np_fn, keep_int=True):

@@ -14,6 +14,7 @@ from .._quiet_floats import quiet, quietly
 from .._tensor import Tensor
 from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
+from . import _array_math as array_math
 from ._op import Node, record, record_unary, unbroadcast, wrap
 from .elementwise import where
 from .reduction import float_sum
@@ -21,16 +22,6 @@ from .reduction import float_sum
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_K = math.sqrt(2.0 / math.pi)
-
-_erf_scalar = np.frompyfunc(math.erf, 1, 1)
-
-
-def erf_np(a: np.ndarray) -> np.ndarray:
-    """Elementwise error function of a float array (exact, via math.erf)."""
-    if a.size == 0:
-        return a.copy()
-    return _erf_scalar(a).astype(a.dtype)
-
 
 def wrap_dim(dim: int, ndim: int) -> int:
     """dim as a non-negative axis, with torch's range error."""
@@ -671,18 +662,6 @@ def _mask(cond: Tensor, like: Tensor) -> Tensor:
     return cond.to(like.dtype)
 
 
-def _np_sigmoid(a):
-    with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-a))
-
-
-def _np_softplus(a, beta=1.0, threshold=20.0):
-    z = a * beta
-    with np.errstate(over="ignore"):
-        soft = np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0)
-    return np.where(z > threshold, a, soft / beta)
-
-
 leaky_relu_op = _activation(
     "LeakyReluBackward0",
     lambda a, negative_slope=0.01: np.where(a > 0, a, a * negative_slope),
@@ -723,7 +702,7 @@ celu_op = _activation(
 def _gelu_fwd(a, approximate="none"):
     if approximate == "tanh":
         return 0.5 * a * (1 + np.tanh(_GELU_K * (a + 0.044715 * a**3)))
-    return 0.5 * a * (1 + erf_np(a / _SQRT2))
+    return 0.5 * a * (1 + array_math.erf(a / _SQRT2))
 
 
 def _gelu_grad(g, x, o, approximate="none"):
@@ -747,7 +726,7 @@ def _silu_grad(g, x, o):
     return g * (s * (x * (1 - s) + 1))
 
 
-silu_op = _activation("SiluBackward0", lambda a: a * _np_sigmoid(a), _silu_grad, doc="x * sigmoid(x).")
+silu_op = _activation("SiluBackward0", lambda a: a * array_math.sigmoid(a), _silu_grad, doc="x * sigmoid(x).")
 
 
 def _mish_grad(g, x, o):
@@ -755,7 +734,7 @@ def _mish_grad(g, x, o):
     return g * (tsp + x * x.sigmoid() * (1 - tsp * tsp))
 
 
-mish_op = _activation("MishBackward0", lambda a: a * np.tanh(_np_softplus(a)), _mish_grad, doc="x * tanh(softplus(x)).")
+mish_op = _activation("MishBackward0", lambda a: a * np.tanh(array_math.softplus(a)), _mish_grad, doc="x * tanh(softplus(x)).")
 
 
 def _softplus_grad(g, x, o, beta=1.0, threshold=20.0):
@@ -764,7 +743,7 @@ def _softplus_grad(g, x, o, beta=1.0, threshold=20.0):
     return g * (big + (1 - big) * z.sigmoid())
 
 
-softplus_op = _activation("SoftplusBackward0", _np_softplus, _softplus_grad, doc="log(1 + exp(beta x)) / beta.")
+softplus_op = _activation("SoftplusBackward0", array_math.softplus, _softplus_grad, doc="log(1 + exp(beta x)) / beta.")
 
 hardsigmoid_op = _activation(
     "HardsigmoidBackward0",
@@ -1049,57 +1028,6 @@ def constant_pad(input: Tensor, pad, value: float = 0.0) -> Tensor:
     node = record(res, ConstantPadNdBackward0, input)
     if node is not None:
         node.pad = pad
-    return res
-
-
-class NormBackward(Node):
-    def backward(self, g):
-        (x,) = self.saved_tensors
-        out = wrap(self.out)
-        g = g if self.keepdim or not self.dims else _keep(g, self.dims)
-        o = out if self.keepdim or not self.dims else _keep(out, self.dims)
-        nz = wrap((self.out != 0) if self.keepdim or not self.dims else np.expand_dims(self.out != 0, self.dims))
-        safe = o + (~nz).to(o.dtype)
-        p = self.p
-        if p == 2:
-            gx = x * (g / safe)
-        elif p == 1:
-            gx = x.sign() * g
-        else:
-            gx = x.sign() * x.abs() ** (p - 1) * (g / safe ** (p - 1))
-        return (gx * nz.to(gx.dtype) if p != 1 else gx,)
-
-
-def _keep(t: Tensor, dims) -> Tensor:
-    for d in sorted(dims):
-        t = t.unsqueeze(d)
-    return t
-
-
-@quietly
-def vector_norm(input: Tensor, p: float = 2.0, dim=None, keepdim: bool = False) -> Tensor:
-    """The p-norm over dim (all elements when None), with a zero-safe gradient."""
-    a = input._data
-    if dim is None:
-        dims = tuple(range(a.ndim))
-    else:
-        dims = tuple(sorted(wrap_dim(d, a.ndim) for d in ((dim,) if isinstance(dim, int) else dim)))
-    if p == math.inf:
-        out = np.abs(a).max(axis=dims, keepdims=keepdim)
-    elif p == 2:
-        out = np.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
-    elif p == 1:
-        out = np.abs(a).sum(axis=dims, keepdims=keepdim)
-    else:
-        out = (np.abs(a) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
-    out = np.asarray(out, dtype=a.dtype)
-    res = wrap(out)
-    if p == math.inf:
-        return res  # only used without gradients (clip_grad_norm_)
-    node = record(res, NormBackward, input)
-    if node is not None:
-        node.save(input)
-        node.out, node.p, node.dims, node.keepdim = out, p, dims, keepdim
     return res
 
 

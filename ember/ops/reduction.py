@@ -685,7 +685,7 @@ def logsumexp(input, dim, keepdim: bool = False) -> Tensor:
     return res
 
 
-class NormBackward1(Node):
+class LinalgVectorNormBackward0(Node):
     def backward(self, g):
         x, out = self.saved_tensors
         p = self.p
@@ -743,7 +743,7 @@ def vector_norm(input, ord=2, dim=None, keepdim: bool = False, *, dtype=None) ->
         res = wrap(_vector_norm_np(a.reshape(1), p, (0,), False).reshape(()))
     else:
         res = wrap(_vector_norm_np(a, p, dims, keepdim))
-    node = record(res, NormBackward1, input)
+    node = record(res, LinalgVectorNormBackward0, input)
     if node is not None:
         node.save(input, output=res)
         node.p, node.dims, node.keepdim = p, dims, keepdim

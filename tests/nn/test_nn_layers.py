@@ -269,12 +269,21 @@ def test_one_hot(num_classes):
             lib.nn.functional.one_hot(lib.tensor([1.0]))
 
 
-@pytest.mark.parametrize("p,dim", [(2.0, 1), (1.0, 0), (3.0, -1), (2.0, 0)])
+@pytest.mark.parametrize("p,dim", [(2.0, 1), (1.0, 0), (3.0, -1), (2.0, 0), (math.inf, 1)])
 def test_normalize(p, dim):
     x = rng.standard_normal((3, 4)).astype(np.float32)
     x[0] = 0.0
     check_op(lambda lib, a: lib.nn.functional.normalize(a, p=p, dim=dim), x)
     gradcheck(lambda a: ember.nn.functional.normalize(a, p=p, dim=dim), rng.standard_normal((2, 3)))
+    # the norm's node is the one torch records (the same op as Tensor.norm and linalg.vector_norm)
+    node = ember.nn.functional.normalize(ember.tensor(x, requires_grad=True), p=p, dim=dim).grad_fn
+    expand = node.next_functions[1][0]  # input / norm.clamp_min(eps).expand_as(input)
+    clamp = expand.next_functions[0][0]
+    assert [expand.name(), clamp.name(), clamp.next_functions[0][0].name()] == [
+        "ExpandBackward0",
+        "ClampMinBackward0",
+        "LinalgVectorNormBackward0",
+    ]
 
 
 @settings(max_examples=25, deadline=None)
