@@ -988,15 +988,50 @@ class ClampBackward1(Node):
         return (g * mask.to(g.dtype),)
 
 
+class ClampMinBackward0(ClampBackward1):
+    pass
+
+
+class ClampMaxBackward0(ClampBackward1):
+    pass
+
+
 class ClampBackward0(Node):
+    """clamp with tensor bounds: the gradient goes to the input where it lies inside the bounds and to
+    the bound that was applied elsewhere (to max as well wherever max < min, as in torch)."""
+
     def backward(self, g):
         x, lo, hi = self.saved_tensors
-        mask = (x >= lo) & (x <= hi)
-        return (g * mask.to(g.dtype), None, None)
+        gx = unbroadcast(where((x >= lo) & (x <= hi), g, 0.0), x.shape)
+        glo = ghi = None
+        if self.next_nodes[1] is not None:
+            below = x < lo
+            if self.has_hi:
+                below = below & (lo < hi)
+            glo = unbroadcast(where(below, g, 0.0), lo.shape)
+        if self.next_nodes[2] is not None:
+            above = x > hi
+            if self.has_lo:
+                above = above | (hi < lo)
+            ghi = unbroadcast(where(above, g, 0.0), hi.shape)
+        return (gx, glo, ghi)
+
+
+class ClampMinBackward1(ClampBackward0):
+    pass
+
+
+class ClampMaxBackward1(ClampBackward0):
+    pass
 
 
 def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
     """Limit every element to [min, max]."""
+    return _clamp(input, min, max, out, ClampBackward1, ClampBackward0)
+
+
+def _clamp(input, min, max, out, node_cls, tensor_node_cls):  # noqa: A002
+    """clamp, recording node_cls for number bounds and tensor_node_cls for tensor bounds (torch's names)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -1011,9 +1046,10 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
             else wrap(np.asarray(np.inf if max is None else max, dtype=input._data.dtype))
         )
         res = wrap(np.minimum(np.maximum(input._data, lo._data), hi._data).astype(input._data.dtype, copy=False))
-        node = record(res, ClampBackward0, input, None, None)
+        node = record(res, tensor_node_cls, input, _t(min), _t(max))
         if node is not None:
             node.save(input, lo, hi)
+            node.has_lo, node.has_hi = min is not None, max is not None
         return _maybe_out(res, out)
     a = input._data
     rt = dt.result_type(input, *(v for v in (min, max) if v is not None))
@@ -1023,7 +1059,7 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
     if min is not None and max is not None and min > max:
         res_arr = np.full_like(a, max)
     res = wrap(np.asarray(res_arr, dtype=rt.np))
-    node = record(res, ClampBackward1, input)
+    node = record(res, node_cls, input)
     if node is not None:
         node.save(input)
         node.lo, node.hi = min, max
@@ -1035,12 +1071,12 @@ clip = clamp
 
 def clamp_min(input, min):  # noqa: A002
     """Limit every element from below."""
-    return clamp(input, min=min)
+    return _clamp(input, min, None, None, ClampMinBackward0, ClampMinBackward1)
 
 
 def clamp_max(input, max):  # noqa: A002
     """Limit every element from above."""
-    return clamp(input, max=max)
+    return _clamp(input, None, max, None, ClampMaxBackward0, ClampMaxBackward1)
 
 
 class WhereBackward0(Node):

@@ -425,3 +425,26 @@ def test_random_inplace_fills():
     v = _ver(x)
     x.fill_(1)
     assert _ver(x) == v + 1 and (x._data == 1).all()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L, x, lo, hi: L.clamp(x, min=lo),
+        lambda L, x, lo, hi: L.clamp(x, max=hi),
+        lambda L, x, lo, hi: L.clamp(x, lo, hi),
+        lambda L, x, lo, hi: L.clamp(x, hi, lo),  # min > max in places: torch sends those gradients to max
+        lambda L, x, lo, hi: x.clamp_min(lo),
+        lambda L, x, lo, hi: x.clamp_max(hi),
+        lambda L, x, lo, hi: L.clamp(x, min=lo[:1]),  # a broadcast bound gets its gradient summed back
+        lambda L, x, lo, hi: x.clamp_min(0.1),
+        lambda L, x, lo, hi: x.clamp_max(0.1),
+        lambda L, x, lo, hi: x.clamp(min=0.1),
+    ],
+)
+def test_clamp_gradients_reach_tensor_bounds_and_nodes_are_named_as_torch(call):
+    rng = np.random.default_rng(4)
+    x, lo, hi = (rng.standard_normal((3, 4)) for _ in range(3))
+    e_out, t_out = check_op(call, x, lo, hi)
+    assert e_out.grad_fn.name() == t_out.grad_fn.name()
+    gradcheck(lambda *t: call(ember, *t), x, lo, hi)
