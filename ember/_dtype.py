@@ -108,7 +108,7 @@ def to_dtype(d) -> dtype:
     if isinstance(d, dtype):
         return d
     if d is builtins_float:
-        return get_default_dtype()
+        return float64  # as torch: the Python type float names double precision, whatever the default dtype
     if d is builtins_int:
         return int64
     if d is builtins_bool:

@@ -169,6 +169,35 @@ def _ragged_message(seq) -> str:
     return walk(seq, 0) or "could not build a tensor from ragged nested sequences"
 
 
+def parse_to_args(args: tuple, kwargs: dict) -> tuple[dt.dtype | None, bool | None]:
+    """Read the arguments of Tensor.to / Module.to as torch does: (dtype or None, copy or None when not given).
+
+    Forms: to(device=None, dtype=None, non_blocking=False, copy=False), to(dtype, non_blocking, copy),
+    to(tensor, non_blocking, copy), plus memory_format=; the device must be the CPU."""
+    unknown = sorted(set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"})
+    if unknown:
+        raise TypeError(f"to() got an unexpected keyword argument '{unknown[0]}'")
+    dev, dtype = kwargs.get("device"), kwargs.get("dtype")
+    rest = list(args)
+    if rest and isinstance(rest[0], Tensor):
+        dtype = rest.pop(0).dtype
+    else:
+        if rest and (rest[0] is None or isinstance(rest[0], (str, device)) or type(rest[0]) is int):
+            dev = rest.pop(0)
+        if rest and not isinstance(rest[0], bool) and rest[0] is not None:
+            dtype = rest.pop(0)
+        elif rest and rest[0] is None:
+            rest.pop(0)
+    flags = {"non_blocking": kwargs.get("non_blocking", False), "copy": kwargs.get("copy")}
+    for name, value in zip(("non_blocking", "copy"), rest):
+        flags[name] = value
+    if len(rest) > 2 or not all(isinstance(v, bool) for v in flags.values() if v is not None):
+        kinds = ", ".join(type(a).__name__ for a in args)
+        raise TypeError(f"to() received an invalid combination of arguments - got ({kinds})")
+    check_device(dev)
+    return (None if dtype is None else dt.to_dtype(dtype)), flags["copy"]
+
+
 class Tensor:
     """A multi-dimensional array that can record operations for automatic differentiation."""
 
@@ -602,30 +631,12 @@ class Tensor:
     # ---------------------------------------------------------------- device / dtype moves
     def to(self, *args, **kwargs) -> Tensor:
         """Convert dtype and/or device (only 'cpu'); returns self when nothing changes."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, dt.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, device, int)) and not isinstance(a, bool):
-                dev = a
-            elif a is None:
-                continue
-            else:
-                dtype = dt.to_dtype(a)
-        check_device(dev)
-        if dtype is None or dt.to_dtype(dtype) is self.dtype:
+        dtype, copy = parse_to_args(args, kwargs)
+        if dtype is None or dtype is self.dtype:
             return self.clone() if copy else self
         from .ops.elementwise import _cast
 
-        return _cast(self, dt.to_dtype(dtype))
+        return _cast(self, dtype)
 
     def cpu(self, memory_format=None) -> Tensor:
         """Self: tensors already live on the CPU."""

@@ -10,7 +10,9 @@ class Generator:
 
     def __init__(self, device="cpu") -> None:
         self._seed = 67280421310721
-        self._numpy_rng: np.random.Generator | None = None  # made at the first draw: numpy.random takes ~10 ms to import
+        self._numpy_rng: np.random.Generator | None = (
+            None  # made at the first draw: numpy.random takes ~10 ms to import
+        )
 
     @property
     def _rng(self) -> np.random.Generator:

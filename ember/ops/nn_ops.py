@@ -23,6 +23,7 @@ _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_K = math.sqrt(2.0 / math.pi)
 
+
 def wrap_dim(dim: int, ndim: int) -> int:
     """dim as a non-negative axis, with torch's range error."""
     n = max(ndim, 1)
@@ -734,7 +735,9 @@ def _mish_grad(g, x, o):
     return g * (tsp + x * x.sigmoid() * (1 - tsp * tsp))
 
 
-mish_op = _activation("MishBackward0", lambda a: a * np.tanh(array_math.softplus(a)), _mish_grad, doc="x * tanh(softplus(x)).")
+mish_op = _activation(
+    "MishBackward0", lambda a: a * np.tanh(array_math.softplus(a)), _mish_grad, doc="x * tanh(softplus(x))."
+)
 
 
 def _softplus_grad(g, x, o, beta=1.0, threshold=20.0):

@@ -426,3 +426,35 @@ def test_parameter_basics():
     assert shared[0].item() == 7.0
     empty = ember.nn.Parameter()
     assert tuple(empty.shape) == (0,)
+
+
+TO_CALLS = [
+    ("dtype", lambda lib, o: o.to(lib.float64)),
+    ("python float", lambda lib, o: o.to(float)),
+    ("device and dtype", lambda lib, o: o.to("cpu", lib.float64)),
+    ("device, dtype, non_blocking", lambda lib, o: o.to("cpu", lib.float64, True)),
+    ("keywords", lambda lib, o: o.to(device="cpu", dtype=lib.float64, non_blocking=False)),
+    ("a tensor's dtype", lambda lib, o: o.to(lib.ones(1, dtype=lib.float64))),
+    ("None", lambda lib, o: o.to(None)),
+    ("copy", lambda lib, o: o.to(lib.float64, copy=True)),
+    ("copy positionally", lambda lib, o: o.to("cpu", lib.float64, False, True)),
+    ("two devices", lambda lib, o: o.to("cpu", "cpu")),
+    ("two dtypes", lambda lib, o: o.to(lib.float64, lib.float32)),
+    ("unknown keyword", lambda lib, o: o.to(bogus=1)),
+    ("integer dtype", lambda lib, o: o.to(lib.int32)),
+]
+
+
+@pytest.mark.parametrize("name,call", TO_CALLS, ids=[n for n, _ in TO_CALLS])
+def test_tensor_to_and_module_to_read_their_arguments_as_torch(name, call):
+    """Tensor.to and Module.to share one argument parser; both answer as torch does, result or error type."""
+
+    def outcome(lib, make):
+        try:
+            out = call(lib, make(lib))
+        except Exception as e:  # noqa: BLE001 - the exception type is what is compared
+            return type(e).__name__
+        return str(out.dtype if isinstance(out, lib.Tensor) else out.weight.dtype)
+
+    for make in (lambda lib: lib.ones(2), lambda lib: lib.nn.Linear(2, 2)):
+        assert outcome(ember, make) == outcome(torch, make), name

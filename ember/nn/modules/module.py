@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 from typing import Any, Callable, Iterator
 
-from ... import _dtype as dt
 from ..._device import check_device
-from ..._tensor import Tensor
+from ..._tensor import Tensor, parse_to_args
 from ...autograd.grad_mode import grad_enabled, no_grad
 from ...ops._op import Node, record
 from ...utils.hooks import RemovableHandle
@@ -456,23 +455,11 @@ class Module:
 
     def to(self, *args, **kwargs) -> Module:
         """Convert floating-point parameters and buffers to a dtype; devices other than the CPU are refused."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, dt.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif a is not None and not isinstance(a, bool):
-                dev = a
-        check_device(dev)
+        dtype, copy = parse_to_args(args, kwargs)
+        if copy is not None:
+            raise RuntimeError(".to() does not accept copy argument")
         if dtype is None:
             return self
-        dtype = dt.to_dtype(dtype)
         if not dtype.is_floating_point:
             raise TypeError(
                 f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}"
