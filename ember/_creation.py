@@ -438,9 +438,9 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: 
 
 def _random_fill(sample):
     def method(self, *args, generator=None, **kwargs):
-        from .ops.elementwise import _check_leaf_inplace
+        from .ops._inplace import check_leaf_inplace
 
-        _check_leaf_inplace(self)
+        check_leaf_inplace(self)
         arr = sample(rng(generator), self._data.shape, *args, **kwargs)
         np.copyto(self._data, arr, casting="unsafe")
         self._version.value += 1

@@ -634,9 +634,9 @@ class Tensor:
         dtype, copy = parse_to_args(args, kwargs)
         if dtype is None or dtype is self.dtype:
             return self.clone() if copy else self
-        from .ops.elementwise import _cast
+        from .ops._casting import cast
 
-        return _cast(self, dtype)
+        return cast(self, dtype)
 
     def cpu(self, memory_format=None) -> Tensor:
         """Self: tensors already live on the CPU."""

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _dtype as dt
 from .._tensor import Tensor
 from ..ops import nn_ops as K
-from ..ops.elementwise import apply_inplace
+from ..ops._inplace import apply_inplace
 from ..ops.linalg import linear as _linear_2d
 from ..ops.linalg import matmul
 from ..ops.reduction import vector_norm
@@ -139,10 +139,6 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- activations
-def _inplace(op, input: Tensor, **kw) -> Tensor:
-    return apply_inplace(input, lambda t: op(t, **kw))
-
-
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
     return input.relu_() if inplace else input.relu()
@@ -159,7 +155,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
         raise ValueError("min_val cannot be greater than max_val")
     op = K.hardtanh_op
     return (
-        _inplace(op, input, min_val=min_val, max_val=max_val)
+        apply_inplace(input, op, min_val=min_val, max_val=max_val)
         if inplace
         else op(input, min_val=min_val, max_val=max_val)
     )
@@ -178,7 +174,9 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise."""
     op = K.leaky_relu_op
-    return _inplace(op, input, negative_slope=negative_slope) if inplace else op(input, negative_slope=negative_slope)
+    return (
+        apply_inplace(input, op, negative_slope=negative_slope) if inplace else op(input, negative_slope=negative_slope)
+    )
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -194,7 +192,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
     op = K.elu_op
-    return _inplace(op, input, alpha=alpha) if inplace else op(input, alpha=alpha)
+    return apply_inplace(input, op, alpha=alpha) if inplace else op(input, alpha=alpha)
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -209,7 +207,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """Scaled ELU with the self-normalizing constants."""
     kw = {"alpha": _SELU_ALPHA, "scale": _SELU_SCALE}
-    return _inplace(K.elu_op, input, **kw) if inplace else K.elu_op(input, **kw)
+    return apply_inplace(input, K.elu_op, **kw) if inplace else K.elu_op(input, **kw)
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -221,7 +219,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    return _inplace(K.celu_op, input, alpha=alpha) if inplace else K.celu_op(input, alpha=alpha)
+    return apply_inplace(input, K.celu_op, alpha=alpha) if inplace else K.celu_op(input, alpha=alpha)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -238,12 +236,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x)."""
-    return _inplace(K.silu_op, input) if inplace else K.silu_op(input)
+    return apply_inplace(input, K.silu_op) if inplace else K.silu_op(input)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
-    return _inplace(K.mish_op, input) if inplace else K.mish_op(input)
+    return apply_inplace(input, K.mish_op) if inplace else K.mish_op(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -283,12 +281,12 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """clamp(x / 6 + 1/2, 0, 1)."""
-    return _inplace(K.hardsigmoid_op, input) if inplace else K.hardsigmoid_op(input)
+    return apply_inplace(input, K.hardsigmoid_op) if inplace else K.hardsigmoid_op(input)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * hardsigmoid(x)."""
-    return _inplace(K.hardswish_op, input) if inplace else K.hardswish_op(input)
+    return apply_inplace(input, K.hardswish_op) if inplace else K.hardswish_op(input)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -312,7 +310,7 @@ def _threshold(input: Tensor, inplace: bool, **kw) -> Tensor:
     if kind == "b":
         raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
     op = _integer_threshold if kind in "iu" else K.threshold_op
-    return _inplace(op, input, **kw) if inplace else op(input, **kw)
+    return apply_inplace(input, op, **kw) if inplace else op(input, **kw)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:

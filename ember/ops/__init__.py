@@ -18,3 +18,7 @@ for _name in _FAMILIES:
         continue
     PUBLIC.update(getattr(_mod, "PUBLIC", {}))
     TENSOR_METHODS.update(getattr(_mod, "TENSOR_METHODS", {}))
+
+from ._operators import TENSOR_METHODS as _OPERATORS  # noqa: E402  (a + b, a += b, a < b, ...)
+
+TENSOR_METHODS.update(_OPERATORS)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import _dtype as dt
@@ -11,6 +9,7 @@ from .._quiet_floats import quiet, quietly
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
 from . import _array_math as array_math
+from ._inplace import check_leaf_inplace, inplace_method, maybe_out, refuse_inplace_on_view
 from ._op import Node, attach, float_array, grad_node_of, record, record_binary, record_unary, unbroadcast, wrap
 
 _Scalar = (int, float, bool, np.number, np.bool_)
@@ -187,7 +186,7 @@ def _same_float_sum(np_fn, node_cls, input: Tensor, other, out):
     node = _record_pair(res, node_cls, input, other)
     if node is not None:
         node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 def add(input, other, *, alpha=1, out=None):
@@ -204,7 +203,7 @@ def add(input, other, *, alpha=1, out=None):
     node = record(res, AddBackward0, input, _t(other))
     if node is not None:
         node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), alpha
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 def _is_bool(x) -> bool:
@@ -239,7 +238,7 @@ def sub(input, other, *, alpha=1, out=None):
     node = record(res, SubBackward0, input, _t(other))
     if node is not None:
         node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), alpha
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 def rsub(input, other, *, alpha=1):
@@ -306,7 +305,7 @@ def mul(input, other, *, out=None):
             res = wrap(arr)
             if _needs_grad(input, other):
                 _record_product(res, MulBackward0, input, other)
-            return res if out is None else _maybe_out(res, out)
+            return res if out is None else maybe_out(res, out)
     res = wrap(_ufunc(np.multiply, input, other, "mul"))
     if isinstance(other, Tensor):
         node = record(res, MulBackward0, input, other)
@@ -317,7 +316,7 @@ def mul(input, other, *, out=None):
         node = record(res, MulBackward0, input)
         if node is not None:
             node.scalar = other
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 class DivBackward0(Node):
@@ -360,7 +359,7 @@ def div(input, other, *, rounding_mode=None, out=None):
             raise RuntimeError(
                 f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
             )
-        return _maybe_out(_rounded_div(input, other, rounding_mode, DivBackward2), out)
+        return maybe_out(_rounded_div(input, other, rounding_mode, DivBackward2), out)
     if not isinstance(input, Tensor):
         # scalar / tensor is reciprocal(tensor) * scalar, as torch computes it.
         return mul(reciprocal(other), input)
@@ -370,7 +369,7 @@ def div(input, other, *, rounding_mode=None, out=None):
             res = wrap(arr)
             if _needs_grad(input, other):
                 _record_product(res, DivBackward0, input, other)
-            return res if out is None else _maybe_out(res, out)
+            return res if out is None else maybe_out(res, out)
     a, b = input, other
     if a._data.dtype.kind != "f" or not (isinstance(b, float) or (isinstance(b, Tensor) and b._data.dtype.kind == "f")):
         rt = dt.result_type(input, other)
@@ -387,7 +386,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         node = record(res, DivBackward0, a)
         if node is not None:
             node.scalar = b
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 true_divide = divide = div
@@ -438,7 +437,7 @@ def _rounded_div(input, other, mode: str, node_cls):
 
 def floor_divide(input, other, *, out=None):
     """Division rounded toward minus infinity (not differentiable, as in torch)."""
-    return _maybe_out(_rounded_div(input, other, "floor", FloorDivideBackward), out)
+    return maybe_out(_rounded_div(input, other, "floor", FloorDivideBackward), out)
 
 
 class RemainderBackward0(Node):
@@ -491,7 +490,7 @@ def _modulo(np_fn, name, scalar_node, tensor_node, input, other, out):
             node.a_shape, node.b_shape = input._data.shape, other._data.shape
     else:
         record(res, scalar_node, input)
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 def remainder(input, other, *, out=None):
@@ -548,7 +547,7 @@ def pow(input, exponent, *, out=None):  # noqa: A001
         if node is not None:
             node.save(output=res)
             node.base = input
-        return res if out is None else _maybe_out(res, out)
+        return res if out is None else maybe_out(res, out)
     _check_int_pow(input, exponent)
     if isinstance(exponent, Tensor):
         res = wrap(_ufunc(np.power, input, exponent, "pow"))
@@ -556,7 +555,7 @@ def pow(input, exponent, *, out=None):  # noqa: A001
         if node is not None:
             node.save(input, exponent, output=res)
             node.a_shape, node.b_shape = input._data.shape, exponent._data.shape
-        return res if out is None else _maybe_out(res, out)
+        return res if out is None else maybe_out(res, out)
     if exponent == 2 and input._data.dtype.kind == "f":
         res = wrap(np.multiply(input._data, input._data))
     else:
@@ -565,7 +564,7 @@ def pow(input, exponent, *, out=None):  # noqa: A001
     if node is not None:
         node.save(input)
         node.exponent = exponent
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 def _check_int_pow(a: Tensor, e) -> None:
@@ -585,7 +584,7 @@ def float_power(input, exponent, *, out=None):
     """pow computed in float64."""
     a = input.double() if isinstance(input, Tensor) else float(input)
     b = exponent.double() if isinstance(exponent, Tensor) else float(exponent)
-    return _maybe_out(pow(a, b), out)
+    return maybe_out(pow(a, b), out)
 
 
 class MaximumBackward0(Node):
@@ -633,22 +632,22 @@ def _max_min(fn, is_max, node_cls, name, input, other):
 
 def maximum(input, other, *, out=None):
     """Elementwise maximum (NaN propagates)."""
-    return _maybe_out(_max_min(np.maximum, True, MaximumBackward0, "maximum", input, other), out)
+    return maybe_out(_max_min(np.maximum, True, MaximumBackward0, "maximum", input, other), out)
 
 
 def minimum(input, other, *, out=None):
     """Elementwise minimum (NaN propagates)."""
-    return _maybe_out(_max_min(np.minimum, False, MinimumBackward0, "minimum", input, other), out)
+    return maybe_out(_max_min(np.minimum, False, MinimumBackward0, "minimum", input, other), out)
 
 
 def fmax(input, other, *, out=None):
     """Elementwise maximum ignoring NaN."""
-    return _maybe_out(_max_min(np.fmax, True, FmaxBackward0, "fmax", input, other), out)
+    return maybe_out(_max_min(np.fmax, True, FmaxBackward0, "fmax", input, other), out)
 
 
 def fmin(input, other, *, out=None):
     """Elementwise minimum ignoring NaN."""
-    return _maybe_out(_max_min(np.fmin, False, FminBackward0, "fmin", input, other), out)
+    return maybe_out(_max_min(np.fmin, False, FminBackward0, "fmin", input, other), out)
 
 
 # ---------------------------------------------------------------------------- comparisons and logic
@@ -662,7 +661,7 @@ def _compare(fn, name):
         except ValueError:
             _check_broadcast(input, other, name)
             raise
-        return _maybe_out(wrap(np.asarray(res)), out)
+        return maybe_out(wrap(np.asarray(res)), out)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise {name} comparison, giving a bool tensor."
@@ -690,7 +689,7 @@ def _logical_or_bitwise(fn, name, bitwise):
         else:
             da = input._data.astype(bool)
             db = np.asarray(other._data if isinstance(other, Tensor) else other).astype(bool)
-        return _maybe_out(wrap(np.asarray(fn(da, db))), out)
+        return maybe_out(wrap(np.asarray(fn(da, db))), out)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise {name}."
@@ -709,12 +708,12 @@ def bitwise_not(input, *, out=None):
     """Bitwise NOT (logical NOT for bool tensors)."""
     if input._data.dtype.kind == "f":
         raise NotImplementedError("\"bitwise_not_cpu\" not implemented for 'Float'")
-    return _maybe_out(wrap(np.invert(input._data)), out)
+    return maybe_out(wrap(np.invert(input._data)), out)
 
 
 def logical_not(input, *, out=None):
     """Elementwise NOT, giving a bool tensor."""
-    return _maybe_out(wrap(np.logical_not(input._data)), out)
+    return maybe_out(wrap(np.logical_not(input._data)), out)
 
 
 def isnan(input):
@@ -800,7 +799,7 @@ def _unary(name, np_fn, grad_fn, save="input", node_name=None, arrays=False):
                 node.save(output=res)
             else:
                 node.save(input, output=res)
-        return res if out is None else _maybe_out(res, out)
+        return res if out is None else maybe_out(res, out)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise {name}."
@@ -843,7 +842,7 @@ def _zero_grad_unary(name, np_fn, keep_int=True):
         a = input._data
         res = wrap(np_fn(a) if (a.dtype.kind == "f" or not keep_int) else a.copy())
         record(res, Zero, input)
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise {name} (zero gradient)."
@@ -878,7 +877,7 @@ def sign(input, *, out=None):
     """-1, 0 or 1 by the sign of each element."""
     res = wrap(np.sign(input._data) if input._data.dtype != np.bool_ else input._data.copy())
     record(res, SignBackward0, input)
-    return _maybe_out(res, out)
+    return maybe_out(res, out)
 
 
 sgn = sign
@@ -898,7 +897,7 @@ def abs(input, *, out=None):  # noqa: A001
     node = record(res, AbsBackward0, input)
     if node is not None:
         node.save(input)
-    return _maybe_out(res, out)
+    return maybe_out(res, out)
 
 
 absolute = abs
@@ -919,7 +918,7 @@ def neg(input, *, out=None):
     res = wrap(np.negative(input._data))
     if input._requires_grad and grad_enabled():
         record_unary(res, NegBackward0, input)
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 negative = neg
@@ -1050,7 +1049,7 @@ def _clamp(input, min, max, out, node_cls, tensor_node_cls):  # noqa: A002
         if node is not None:
             node.save(input, lo, hi)
             node.has_lo, node.has_hi = min is not None, max is not None
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     a = input._data
     rt = dt.result_type(input, *(v for v in (min, max) if v is not None))
     if a.dtype != rt.np:
@@ -1063,7 +1062,7 @@ def _clamp(input, min, max, out, node_cls, tensor_node_cls):  # noqa: A002
     if node is not None:
         node.save(input)
         node.lo, node.hi = min, max
-    return _maybe_out(res, out)
+    return maybe_out(res, out)
 
 
 clip = clamp
@@ -1115,7 +1114,7 @@ def where(condition, input=None, other=None, *, out=None):
     if node is not None:
         node.save(condition)
         node.a_shape, node.b_shape = _shape(input), _shape(other)
-    return _maybe_out(res, out)
+    return maybe_out(res, out)
 
 
 class LerpBackward0(Node):
@@ -1163,7 +1162,7 @@ def lerp(input, end, weight, *, out=None):
         if node is not None:
             node.weight = weight
             node.shapes = (a.shape, b.shape)
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 class AddcmulBackward0(Node):
@@ -1196,7 +1195,7 @@ def _addc(np_fn, node_cls, input, tensor1, tensor2, value, out):
         node.save(tensor1, tensor2)
         node.value = value
         node.shapes = (input._data.shape, tensor1._data.shape, tensor2._data.shape)
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
@@ -1216,7 +1215,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
 
 def square(input, *, out=None):
     """input ** 2."""
-    return _maybe_out(pow(input, 2), out)
+    return maybe_out(pow(input, 2), out)
 
 
 class FracBackward0(Node):
@@ -1229,7 +1228,7 @@ def frac(input, *, out=None):
     a = input._data
     res = wrap(a - np.trunc(a))
     record(res, FracBackward0, input)
-    return res if out is None else _maybe_out(res, out)
+    return res if out is None else maybe_out(res, out)
 
 
 class XlogyBackward0(Node):
@@ -1256,102 +1255,7 @@ def xlogy(input, other, *, out=None):
     if node is not None:
         node.save(input, other)
         node.shapes = (input._data.shape, other._data.shape)
-    return res if out is None else _maybe_out(res, out)
-
-
-# ---------------------------------------------------------------------------- casting
-class ToCopyBackward0(Node):
-    def backward(self, g):
-        return (g.to(self.src_dtype),)
-
-
-@quietly
-def _cast(t: Tensor, d: dt.dtype) -> Tensor:
-    res = wrap(t._data.astype(d.np))
-    if d.is_floating_point:
-        node = record(res, ToCopyBackward0, t)
-        if node is not None:
-            node.src_dtype = t.dtype
-    return res
-
-
-def _maybe_out(res: Tensor, out):
-    if out is None:
-        return res
-    if not isinstance(out, Tensor):
-        raise TypeError(f"out= must be a Tensor, got {type(out).__name__}")
-    if out.shape != res.shape:
-        out._data = np.empty(res._data.shape, dtype=out._data.dtype)
-    np.copyto(out._data, res._data, casting="unsafe")
-    out._version.value += 1
-    return out
-
-
-# ---------------------------------------------------------------------------- in-place forms
-def apply_inplace(self: Tensor, compute, *args, **kwargs) -> Tensor:
-    """Run compute(self, *args) and write the result into self, keeping autograd consistent.
-
-    Recording an in-place op needs the old value of self, so a snapshot stands in for it."""
-    recording = grad_enabled() and (
-        self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
-    )
-    if recording:
-        if self.grad_fn is None and self._requires_grad:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        if self._base is not None and not hasattr(self, "_detached"):
-            _refuse_inplace_on_view(self)
-        snap = wrap(self._data.copy())
-        snap._requires_grad = self._requires_grad
-        snap.grad_fn = self.grad_fn
-        res = compute(snap, *args, **kwargs)
-    else:
-        res = compute(self, *args, **kwargs)
-    _write_result(self, res)
-    if recording:
-        self.grad_fn = res.grad_fn
-        self._requires_grad = res._requires_grad
-    return self
-
-
-def _refuse_inplace_on_view(view: Tensor) -> None:
-    """Raise for a recorded in-place change of a view (torch would rebase the view's history onto its base)."""
-    base = view._base
-    if view._requires_grad and base._requires_grad and base.grad_fn is None:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-    if base._requires_grad or view._requires_grad:
-        raise NotImplementedError(
-            "ember does not implement in-place operations on views of tensors that require grad "
-            "(torch rebases the view's history); apply the operation to the base tensor or to a .clone()"
-        )
-    raise NotImplementedError(
-        "ember does not implement in-place operations with an operand that requires grad on a view of a tensor "
-        "that does not (torch rebases the base's history); assign through an index on the base instead, "
-        "e.g. base[0] = base[0] + w rather than base[0].add_(w)"
-    )
-
-
-def _write_result(self: Tensor, res: Tensor) -> None:
-    rd = res._data
-    if rd.dtype != self._data.dtype and not np.can_cast(rd.dtype, self._data.dtype, casting="same_kind"):
-        raise RuntimeError(
-            f"result type {_dtype_name(rd.dtype)} can't be cast to the desired output type {_dtype_name(self._data.dtype)}"
-        )
-    if rd.shape != self._data.shape:
-        try:
-            if np.broadcast_shapes(rd.shape, self._data.shape) != self._data.shape:
-                raise ValueError
-        except ValueError:
-            raise RuntimeError(
-                f"output with shape {list(self._data.shape)} doesn't match the broadcast shape {list(rd.shape)}"
-            ) from None
-    if not self._data.flags.writeable:
-        raise RuntimeError("cannot write into a read-only tensor (it is an expanded view; call .clone() first)")
-    np.copyto(self._data, rd, casting="unsafe")
-    self._version.value += 1
-
-
-def _dtype_name(npd) -> str:
-    return dt.scalar_type_name(npd)
+    return res if out is None else maybe_out(res, out)
 
 
 _FAST_INPLACE = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
@@ -1382,61 +1286,17 @@ def _fast_binary_inplace(self: Tensor, name: str, other, alpha=1) -> bool:
     return True
 
 
-def _make_inplace(fn, name):
-    def method(self, *args, **kwargs):
-        if name in _FAST_INPLACE and len(args) == 1 and (not kwargs or list(kwargs) == ["alpha"]):
-            if _fast_binary_inplace(self, name, args[0], kwargs.get("alpha", 1)):
-                return self
-        return apply_inplace(self, fn, *args, **kwargs)
+def _fast_inplace(name: str):
+    """For add_, sub_ and mul_: the update done on the arrays with out= when nothing needs recording."""
+    if name not in _FAST_INPLACE:
+        return None
 
-    method.__name__ = name + "_"
-    method.__doc__ = f"In-place {name}."
-    return method
+    def fast(self, *args, **kwargs) -> bool:
+        if len(args) != 1 or (kwargs and list(kwargs) != ["alpha"]):
+            return False
+        return _fast_binary_inplace(self, name, args[0], kwargs.get("alpha", 1))
 
-
-def _scalar_or_tensor(x) -> bool:
-    return isinstance(x, (Tensor, numbers.Number, np.bool_))
-
-
-def _rop(fn):
-    def method(self, other):
-        # Python floats and ints are the common case; the general check handles the rest.
-        if other.__class__ is not float and other.__class__ is not int and not _scalar_or_tensor(other):
-            return NotImplemented
-        return fn(other, self)
-
-    return method
-
-
-def _op(fn):
-    def method(self, other):
-        if isinstance(other, Tensor) or other.__class__ is float or other.__class__ is int:
-            return fn(self, other)
-        if not _scalar_or_tensor(other) and not isinstance(other, np.ndarray):
-            return NotImplemented
-        if isinstance(other, np.ndarray):
-            other = wrap(other)
-        return fn(self, other)
-
-    return method
-
-
-def _bool_op(logical, bitwise):
-    def method(self, other):
-        if not _scalar_or_tensor(other):
-            return NotImplemented
-        return bitwise(self, other)
-
-    return method
-
-
-def _iop(name):
-    inner = _make_inplace(TENSOR_FUNCS[name], name)
-
-    def method(self, other):
-        return inner(self, other)
-
-    return method
+    return fast
 
 
 TENSOR_FUNCS = {
@@ -1599,7 +1459,7 @@ _INPLACE_NAMES = [
 ]
 
 TENSOR_METHODS = dict(TENSOR_FUNCS)
-TENSOR_METHODS.update({n + "_": _make_inplace(TENSOR_FUNCS[n], n) for n in _INPLACE_NAMES})
+TENSOR_METHODS.update({n + "_": inplace_method(TENSOR_FUNCS[n], n + "_", _fast_inplace(n)) for n in _INPLACE_NAMES})
 TENSOR_METHODS.update(
     {
         "subtract": sub,
@@ -1608,46 +1468,6 @@ TENSOR_METHODS.update(
         "subtract_": TENSOR_METHODS["sub_"],
         "multiply_": TENSOR_METHODS["mul_"],
         "divide_": TENSOR_METHODS["div_"],
-        "__add__": _op(add),
-        "__radd__": _rop(add),
-        "__sub__": _op(sub),
-        "__rsub__": _rop(sub),
-        "__mul__": _op(mul),
-        "__rmul__": _rop(mul),
-        "__truediv__": _op(div),
-        "__rtruediv__": _rop(div),
-        "__floordiv__": _op(floor_divide),
-        "__rfloordiv__": _rop(floor_divide),
-        "__mod__": _op(remainder),
-        "__rmod__": _rop(remainder),
-        "__pow__": _op(pow),
-        "__rpow__": _rop(pow),
-        "__neg__": neg,
-        "__pos__": lambda self: self,
-        "__abs__": abs,
-        "__invert__": bitwise_not,
-        "__eq__": _op(eq),
-        "__ne__": _op(ne),
-        "__lt__": _op(lt),
-        "__le__": _op(le),
-        "__gt__": _op(gt),
-        "__ge__": _op(ge),
-        "__and__": _op(bitwise_and),
-        "__rand__": _rop(bitwise_and),
-        "__or__": _op(bitwise_or),
-        "__ror__": _rop(bitwise_or),
-        "__xor__": _op(bitwise_xor),
-        "__rxor__": _rop(bitwise_xor),
-        "__iadd__": _iop("add"),
-        "__isub__": _iop("sub"),
-        "__imul__": _iop("mul"),
-        "__itruediv__": _iop("div"),
-        "__ifloordiv__": _iop("floor_divide"),
-        "__imod__": _iop("remainder"),
-        "__ipow__": _iop("pow"),
-        "__iand__": _iop("bitwise_and"),
-        "__ior__": _iop("bitwise_or"),
-        "__ixor__": _iop("bitwise_xor"),
     }
 )
 TENSOR_METHODS.pop("where")
@@ -1658,11 +1478,6 @@ PUBLIC.update({"where": where, "subtract": sub, "multiply": mul, "divide": div, 
 
 
 # ---------------------------------------------------------------------------- fills and copies
-def _check_leaf_inplace(t: Tensor) -> None:
-    if grad_enabled() and t._requires_grad and t.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-
-
 class FillBackward(Node):
     def backward(self, g):
         return (g * 0,)
@@ -1676,9 +1491,9 @@ def fill_(self: Tensor, value) -> Tensor:
                 f"fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} dimensions."
             )
         value = value.item()
-    _check_leaf_inplace(self)
+    check_leaf_inplace(self)
     if grad_enabled() and self._requires_grad and self._base is not None and not hasattr(self, "_detached"):
-        _refuse_inplace_on_view(self)  # before writing: a refused op changes nothing
+        refuse_inplace_on_view(self)  # before writing: a refused op changes nothing
     self._data.fill(value)
     self._version.value += 1
     if grad_enabled() and self._requires_grad:
@@ -1705,9 +1520,9 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
         raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
     recording = grad_enabled() and (self._requires_grad or src._requires_grad)
     if recording:
-        _check_leaf_inplace(self)
+        check_leaf_inplace(self)
         if self._base is not None and not hasattr(self, "_detached"):
-            _refuse_inplace_on_view(self)
+            refuse_inplace_on_view(self)
     try:
         np.copyto(self._data, np.broadcast_to(src._data, self._data.shape), casting="unsafe")
     except ValueError:
@@ -1764,7 +1579,7 @@ TENSOR_METHODS.update(
         "zero_": zero_,
         "copy_": copy_,
         "masked_fill": masked_fill,
-        "masked_fill_": _make_inplace(masked_fill, "masked_fill"),
+        "masked_fill_": inplace_method(masked_fill, "masked_fill_"),
     }
 )
 PUBLIC.update({"masked_fill": masked_fill})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
+from ._inplace import inplace_method, maybe_out
 from ._op import Node, record, wrap
 from .return_types import values_indices
 
@@ -80,9 +81,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
         node.save(wrap(idx))
         node.shape, node.dim = a.shape, d
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -180,17 +179,6 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
         node.save(wrap(idx))
         node.dim, node.src_shape = d, src_t._data.shape
     return res
-
-
-def _inplace(fn, name: str):
-    def method(self, *args, **kwargs):
-        from .elementwise import apply_inplace
-
-        return apply_inplace(self, lambda s, *a: fn(s, *a, **kwargs), *args)
-
-    method.__name__ = name
-    method.__doc__ = f"In-place {name.rstrip('_')}."
-    return method
 
 
 # ---------------------------------------------------------------------------- sorting
@@ -397,9 +385,7 @@ def searchsorted(
         res = np.stack([np.searchsorted(s, v, side=how) for s, v in zip(s2, v2)]).reshape(vals.shape)
     res = wrap(np.asarray(res, dtype=np.int32 if out_int32 else np.int64))
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -425,7 +411,7 @@ TENSOR_FUNCS = {
 }
 TENSOR_METHODS = dict(TENSOR_FUNCS)
 TENSOR_METHODS.update(
-    {"scatter_": _inplace(scatter, "scatter_"), "scatter_add_": _inplace(scatter_add, "scatter_add_")}
+    {"scatter_": inplace_method(scatter, "scatter_"), "scatter_add_": inplace_method(scatter_add, "scatter_add_")}
 )
 PUBLIC = dict(TENSOR_FUNCS)
 PUBLIC.update({"searchsorted": searchsorted, "bucketize": bucketize})

@@ -7,6 +7,7 @@ import numpy as np
 from .._tensor import Tensor
 from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
+from ._inplace import apply_inplace, inplace_method, maybe_out
 from ._op import Node, record, unbroadcast, wrap
 
 
@@ -173,7 +174,6 @@ def setitem(self: Tensor, key, value) -> None:
             ) from None
         self._version.value += 1
         return
-    from .elementwise import apply_inplace
 
     apply_inplace(self, lambda s, v: _index_put(s, idx, v), value)
 
@@ -238,9 +238,7 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
         node.shape, node.dim = a.shape, d
         node.g_shape = res._data.shape if a.ndim else (1,)
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -394,9 +392,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
         node.save(mask)
         node.shape, node.b_shape = input._data.shape, shape
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -449,9 +445,7 @@ def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
         return wrap(np.zeros((int(a != 0), 0), dtype=np.int64))
     res = wrap(np.argwhere(a).astype(np.int64))
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -521,17 +515,6 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
     return res
 
 
-def _inplace(fn, name: str):
-    def method(self, *args, **kwargs):
-        from .elementwise import apply_inplace
-
-        return apply_inplace(self, lambda s, *a: fn(s, *a, **kwargs), *args)
-
-    method.__name__ = name
-    method.__doc__ = f"In-place {name.rstrip('_')}."
-    return method
-
-
 TENSOR_FUNCS = {
     "index_select": index_select,
     "index_add": index_add,
@@ -547,11 +530,11 @@ TENSOR_FUNCS = {
 TENSOR_METHODS.update(TENSOR_FUNCS)
 TENSOR_METHODS.update(
     {
-        "index_add_": _inplace(index_add, "index_add_"),
-        "index_copy_": _inplace(index_copy, "index_copy_"),
-        "index_fill_": _inplace(index_fill, "index_fill_"),
-        "masked_scatter_": _inplace(masked_scatter, "masked_scatter_"),
-        "index_put_": _inplace(index_put, "index_put_"),
+        "index_add_": inplace_method(index_add, "index_add_"),
+        "index_copy_": inplace_method(index_copy, "index_copy_"),
+        "index_fill_": inplace_method(index_fill, "index_fill_"),
+        "masked_scatter_": inplace_method(masked_scatter, "masked_scatter_"),
+        "index_put_": inplace_method(index_put, "index_put_"),
     }
 )
 PUBLIC.update(TENSOR_FUNCS)

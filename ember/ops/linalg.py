@@ -9,6 +9,7 @@ from .._blas import matrix_product
 from .._quiet_floats import quietly
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
+from ._inplace import maybe_out
 from ._op import Node, attach, grad_node_of, record, unbroadcast, wrap
 from .shape import TBackward0
 
@@ -72,9 +73,7 @@ def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     if node is not None:
         node.save(input, mat2)
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -169,9 +168,7 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     if node is not None:
         node.save(input, other)
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -270,9 +267,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
         node.save(mat1, mat2)
         node.alpha, node.beta, node.in_shape = alpha, beta, c.shape
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -488,9 +483,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     out_sub = "".join(c for k, c in enumerate(la) if k not in da) + "".join(c for k, c in enumerate(lb) if k not in db)
     res = einsum(f"{la},{lb}->{out_sub}", a, b)
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -531,9 +524,7 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None)
     """beta * input + alpha * (mat @ vec)."""
     res = _scaled_sum(input, mv(mat, vec), beta, alpha)
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -542,9 +533,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, o
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
     res = _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -553,9 +542,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, ou
     """beta * input + alpha * sum over the batch of batch1[i] @ batch2[i]."""
     res = _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
@@ -564,9 +551,7 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None
     """beta * input + alpha * outer(vec1, vec2)."""
     res = _scaled_sum(input, outer(vec1, vec2), beta, alpha)
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 

@@ -14,6 +14,7 @@ from .._tensor import Tensor
 from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
 from ._cascade_sum import SERIAL_LIMIT, plan_of, torch_order_sum
+from ._inplace import apply_inplace, maybe_out
 from ._op import Node, record, record_unary, wrap
 from .return_types import values_indices
 from .shape import broadcast_view
@@ -192,9 +193,8 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noq
 def _out(res: Tensor, out):
     if out is None:
         return res
-    from .elementwise import _maybe_out
 
-    return _maybe_out(res, out)
+    return maybe_out(res, out)
 
 
 @quietly
@@ -936,7 +936,6 @@ PUBLIC.update({"var_mean": var_mean, "std_mean": std_mean})
 
 
 def _cumsum_inplace(self: Tensor, dim: int, *, dtype=None) -> Tensor:
-    from .elementwise import apply_inplace
 
     return apply_inplace(self, lambda s: cumsum(s, dim, dtype=dtype))
 

@@ -6,10 +6,12 @@ import math
 
 import numpy as np
 
+from .. import _dtype as dt
 from .._size import Size
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
-from ._op import Node, record, wrap
+from ._inplace import maybe_out
+from ._op import Node, record, unbroadcast, wrap
 
 
 def _shape_arg(shape) -> tuple:
@@ -51,8 +53,6 @@ class UnsafeViewBackward0(ViewBackward0):
 def view(self: Tensor, *shape) -> Tensor:
     """A tensor with the same data and a new shape (no copy; the layout must allow it)."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, Size, int)):
-        from .. import _dtype as dt
-
         d = dt.to_dtype(shape[0])
         return self._view_of(self._data.view(d.np))
     shape = infer_shape(_shape_arg(shape), self._data.size, self._data.shape)
@@ -100,8 +100,6 @@ def reshape_as(self: Tensor, other: Tensor) -> Tensor:
 
 class ExpandBackward0(Node):
     def backward(self, g):
-        from ._op import unbroadcast
-
         return (unbroadcast(g, self.shape),)
 
 
@@ -323,8 +321,6 @@ class CatBackward0(Node):
 
 def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
     """Join tensors along an existing dimension."""
-    from .. import _dtype as dt
-
     tensors = list(tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
@@ -357,9 +353,7 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
         node.sizes = [x._data.shape[d] if id(x) in kept else None for x in tensors]
         node.dtypes = [x.dtype for x in tensors]
     if out is not None:
-        from .elementwise import _maybe_out
-
-        return _maybe_out(res, out)
+        return maybe_out(res, out)
     return res
 
 
