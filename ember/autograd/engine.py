@@ -159,6 +159,7 @@ def run_backward(
     anomaly = _state_anomaly
     prev_mode = grad_enabled()
     set_enabled(create_graph)
+    fast_path = not create_graph  # the one place that chooses array formulas over Tensor formulas
     try:
         while ready:
             slot = pop_ready()
@@ -199,7 +200,11 @@ def run_backward(
             else:
                 if node.freed:
                     node.saved_tensors  # raises the "backward through the graph a second time" error
-                grads = node.backward(grad)
+                grads = None
+                if fast_path and node.backward_arrays is not None:
+                    grads = node.backward_arrays(grad)
+                if grads is None:
+                    grads = node.backward(grad)
                 if node.hooks:
                     for hook in list(node.hooks.values()):
                         new = hook(grads, (grad,))

@@ -60,7 +60,14 @@ def _saved_input(t, _new=object.__new__, _cls=SavedTensor) -> SavedTensor:
 
 class Node:
     """One recorded operation. Subclasses define backward(grad) in Tensor operations and return
-    one gradient (or None) per entry of next_nodes."""
+    one gradient (or None) per entry of next_nodes.
+
+    A subclass may also define backward_arrays(grad): the same formula computed on the saved arrays, with
+    the same NumPy operations in the same order, so its results are identical bit for bit. The engine
+    calls it when no graph of the backward pass is being built (create_graph is off); it returns None
+    for the cases it does not cover (other dtypes, broadcasting), and backward runs instead."""
+
+    backward_arrays = None
 
     __slots__ = (
         "next_nodes",

@@ -268,17 +268,21 @@ def rsub(input, other, *, alpha=1):
 class MulBackward0(Node):
     scalar = None
 
+    def backward_arrays(self, g):
+        if self.scalar is not None:
+            return None
+        a, b = self.saved_arrays()
+        gd = g._data
+        if not (gd.dtype is a.dtype is b.dtype and gd.shape == a.shape == b.shape):
+            return None
+        return (
+            wrap(_nd(np.multiply(gd, b))) if self.next_nodes[0] is not None else None,
+            wrap(_nd(np.multiply(gd, a))) if self.next_nodes[1] is not None else None,
+        )
+
     def backward(self, g):
         if self.scalar is not None:
             return (g * self.scalar,)
-        if not grad_enabled():
-            a, b = self.saved_arrays()
-            gd = g._data
-            if gd.dtype is a.dtype is b.dtype and gd.shape == a.shape == b.shape:
-                return (
-                    wrap(_nd(np.multiply(gd, b))) if self.next_nodes[0] is not None else None,
-                    wrap(_nd(np.multiply(gd, a))) if self.next_nodes[1] is not None else None,
-                )
         a, b = self.saved_tensors
         ga = unbroadcast(g * b, self.a_shape) if self.next_nodes[0] is not None else None
         gb = unbroadcast(g * a, self.b_shape) if self.next_nodes[1] is not None else None
@@ -322,17 +326,21 @@ def mul(input, other, *, out=None):
 class DivBackward0(Node):
     scalar = None
 
+    def backward_arrays(self, g):
+        if self.scalar is not None:
+            return None
+        a, b = self.saved_arrays()
+        gd = g._data
+        if not (gd.dtype is a.dtype is b.dtype and gd.shape == a.shape == b.shape):
+            return None
+        return (
+            wrap(_nd(gd / b)) if self.next_nodes[0] is not None else None,
+            wrap(_nd(-gd * a / (b * b))) if self.next_nodes[1] is not None else None,
+        )
+
     def backward(self, g):
         if self.scalar is not None:
             return (g / self.scalar,)
-        if not grad_enabled():
-            a, b = self.saved_arrays()
-            gd = g._data
-            if gd.dtype is a.dtype is b.dtype and gd.shape == a.shape == b.shape:
-                return (
-                    wrap(_nd(gd / b)) if self.next_nodes[0] is not None else None,
-                    wrap(_nd(-gd * a / (b * b))) if self.next_nodes[1] is not None else None,
-                )
         a, b = self.saved_tensors
         ga = unbroadcast(g / b, self.a_shape) if self.next_nodes[0] is not None else None
         gb = unbroadcast(-g * a / (b * b), self.b_shape) if self.next_nodes[1] is not None else None
@@ -776,16 +784,19 @@ def _unary(name, np_fn, grad_fn, save="input", node_name=None, arrays=False):
     want_out = save in ("output", "both")
 
     def backward(self, g):
-        if arrays and not grad_enabled():
-            # No graph to record: the same formula on the arrays (same operations, same dtype).
-            saved = self.saved_arrays()
-            gd = g._data
-            if saved[0].dtype is gd.dtype and saved[-1].dtype is gd.dtype:
-                return (wrap(_nd(grad_fn(gd, saved[0] if want_x else None, saved[-1] if want_out else None))),)
         saved = self.saved_tensors
         return (grad_fn(g, saved[0] if want_x else None, saved[-1] if want_out else None),)
 
-    node_cls = type(node_name or f"{name.capitalize()}Backward0", (Node,), {"backward": backward})
+    def backward_arrays(self, g):
+        # The one formula, evaluated on the arrays (same operations, same dtype).
+        saved = self.saved_arrays()
+        gd = g._data
+        if saved[0].dtype is not gd.dtype or saved[-1].dtype is not gd.dtype:
+            return None
+        return (wrap(_nd(grad_fn(gd, saved[0] if want_x else None, saved[-1] if want_out else None))),)
+
+    methods = {"backward": backward, "backward_arrays": backward_arrays if arrays else None}
+    node_cls = type(node_name or f"{name.capitalize()}Backward0", (Node,), methods)
 
     def op(input, *, out=None):
         with quiet():
@@ -925,18 +936,20 @@ negative = neg
 
 
 class ReluBackward0(Node):
+    def backward_arrays(self, g):
+        (o,) = self.saved_arrays()
+        gd = g._data
+        bits = _SAME_SIZE_UNSIGNED.get(gd.dtype)
+        if o.dtype is not gd.dtype or o.shape != gd.shape or bits is None:
+            return None
+        # The formula of backward on bit patterns: a relu output is +-0, positive or NaN, so its bits
+        # without the sign bit are nonzero exactly where the gradient passes; elsewhere the gradient
+        # becomes +0, even a NaN or infinite one (as in torch).
+        keep = np.left_shift(o.view(bits), 1, out=np.empty(o.shape, bits))
+        np.sign(keep, out=keep)
+        return (wrap(np.multiply(gd.view(bits), keep, out=keep).view(gd.dtype)),)
+
     def backward(self, g):
-        if not grad_enabled():
-            (o,) = self.saved_arrays()
-            gd = g._data
-            bits = _SAME_SIZE_UNSIGNED.get(gd.dtype)
-            if o.dtype is gd.dtype and o.shape == gd.shape and bits is not None:
-                # The formula below on bit patterns: a relu output is +-0, positive or NaN, so its
-                # bits without the sign bit are nonzero exactly where the gradient passes; elsewhere
-                # the gradient becomes +0, even a NaN or infinite one (as in torch).
-                keep = np.left_shift(o.view(bits), 1, out=np.empty(o.shape, bits))
-                np.sign(keep, out=keep)
-                return (wrap(np.multiply(gd.view(bits), keep, out=keep).view(gd.dtype)),)
         (out,) = self.saved_tensors
         return (g.masked_fill(out <= 0, 0),)
 

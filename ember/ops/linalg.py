@@ -35,14 +35,16 @@ def mat2_grad(g: np.ndarray, mat1: np.ndarray, mat2: np.ndarray) -> np.ndarray:
 
 
 class MmBackward0(Node):
+    def backward_arrays(self, g):
+        a, b = self.saved_arrays()
+        gd = g._data
+        if not gd.dtype is a.dtype is b.dtype:
+            return None
+        ga = wrap(matrix_product(gd, b.T)) if self.next_nodes[0] is not None else None
+        gb = wrap(mat2_grad(gd, a, b)) if self.next_nodes[1] is not None else None
+        return ga, gb
+
     def backward(self, g):
-        if not grad_enabled():
-            a, b = self.saved_arrays()
-            gd = g._data
-            if gd.dtype is a.dtype is b.dtype:
-                ga = wrap(matrix_product(gd, b.T)) if self.next_nodes[0] is not None else None
-                gb = wrap(mat2_grad(gd, a, b)) if self.next_nodes[1] is not None else None
-                return ga, gb
         a, b = self.saved_tensors
         ga = g.mm(b.t()) if self.next_nodes[0] is not None else None
         gb = _mat2_grad_t(g, a, b) if self.next_nodes[1] is not None else None
@@ -210,16 +212,19 @@ ger = outer
 
 
 class AddmmBackward0(Node):
+    def backward_arrays(self, g):
+        if self.alpha != 1 or self.beta != 1:
+            return None
+        m1, m2 = self.saved_arrays()
+        gd = g._data
+        if not gd.dtype is m1.dtype is m2.dtype:
+            return None
+        gi = unbroadcast(g, self.in_shape) if self.next_nodes[0] is not None else None
+        g1 = wrap(matrix_product(gd, m2.T)) if self.next_nodes[1] is not None else None
+        g2 = wrap(mat2_grad(gd, m1, m2)) if self.next_nodes[2] is not None else None
+        return gi, g1, g2
+
     def backward(self, g):
-        if not grad_enabled() and self.alpha == 1 and self.beta == 1:
-            m1, m2 = self.saved_arrays()
-            gd = g._data
-            if gd.dtype is m1.dtype is m2.dtype:
-                # Without create_graph: the same products on the arrays, without a tensor per step.
-                gi = unbroadcast(g, self.in_shape) if self.next_nodes[0] is not None else None
-                g1 = wrap(matrix_product(gd, m2.T)) if self.next_nodes[1] is not None else None
-                g2 = wrap(mat2_grad(gd, m1, m2)) if self.next_nodes[2] is not None else None
-                return gi, g1, g2
         m1, m2 = self.saved_tensors
         gi = None
         if self.next_nodes[0] is not None:

@@ -82,13 +82,15 @@ def _softmax_np(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 class SoftmaxBackward0(Node):
+    def backward_arrays(self, g):
+        (o,) = self.saved_arrays()
+        gd = g._data
+        if not o.ndim or o.dtype is not gd.dtype or o.shape != gd.shape:
+            return None
+        # backward's formula on the arrays (same operations, same summation order)
+        return (wrap(o * (gd - float_sum(gd * o, (self.dim,), True, None))),)
+
     def backward(self, g):
-        if not grad_enabled():
-            (o,) = self.saved_arrays()
-            gd = g._data
-            if o.ndim and o.dtype is gd.dtype and o.shape == gd.shape:
-                # The formula below on the arrays (same operations, same summation order).
-                return (wrap(o * (gd - float_sum(gd * o, (self.dim,), True, None))),)
         (out,) = self.saved_tensors
         if out.ndim == 0:
             return (g * 0,)
@@ -96,12 +98,14 @@ class SoftmaxBackward0(Node):
 
 
 class LogSoftmaxBackward0(Node):
+    def backward_arrays(self, g):
+        (o,) = self.saved_arrays()
+        gd = g._data
+        if not o.ndim or o.dtype is not gd.dtype or o.shape != gd.shape:
+            return None
+        return (wrap(gd - np.exp(o) * float_sum(gd, (self.dim,), True, None)),)
+
     def backward(self, g):
-        if not grad_enabled():
-            (o,) = self.saved_arrays()
-            gd = g._data
-            if o.ndim and o.dtype is gd.dtype and o.shape == gd.shape:
-                return (wrap(gd - np.exp(o) * float_sum(gd, (self.dim,), True, None)),)
         (out,) = self.saved_tensors
         if out.ndim == 0:
             return (g * 0,)
@@ -303,23 +307,33 @@ class _CrossEntropyBase(Node):
 
     flat_targets = None
 
-    def backward(self, g):
-        (x,) = self.saved_tensors
+    def backward_arrays(self, g):
+        gd = g._data
+        if gd.dtype is not self.lsm.dtype:
+            return None
+        p = np.exp(self.lsm)  # softmax, from the log-softmax the forward kept
         flat = self.flat_targets
         if flat is not None:
-            if not grad_enabled():
-                # softmax - onehot, scaled by g / N: the same operations as the general formula below.
-                diff = np.exp(self.lsm)
-                diff.reshape(-1)[flat] -= 1
-                # g[()] is g's value as a NumPy scalar of its dtype: the same division, without array setup.
-                return (wrap(np.multiply(diff, g._data[()] / self.denom)), None, None)
+            p.reshape(-1)[flat] -= 1  # softmax - onehot
+            # gd[()] is g's value as a NumPy scalar of its dtype: the division below, without array setup.
+            return (wrap(np.multiply(p, gd[()] / self.denom)), None, None)
+        diff = p * self.wt_b - self.onehot
+        if self.reduction == "none":
+            return (wrap(diff * np.expand_dims(gd, self.axis)), None, None)
+        if self.reduction == "mean":
+            scaled = diff * np.asarray(gd / gd.dtype.type(self.denom))
+            if self.denom == 0:
+                scaled = np.where(self.wt_b == 0, gd.dtype.type(0), scaled)
+            return (wrap(scaled), None, None)
+        return (wrap(diff * gd), None, None)
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        if self.flat_targets is not None:
             self.wt_b = np.ones((x._data.shape[0], 1), x._data.dtype)
             self.onehot = np.zeros(x._data.shape, x._data.dtype)
-            self.onehot.reshape(-1)[flat] = 1
-        if grad_enabled():
-            p = softmax(x, self.axis)  # differentiable, for create_graph
-        else:
-            p = wrap(np.exp(self.lsm))
+            self.onehot.reshape(-1)[self.flat_targets] = 1
+        p = log_softmax(x, self.axis).exp()  # the forward's log-softmax again, now differentiable
         diff = p * wrap(self.wt_b) - wrap(self.onehot)
         if self.reduction == "none":
             g = g.unsqueeze(self.axis)

@@ -123,16 +123,18 @@ def _expanded(a: np.ndarray, shape: tuple, dims: tuple = (), keepdim: bool = Tru
 
 
 class SumBackward0(Node):
+    def backward_arrays(self, g):
+        return (wrap(_expanded(g._data, self.shape)),)
+
     def backward(self, g):
-        if not grad_enabled():
-            return (wrap(_expanded(g._data, self.shape)),)
         return (g.expand(self.shape),)
 
 
 class SumBackward1(Node):
+    def backward_arrays(self, g):
+        return (wrap(_expanded(g._data, self.shape, self.dims, self.keepdim)),)
+
     def backward(self, g):
-        if not grad_enabled():
-            return (wrap(_expanded(g._data, self.shape, self.dims, self.keepdim)),)
         return (expand_reduced(g, self.shape, self.dims, self.keepdim),)
 
 
@@ -206,18 +208,24 @@ def nansum(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 
 
 class MeanBackward0(Node):
+    def backward_arrays(self, g):
+        if g._data.dtype.kind != "f":
+            return None
+        # g / count as the tensor division computes it (count converted to g's dtype), then expanded.
+        return (wrap(_expanded(np.asarray(g._data / g._data.dtype.type(self.count)), self.shape)),)
+
     def backward(self, g):
-        if not grad_enabled() and g._data.dtype.kind == "f":
-            # g / count as the tensor division computes it (count converted to g's dtype), then expanded.
-            return (wrap(_expanded(np.asarray(g._data / g._data.dtype.type(self.count)), self.shape)),)
         return ((g / self.count).expand(self.shape),)
 
 
 class MeanBackward1(Node):
+    def backward_arrays(self, g):
+        if g._data.dtype.kind != "f":
+            return None
+        scaled = np.asarray(g._data / g._data.dtype.type(self.count))
+        return (wrap(_expanded(scaled, self.shape, self.dims, self.keepdim)),)
+
     def backward(self, g):
-        if not grad_enabled() and g._data.dtype.kind == "f":
-            scaled = np.asarray(g._data / g._data.dtype.type(self.count))
-            return (wrap(_expanded(scaled, self.shape, self.dims, self.keepdim)),)
         return (expand_reduced(g / self.count, self.shape, self.dims, self.keepdim),)
 
 

@@ -9,7 +9,6 @@ import numpy as np
 from .. import _dtype as dt
 from .._size import Size
 from .._tensor import Tensor
-from ..autograd.grad_mode import grad_enabled
 from ._inplace import maybe_out
 from ._op import Node, record, unbroadcast, wrap
 
@@ -193,11 +192,12 @@ class TransposeBackward0(Node):
 
 
 class TBackward0(Node):
+    def backward_arrays(self, g):
+        # A gradient is never differentiated or changed in place here, so a plain tensor over the
+        # transposed array serves; it lets a weight keep a freshly computed gradient as .grad.
+        return (wrap(g._data.T),)
+
     def backward(self, g):
-        if not grad_enabled():
-            # A gradient is never differentiated or changed in place here, so a plain tensor over
-            # the transposed array serves; it lets a weight keep a freshly computed gradient as .grad.
-            return (wrap(g._data.T),)
         return (g.t(),)
 
 
