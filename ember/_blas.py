@@ -26,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._machine import forced
+from ._quiet_floats import quiet
 
 # OpenBLAS runs products with fewer multiply-adds than this on one thread whatever it is told.
 SPLIT_MACS = 1 << 18
@@ -49,6 +50,7 @@ class _OpenBLAS:
             self.corename.restype = ctypes.c_char_p
         # cblas_?axpy(n, alpha, x, incx, y, incy), with 64-bit integers in the "64_" builds.
         index = ctypes.c_int64 if suffix == "64_" else ctypes.c_int
+        self.max_length = 2**63 - 1 if suffix == "64_" else 2**31 - 1  # ctypes would wrap a longer one silently
         cblas = "scipy_cblas" if prefix == "scipy_openblas" else "cblas"
         self.axpy = {}
         for char, scalar in (("s", ctypes.c_float), ("d", ctypes.c_double)):
@@ -132,6 +134,9 @@ class _Choice:
 
 
 _choices: dict[tuple, _Choice] = {}
+# OpenBLAS's thread count is one setting for the process: a call that changes it for a while (a per-shape
+# choice, a blocked axpy) holds this lock, so two Python threads running ember never undo each other's.
+_count_lock = threading.Lock()
 
 
 def run_product(key: tuple, macs: int, product: Callable[[], Any]) -> Any:
@@ -141,10 +146,11 @@ def run_product(key: tuple, macs: int, product: Callable[[], Any]) -> Any:
     NumPy products elsewhere (the user's, or ember's batched matmul) never inherit a choice made here."""
     if macs < SPLIT_MACS or _library() is None or _configured <= 1 or _FIXED_THREADS:  # _library() sets _configured
         return product()
-    try:
-        return _chosen_product(key, product)
-    finally:
-        _use(_configured)
+    with _count_lock:
+        try:
+            return _chosen_product(key, product)
+        finally:
+            _use(_configured)
 
 
 def _chosen_product(key: tuple, product: Callable[[], Any]) -> Any:
@@ -226,13 +232,15 @@ class _Axpy:
     some CPUs the vector loop uses fused multiply-adds and the scalar loop does not. With a granule of
     1 every element rounds once, however the call is split. With a longer granule the call runs on
     one thread (a threaded call is cut into pieces whose tails would round twice), over the whole
-    blocks only, and the last few elements go through the same kernel in a zero-padded block."""
+    blocks only, and the last few elements go through the same kernel as one whole block of scratch
+    arrays (what lies beyond the tail there is left from earlier calls: each element is computed alone)."""
 
-    __slots__ = ("fn", "granule", "itemsize", "tail_x", "tail_y", "tail_x_at", "tail_y_at", "lock")
+    __slots__ = ("fn", "granule", "max_length", "itemsize", "tail_x", "tail_y", "tail_x_at", "tail_y_at", "lock")
 
-    def __init__(self, fn: Any, granule: int, dtype: np.dtype) -> None:
+    def __init__(self, fn: Any, granule: int, dtype: np.dtype, max_length: int = 2**31 - 1) -> None:
         self.fn = fn
         self.granule = granule
+        self.max_length = max_length
         self.itemsize = dtype.itemsize
         self.tail_x = np.zeros(granule, dtype)
         self.tail_y = np.zeros(granule, dtype)
@@ -250,11 +258,12 @@ class _Axpy:
         body = n - tail
         if body:
             if _configured > 1:
-                _use(1)
-                try:
-                    self.fn(body, alpha, x_at, 1, y_at, 1)
-                finally:
-                    _use(_configured)
+                with _count_lock:
+                    _use(1)
+                    try:
+                        self.fn(body, alpha, x_at, 1, y_at, 1)
+                    finally:
+                        _use(_configured)
             else:
                 self.fn(body, alpha, x_at, 1, y_at, 1)
         if tail:
@@ -266,12 +275,15 @@ class _Axpy:
                 ctypes.memmove(y_at + offset, self.tail_y_at, size)
 
 
-def _rounds_once(fn: Any, dtype: np.dtype, n: int, offset: int) -> bool:
-    """Whether fn rounds each of n elements once, on arrays starting `offset` elements into an allocation."""
+_OFFSETS = ((0, 0), (1, 1), (1, 0), (0, 3))  # where x and y start, in elements past an aligned allocation
+
+
+def _rounds_once(fn: Any, dtype: np.dtype, n: int, offsets: tuple[int, int]) -> bool:
+    """Whether fn rounds each of n elements once, on arrays starting `offsets` elements into their allocations."""
     # (1 + e) * (1 - e) - 1 is -e*e exactly, while rounding the product first gives 0.
     e = dtype.type(2.0 ** -(np.finfo(dtype).nmant // 2 + 2))
-    x = np.full(n + offset, 1 + e, dtype=dtype)[offset:]
-    y = np.full(n + offset, -1, dtype=dtype)[offset:]
+    x = np.full(n + offsets[0], 1 + e, dtype=dtype)[offsets[0] :]
+    y = np.full(n + offsets[1], -1, dtype=dtype)[offsets[1] :]
     fn(n, dtype.type(1 - e), x.ctypes.data, 1, y.ctypes.data, 1)
     return bool(np.all(y == -e * e))
 
@@ -283,13 +295,14 @@ def _granule(fn: Any, dtype: np.dtype) -> int:
             lengths = (1, 2, 3, 5, 7, 13, 31, 33, 77, 10_001, 40_007, _LEVEL1_THREADED)
         else:  # multiples of g, on one thread, as _Axpy.run calls it
             lengths = (g, 2 * g, 3 * g, 5 * g, 17 * g, g * (10_000 // g + 1), g * (_LEVEL1_THREADED // g))
-        if g > 1 and _configured > 1:
-            _use(1)
-        try:
-            if all(_rounds_once(fn, dtype, n, offset) for n in lengths for offset in (0, 1)):
-                return g
-        finally:
-            _use(_configured)
+        with _count_lock:
+            if g > 1 and _configured > 1:
+                _use(1)
+            try:
+                if all(_rounds_once(fn, dtype, n, offsets) for n in lengths for offsets in _OFFSETS):
+                    return g
+            finally:
+                _use(_configured)
     return 0
 
 
@@ -306,7 +319,7 @@ def _checked_axpy() -> dict:
             for dtype, fn in blas.axpy.items():
                 g = _granule(fn, dtype)
                 if g:
-                    found[dtype] = _Axpy(fn, g, dtype)
+                    found[dtype] = _Axpy(fn, g, dtype, blas.max_length)
         _fused_axpy = found
     return _fused_axpy
 
@@ -353,7 +366,16 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
     dtype = y.dtype
     fused = _fused_axpy if _fused_axpy is not _UNSET else _checked_axpy()
     kernel = fused.get(dtype)
-    if kernel is not None and x.dtype == dtype and x.shape == y.shape and y.size and y.flags.writeable:
+    # alpha == 0: OpenBLAS returns without touching y, where y + 0 * x must turn into NaN wherever x is inf
+    # or NaN; the two ufuncs below compute that, and round exactly as a fused multiply-add would.
+    if (
+        kernel is not None
+        and alpha != 0
+        and x.dtype == dtype
+        and x.shape == y.shape
+        and 0 < y.size <= kernel.max_length
+        and y.flags.writeable
+    ):
         # ctypes rounds alpha to the array's precision, as torch converts it to the tensor's type.
         if x.flags.c_contiguous and y.flags.c_contiguous:
             kernel.run(y.size, alpha, _address(x), _address(y))
@@ -363,10 +385,11 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
             if work is not y:
                 np.copyto(y, work)
         return
-    if dtype == np.float16:
-        # As torch's kernel: alpha in half precision, the multiply-add in float32 (exact in float64), then half.
-        wide_alpha = np.float64(dtype.type(alpha))
-        wide = y.astype(np.float64) + wide_alpha * x.astype(np.float64)
-        np.copyto(y, wide.astype(np.float32), casting="unsafe")
-    else:
-        np.add(y, np.multiply(x, dtype.type(alpha)), out=y, casting="unsafe")
+    with quiet():  # 0 * inf is NaN, and overflow inf, without a word, as in torch
+        if dtype == np.float16:
+            # As torch's kernel: alpha in half precision, the multiply-add in float32 (exact in float64), then half.
+            wide_alpha = np.float64(dtype.type(alpha))
+            wide = y.astype(np.float64) + wide_alpha * x.astype(np.float64)
+            np.copyto(y, wide.astype(np.float32), casting="unsafe")
+        else:
+            np.add(y, np.multiply(x, dtype.type(alpha)), out=y, casting="unsafe")

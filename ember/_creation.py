@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import check_device
+from ._quiet_floats import quietly
 from ._size import Size
 from ._tensor import Tensor, _array_from_data
 from .random import rng
@@ -102,6 +103,7 @@ def empty(
     return _finish(np.zeros(_size_arg(size), dtype=_dtype_or_default(dtype)), requires_grad, device)
 
 
+@quietly
 def full(size, fill_value, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
     """A tensor filled with fill_value (dtype inferred from it)."""
     if dtype is None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import CPU, check_device, device
+from ._quiet_floats import quietly
 from ._size import Size
 
 
@@ -37,6 +38,7 @@ _inference_mode = contextvars.ContextVar("ember_inference_mode", default=False)
 _NP_TO_DTYPE = {d.np: d for d in dt.ALL}
 
 
+@quietly
 def _array_from_data(data, dtype=None) -> np.ndarray:
     """Convert Python data (nested lists, scalars, arrays, tensors) to an array with torch's dtype rules."""
     if isinstance(data, Tensor):

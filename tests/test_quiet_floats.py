@@ -84,3 +84,56 @@ def test_quiet_whatever_the_import_order_and_either_way_of_setting_the_error_sta
     run = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == ("False" if fallbacks else "True")
+
+
+@pytest.fixture
+def numpy_raises():
+    before = np.geterr()
+    np.seterr(all="raise")
+    yield
+    np.seterr(**before)
+
+
+def _numpy_division_by_zero():
+    return np.ones(1) / np.zeros(1)
+
+
+def test_user_callbacks_inside_backward_run_under_the_users_error_state(numpy_raises):
+    """Hooks and custom Functions are the user's code: ember's quiet backward must not silence them."""
+    x = ember.tensor([1.0, 0.0], requires_grad=True)
+    handle = x.register_hook(lambda g: _numpy_division_by_zero())
+    with pytest.raises(FloatingPointError):
+        (x / 0).sum().backward()  # ember's own inf stays quiet; the hook's NumPy division raises
+    handle.remove()
+
+    class Reciprocal(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            _numpy_division_by_zero()
+            return g
+
+    with pytest.raises(FloatingPointError):
+        Reciprocal.apply(ember.tensor([1.0], requires_grad=True)).sum().backward()
+    y = ember.tensor([1.0, 0.0], requires_grad=True)
+    ember.log(y).sum().backward()  # without user code in it, backward stays quiet
+    assert np.isinf(y.grad.numpy()[1])
+
+
+def test_an_optimizer_closure_runs_under_the_users_error_state(numpy_raises):
+    p = ember.nn.Parameter(ember.tensor([1.0]))
+    opt = ember.optim.SGD([p], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        (p * 2).sum().backward()
+        _numpy_division_by_zero()
+
+    with pytest.raises(FloatingPointError):
+        opt.step(closure)
+    p.grad = ember.tensor([np.inf])
+    opt.step()  # an infinite gradient updates quietly, as in torch
+    assert np.isinf(p.detach().numpy()).all()

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from .._machine import forced
-from .._quiet_floats import quietly
+from .._quiet_floats import as_user, quietly_around_user_code
 from .._tensor import _wrap
 from .grad_mode import grad_enabled, set_enabled
 from .graph import AccumulateGrad, grad_node_of
@@ -85,7 +85,8 @@ def _accumulate_into_leaf(node: AccumulateGrad, grad, create_graph: bool) -> Non
     engine_held = True  # grad is still the engine's object (not one a hook or conversion made)
     if leaf._hooks:
         for hook in list(leaf._hooks.values()):
-            new = hook(grad)
+            with as_user():
+                new = hook(grad)
             if new is not None:
                 grad, engine_held = new, False
             new = None
@@ -107,11 +108,13 @@ def _accumulate_into_leaf(node: AccumulateGrad, grad, create_graph: bool) -> Non
         current._version.value += 1
     if leaf._post_acc_hooks:
         for hook in list(leaf._post_acc_hooks.values()):
-            if hook(leaf) is not None:
+            with as_user():
+                result = hook(leaf)
+            if result is not None:
                 raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
-@quietly  # every backward formula, and the accumulation into .grad
+@quietly_around_user_code  # every backward formula and accumulation; hooks and custom Functions run as_user()
 def run_backward(
     tensors, grad_tensors, retain_graph: bool, create_graph: bool, inputs=None, capture=None, allow_unused=True
 ):
@@ -167,7 +170,8 @@ def run_backward(
             slot[1] = None
             if node.pre_hooks:
                 for hook in list(node.pre_hooks.values()):
-                    new = hook(grad)
+                    with as_user():
+                        new = hook(grad)
                     if new is not None:
                         grad = new
                 new = None
@@ -207,7 +211,8 @@ def run_backward(
                     grads = node.backward(grad)
                 if node.hooks:
                     for hook in list(node.hooks.values()):
-                        new = hook(grads, (grad,))
+                        with as_user():
+                            new = hook(grads, (grad,))
                         if new is not None:
                             grads = tuple(new)
                     new = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from .._quiet_floats import as_user
 from .._tensor import Tensor
 from .grad_mode import grad_enabled, set_enabled
 from .graph import Node, grad_node_of
@@ -49,7 +50,8 @@ class BackwardCFunction(Node, FunctionCtx):
         return tuple(None if k is None else next(it) for k in self._saved_layout)
 
     def backward(self, grad):
-        grads = self._cls.backward(self, *self._output_grads(grad))
+        with as_user():  # the user's backward, under the user's NumPy error state
+            grads = self._cls.backward(self, *self._output_grads(grad))
         if not isinstance(grads, tuple):
             grads = (grads,)
         n_in = len(self._input_slots)

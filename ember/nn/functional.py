@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._tensor import Tensor
+from .._warn import warn_user
 from ..ops import nn_ops as K
 from ..ops._inplace import apply_inplace
 from ..ops.linalg import linear as _linear_2d
@@ -85,11 +86,7 @@ def legacy_reduction(size_average, reduce, emit_warning: bool = True) -> str:
     else:
         ret = "none"
     if emit_warning:
-        warnings.warn(
-            f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
-            UserWarning,
-            stacklevel=3,
-        )
+        warn_user(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.")
     return ret
 
 

@@ -241,6 +241,7 @@ def sub(input, other, *, alpha=1, out=None):
     return res if out is None else maybe_out(res, out)
 
 
+@quietly
 def rsub(input, other, *, alpha=1):
     """other - alpha * input."""
     if isinstance(other, Tensor):
@@ -660,6 +661,7 @@ def fmin(input, other, *, out=None):
 
 # ---------------------------------------------------------------------------- comparisons and logic
 def _compare(fn, name):
+    @quietly  # a Python number beyond the tensor's range compares as inf, without NumPy's cast warning
     def op(input, other, *, out=None):
         if not isinstance(input, Tensor):
             input = wrap(np.asarray(input))
@@ -866,6 +868,7 @@ trunc = _zero_grad_unary("trunc", np.trunc)
 fix = trunc
 
 
+@quietly
 def round(input, *, decimals: int = 0, out=None):  # noqa: A001
     """Round half to even, as torch does."""
     if decimals == 0:
@@ -1042,6 +1045,7 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
     return _clamp(input, min, max, out, ClampBackward1, ClampBackward0)
 
 
+@quietly
 def _clamp(input, min, max, out, node_cls, tensor_node_cls):  # noqa: A002
     """clamp, recording node_cls for number bounds and tensor_node_cls for tensor bounds (torch's names)."""
     if min is None and max is None:
@@ -1198,6 +1202,7 @@ class AddcdivBackward0(Node):
         return ga, g1, g2
 
 
+@quietly
 def _addc(np_fn, node_cls, input, tensor1, tensor2, value, out):
     prod = np_fn(tensor1._data, tensor2._data)
     rt = dt.result_type(input, tensor1, tensor2)
@@ -1236,6 +1241,7 @@ class FracBackward0(Node):
         return (g,)
 
 
+@quietly
 def frac(input, *, out=None):
     """The fractional part, input - trunc(input) (keeps the sign)."""
     a = input._data
@@ -1274,6 +1280,7 @@ def xlogy(input, other, *, out=None):
 _FAST_INPLACE = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
 
 
+@quietly
 def _fast_binary_inplace(self: Tensor, name: str, other, alpha=1) -> bool:
     """In-place add/sub/mul with ufunc out=, no temporaries; False if the slow path is needed."""
     if grad_enabled() and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
@@ -1496,6 +1503,7 @@ class FillBackward(Node):
         return (g * 0,)
 
 
+@quietly
 def fill_(self: Tensor, value) -> Tensor:
     """Set every element to value."""
     if isinstance(value, Tensor):
@@ -1527,6 +1535,7 @@ class CopyBackwards(Node):
         return (None, unbroadcast(g, self.src_shape).to(self.src_dtype))
 
 
+@quietly
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy src's values (broadcast, converted) into self."""
     if not isinstance(src, Tensor):
@@ -1560,6 +1569,7 @@ class MaskedFillBackward0(Node):
         return (where(mask, 0.0, g),)
 
 
+@quietly
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """input with value written wherever mask is True (broadcast)."""
     if mask._data.dtype != np.bool_:

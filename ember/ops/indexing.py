@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._quiet_floats import quietly
 from .._tensor import Tensor
 from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
@@ -152,6 +153,7 @@ def _index_put(self: Tensor, idx, value) -> Tensor:
     return res
 
 
+@quietly
 def setitem(self: Tensor, key, value) -> None:
     """self[key] = value, in place, recorded for autograd when needed."""
     idx = convert_index(key)

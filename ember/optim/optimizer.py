@@ -6,7 +6,6 @@ buffers), so a training step allocates nothing after the first one."""
 from __future__ import annotations
 
 import functools
-import warnings
 from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
@@ -14,8 +13,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._quiet_floats import quiet
+from .._quiet_floats import as_user, quietly_around_user_code
 from .._tensor import Tensor
+from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled, set_enabled
 from ..utils.hooks import RemovableHandle
 
@@ -67,6 +67,12 @@ def check_betas(betas) -> None:
             raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
 
 
+@quietly_around_user_code
+def quiet_step(step: Callable, *args, **kwargs):
+    """step(*args, **kwargs) without NumPy's float warnings; its closure runs as the user's code."""
+    return step(*args, **kwargs)
+
+
 def _wrap_step(step: Callable) -> Callable:
     """Run step with grad recording off (the closure turns it back on), plus the step hooks."""
 
@@ -84,8 +90,7 @@ def _wrap_step(step: Callable) -> Callable:
         prev = grad_enabled()
         set_enabled(False)
         try:
-            with quiet():  # an inf or NaN gradient updates without NumPy's warnings, as in torch
-                out = step(self, *args, **kwargs)
+            out = quiet_step(step, self, *args, **kwargs)  # an inf or NaN gradient updates silently, as in torch
         finally:
             set_enabled(prev)
         self._opt_called = True
@@ -210,10 +215,9 @@ class Optimizer:
             param_group.setdefault(name, default)
 
         if len(tensors) != len({id(p) for p in tensors}):
-            warnings.warn(
+            warn_user(
                 "optimizer contains a parameter group with duplicate parameters; in future, this will cause an "
-                "error; see github.com/pytorch/pytorch/issues/40967 for more information",
-                stacklevel=3,
+                "error; see github.com/pytorch/pytorch/issues/40967 for more information"
             )
         seen: set[int] = set()
         for group in self.param_groups:
@@ -257,7 +261,8 @@ class Optimizer:
         prev = grad_enabled()
         set_enabled(True)
         try:
-            return closure()
+            with as_user():  # the user's code, under the user's NumPy error state
+                return closure()
         finally:
             set_enabled(prev)
 
