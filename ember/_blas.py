@@ -378,7 +378,10 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
     ):
         # ctypes rounds alpha to the array's precision, as torch converts it to the tensor's type.
         if x.flags.c_contiguous and y.flags.c_contiguous:
-            kernel.run(y.size, alpha, _address(x), _address(y))
+            if kernel.granule == 1:  # the common case, without run()'s frame
+                kernel.fn(y.size, alpha, _address(x), 1, _address(y), 1)
+            else:
+                kernel.run(y.size, alpha, _address(x), _address(y))
         else:  # strided: through contiguous copies (rare: optimizer state is allocated contiguous)
             work, source = np.ascontiguousarray(y), np.ascontiguousarray(x)
             kernel.run(work.size, alpha, _address(source), _address(work))

@@ -39,6 +39,10 @@ if FAST:
     _QUIET = _make_extobj(all="ignore")
     _set, _reset = _extobj_contextvar.set, _extobj_contextvar.reset
 
+    # For the hottest ops, inline: token = enter_quiet() ... finally: leave_quiet(token) (no extra frame).
+    enter_quiet = functools.partial(_set, _QUIET)
+    leave_quiet = _reset
+
     class quiet:
         """A context in which NumPy computes inf, NaN and subnormals without a warning."""
 
@@ -92,6 +96,16 @@ if FAST:
                 _reset(self._token)
 
 else:
+
+    def enter_quiet() -> Any:
+        """Start ignoring NumPy's float errors; returns what leave_quiet needs."""
+        state = np.errstate(all="ignore")
+        state.__enter__()
+        return state
+
+    def leave_quiet(state: Any) -> None:
+        """Undo enter_quiet."""
+        state.__exit__(None, None, None)
 
     def quiet() -> np.errstate:  # type: ignore[no-redef]
         """A context in which NumPy computes inf, NaN and subnormals without a warning."""

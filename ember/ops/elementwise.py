@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
-from .._quiet_floats import quiet, quietly
+from .._quiet_floats import enter_quiet, leave_quiet, quietly
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
 from . import _array_math as array_math
@@ -101,27 +101,26 @@ def _ufunc(fn, a, b, op_name):
     return out
 
 
-@quietly
 def _same_float(np_fn, da: np.ndarray, other):
     """np_fn(da, other) for a float array da and a tensor of the same dtype or a Python int/float.
 
     That case needs no type promotion, so it skips the general operand handling; None means the
     general path must run (other dtypes, other operand types, shapes that do not broadcast)."""
-    if isinstance(other, Tensor):
-        db = other._data
-        if db.dtype is not da.dtype:
-            return None
-    elif other.__class__ is float or other.__class__ is int:
-        try:
-            db = da.dtype.type(other)
-        except OverflowError:
-            return None
-    else:
-        return None
+    quiet_token = enter_quiet()  # inline rather than @quietly: this is the hottest path of all
     try:
+        if isinstance(other, Tensor):
+            db = other._data
+            if db.dtype is not da.dtype:
+                return None
+        elif other.__class__ is float or other.__class__ is int:
+            db = da.dtype.type(other)  # a number beyond float32's range becomes inf, as in torch
+        else:
+            return None
         arr = np_fn(da, db)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
+    finally:
+        leave_quiet(quiet_token)
     return arr if arr.__class__ is np.ndarray else np.asarray(arr)
 
 
@@ -801,8 +800,11 @@ def _unary(name, np_fn, grad_fn, save="input", node_name=None, arrays=False):
     node_cls = type(node_name or f"{name.capitalize()}Backward0", (Node,), methods)
 
     def op(input, *, out=None):
-        with quiet():
+        quiet_token = enter_quiet()
+        try:
             arr = np_fn(float_array(input))
+        finally:
+            leave_quiet(quiet_token)
         res = wrap(arr if arr.__class__ is np.ndarray else np.asarray(arr))
         if input._requires_grad and grad_enabled():
             node = record_unary(res, node_cls, input)
