@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS_DIR = ROOT / "bench" / "workloads"
 DOC = ROOT / "docs" / "performance.md"
 LIBRARIES = ("ember", "torch")
-# ember again with every machine-dependent choice forced to its fallback (see ember/_machine.py), so the table
-# shows what a CPU on which ember's checks come out the other way would get.
+# ember again with the fallbacks of every choice that reads the CPU, its BLAS or the clock forced
+# (EMBER_FALLBACKS=machine, see ember/_machine.py): what a machine whose checks come out the other way gets.
 FALLBACKS = "ember-fallbacks"
+FALLBACKS_FORCED = "machine"
 WITH_FALLBACKS = ("ember", FALLBACKS, "torch")
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -126,7 +127,7 @@ def child_env(threads: int) -> dict[str, str]:
 def run_once(workload: Workload, library: str, quick: bool, env: dict[str, str]) -> dict[str, float]:
     """Runs one workload script for one library in a fresh interpreter and parses its JSON line."""
     if library == FALLBACKS:
-        library, env = "ember", {**env, "EMBER_FALLBACKS": "all"}
+        library, env = "ember", {**env, "EMBER_FALLBACKS": FALLBACKS_FORCED}
     cmd = [sys.executable, str(WORKLOADS_DIR / f"{workload.name}.py"), library]
     if quick and workload.name != "import_time":
         cmd.append("--quick")
@@ -182,7 +183,7 @@ def ratio(mine: float, theirs: float) -> str:
 def table(results: list[Result]) -> str:
     """The markdown results table: median and range per library, and the ratios of medians to torch's.
 
-    "fallbacks" is ember with every machine-dependent choice forced to its fallback (where the workload runs so)."""
+    "fallbacks" is ember with the machine-reading choices forced to their fallbacks (where the workload runs so)."""
     rows = [
         "| Workload | Unit | ember median (min–max) | torch median (min–max) | ember/torch "
         "| fallbacks median (min–max) | fallbacks/torch | Better |",
@@ -278,7 +279,7 @@ def machine(threads: int, env: dict[str, str]) -> str:
     """A markdown list describing the machine and software the numbers come from, and ember's probe outcomes."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     found = outcomes(env)
-    forced = outcomes({**env, "EMBER_FALLBACKS": "all"})
+    forced = outcomes({**env, "EMBER_FALLBACKS": FALLBACKS_FORCED})
     return "\n".join(
         [
             f"- CPU: {cpu_model()}, {os.cpu_count()} logical cores ({usable} usable by this process)",
@@ -287,7 +288,8 @@ def machine(threads: int, env: dict[str, str]) -> str:
             f"torch {version('torch')}, ember {version('ember')}",
             f"- Threads: {threads} for both (OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = {threads}, "
             f"and `torch.set_num_threads({threads})` in every torch process)",
-            "- ember's machine-dependent choices (`ember/_machine.py`), as found here / with the fallbacks forced:",
+            "- ember's machine-dependent choices (`ember/_machine.py`), as found here / with "
+            f"EMBER_FALLBACKS={FALLBACKS_FORCED} (the fallbacks column):",
             *(f"  - {name}: {found.get(name, '?')} / {forced.get(name, '?')}" for name in found),
         ]
     )

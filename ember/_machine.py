@@ -7,6 +7,7 @@ EMBER_FALLBACKS before ember is imported forces fallbacks by name, so both outco
 measured on any one machine:
 
     EMBER_FALLBACKS=all            every fallback below
+    EMBER_FALLBACKS=machine        those whose check reads the CPU, its BLAS or the clock (see MACHINE)
     EMBER_FALLBACKS=axpy,threads   a comma-separated selection
 
 docs/performance.md lists what each check looks at and what its fallback costs.
@@ -27,13 +28,20 @@ CHOICES: dict[str, str] = {
 }
 
 
+# The choices whose outcome differs between machines with the same Python and NumPy: another CPU, another
+# BLAS, another load. (grad-reuse depends on the interpreter's version, errstate on NumPy's.)
+MACHINE = ("openblas", "axpy", "threads")
+
+
 def _parse(value: str) -> frozenset[str]:
     names = {part.strip() for part in value.split(",") if part.strip()}
     if "all" in names:
         return frozenset(CHOICES)
+    if "machine" in names:
+        names = (names - {"machine"}) | set(MACHINE)
     unknown = sorted(names - set(CHOICES))
     if unknown:
-        known = ", ".join(["all", *CHOICES])
+        known = ", ".join(["all", "machine", *CHOICES])
         raise ValueError(f"{ENV}: unknown choice {unknown[0]!r} (known: {known})")
     return frozenset(names)
 

@@ -44,11 +44,13 @@ def test_each_name_forces_only_its_own_fallback():
 def test_all_forces_every_fallback():
     assert _report("all") == {"openblas": False, "axpy": False, "threads": True, "grad_reuse": False}
     assert _machine._parse("all") == frozenset(_machine.CHOICES)
+    assert _machine._parse("machine") == frozenset({"openblas", "axpy", "threads"})
+    assert _machine._parse("machine,errstate") == frozenset({"openblas", "axpy", "threads", "errstate"})
     assert _machine._parse("") == frozenset()
 
 
 def test_an_unknown_name_is_refused_with_the_known_ones():
-    with pytest.raises(ValueError, match=r"EMBER_FALLBACKS: unknown choice 'axpi' \(known: all, openblas, axpy"):
+    with pytest.raises(ValueError, match=r"EMBER_FALLBACKS: unknown choice 'axpi' \(known: all, machine, openblas"):
         _machine._parse("threads,axpi")
     env = {**os.environ, _machine.ENV: "fast"}
     proc = subprocess.run([sys.executable, "-c", "import ember"], capture_output=True, text=True, env=env)
