@@ -79,6 +79,7 @@ def inplace_method(fn: Callable, name: str, fast: Callable | None = None) -> Cal
 
     method.__name__ = name
     method.__doc__ = f"In-place {name.rstrip('_')}."
+    method.__wrapped__ = fn  # the op it applies in place (what inspect.unwrap and tools/gen_where.py report)
     return method
 
 

@@ -32,6 +32,7 @@ def _forward(fn):
             return NotImplemented
         return fn(self, other)
 
+    method.__wrapped__ = fn  # what tools/gen_where.py (and inspect.unwrap) reports for the operator
     return method
 
 
@@ -44,6 +45,7 @@ def _reflected(fn):
             return NotImplemented
         return fn(other, self)
 
+    method.__wrapped__ = fn
     return method
 
 
@@ -54,6 +56,7 @@ def _augmented(name: str):
     def method(self, other):
         return inplace(self, other)
 
+    method.__wrapped__ = inplace
     return method
 
 
