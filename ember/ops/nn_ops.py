@@ -265,29 +265,36 @@ NllLossBackward0 = type("NllLossBackward0", (_NllBase,), {})
 NllLoss2DBackward0 = type("NllLoss2DBackward0", (_NllBase,), {})
 
 
+def _weighted_nll(logp: np.ndarray, input: Tensor, target: Tensor, weight, ignore_index: int, reduction: str):
+    """The weighted negative log-probabilities logp (shaped as input) at the target classes, reduced, and the
+    plan they came from: (result array, class axis, safe targets, ignored mask, weights, denominator).
+
+    With every target ignored the mean is 0/0, NaN, silently as in torch (callers compute quietly)."""
+    axis = _class_axis(input)
+    safe, ignored, wt = _gather_plan(input, target, weight, ignore_index)
+    picked = _take_class(logp, safe, axis) if logp.ndim > 1 else logp[safe]
+    losses = -(picked * wt)
+    denom = _nll_denominator(wt, reduction)
+    if reduction == "none":
+        out = losses.astype(logp.dtype)
+    elif reduction == "sum":
+        out = np.asarray(losses.sum(), dtype=logp.dtype)
+    else:
+        out = np.asarray(losses.sum() / denom, dtype=logp.dtype)
+    return out, axis, safe, ignored, wt, denom
+
+
 @quietly
 def nll_loss(input: Tensor, target: Tensor, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of target classes given log-probabilities."""
     check_reduction(reduction)
     check_nll_args(input, target, weight)
-    axis = _class_axis(input)
-    safe, ignored, wt = _gather_plan(input, target, weight, ignore_index)
     a = input._data
-    picked = _take_class(a, safe, axis) if a.ndim > 1 else a[safe]
-    losses = -(picked * wt)
-    denom = _nll_denominator(wt, reduction)
-    if reduction == "none":
-        out = losses.astype(a.dtype)
-    elif reduction == "sum":
-        out = np.asarray(losses.sum(), dtype=a.dtype)
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):  # every target ignored: 0/0 is NaN, silently as torch
-            out = np.asarray(losses.sum() / denom, dtype=a.dtype)
+    out, axis, safe, ignored, wt, denom = _weighted_nll(a, input, target, weight, ignore_index, reduction)
     res = wrap(out)
     node = record(res, NllLoss2DBackward0 if input.ndim >= 3 else NllLossBackward0, input, None, None)
     if node is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = -wt / denom if reduction == "mean" else -wt
+        scale = -wt / denom if reduction == "mean" else -wt
         if reduction == "mean" and denom == 0:
             scale = np.where(ignored, 0, scale).astype(a.dtype)  # as torch: no gradient for ignored targets
         if a.ndim == 1:
@@ -363,20 +370,9 @@ def cross_entropy_indices(
             return res
     check_nll_args(input, target, weight, "cross_entropy")
     _check_float(input, "log_softmax_lastdim_kernel_impl")
-    axis = _class_axis(input)
-    safe, ignored, wt = _gather_plan(input, target, weight, ignore_index)
     a = input._data
-    lsm = _log_softmax_np(a, axis)
-    picked = _take_class(lsm, safe, axis) if a.ndim > 1 else lsm[safe]
-    losses = -(picked * wt)
-    denom = _nll_denominator(wt, reduction)
-    if reduction == "none":
-        out = losses.astype(a.dtype)
-    elif reduction == "sum":
-        out = np.asarray(losses.sum(), dtype=a.dtype)
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):  # all targets ignored: NaN, as torch
-            out = np.asarray(losses.sum() / denom, dtype=a.dtype)
+    lsm = _log_softmax_np(a, _class_axis(input))
+    out, axis, safe, _, wt, denom = _weighted_nll(lsm, input, target, weight, ignore_index, reduction)
     res = wrap(out)
     node = record(res, _CE_NODES[_nll_node_name(input)], input, None, None)
     if node is not None:
