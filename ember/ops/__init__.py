@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-_FAMILIES = ("elementwise", "reduction", "shape", "linalg", "indexing", "extra", "nn_ops")
+_FAMILIES = ("elementwise", "reduction", "shape", "linalg", "indexing", "sorting", "nn_ops")
 
 PUBLIC: dict = {}
 TENSOR_METHODS: dict = {}

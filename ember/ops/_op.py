@@ -149,3 +149,11 @@ def unbroadcast(grad: Tensor, shape) -> Tensor:
     if grad._data.shape != shape:
         grad = grad.reshape(shape)
     return grad
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """dim as a non-negative axis of an ndim-dimensional tensor (a 0-d one has axis 0), with torch's range error."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n

@@ -1,4 +1,5 @@
-"""Indexing and assignment: ints, slices, ..., None, bool masks and integer tensors."""
+"""Indexing and assignment (ints, slices, ..., None, bool masks and integer tensors), and indexed reads and
+writes along a dimension: index_select/add/copy/fill/put, masked_select/scatter, take, gather, scatter."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from .._tensor import Tensor
 from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
 from ._inplace import apply_inplace, inplace_method, maybe_out
-from ._op import Node, record, unbroadcast, wrap
+from ._op import Node, record, unbroadcast, wrap, wrap_dim
 
 
 def convert_index(key):
@@ -517,7 +518,171 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
     return res
 
 
+# ---------------------------------------------------------------------------- gather / scatter
+def _check_index(name: str, input: Tensor, d: int, index: Tensor, src: Tensor | None = None) -> np.ndarray:
+    """Validate a gather/scatter index (dtype, rank, sizes, range); return it as int64 with negatives refused."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    idx = index._data
+    if idx.dtype.kind not in "iu" or idx.dtype == np.uint8:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    a = input._data
+    if idx.ndim != a.ndim and idx.size:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for k in range(idx.ndim):
+        if k == d:
+            continue
+        if idx.shape[k] > a.shape[k]:
+            raise RuntimeError(
+                f"Size does not match at dimension {k} expected index {list(idx.shape)} to be no larger than self "
+                f"{list(a.shape)} apart from dimension {d}"
+            )
+        if src is not None and src._data.ndim == idx.ndim and idx.shape[k] > src._data.shape[k]:
+            raise RuntimeError(
+                f"Expected index {list(idx.shape)} to be no larger than self {list(a.shape)} apart from dimension "
+                f"{d} and to be no larger size than src {list(src._data.shape)}"
+            )
+    if src is not None and src._data.ndim == idx.ndim and idx.ndim and idx.shape[d] > src._data.shape[d]:
+        raise RuntimeError(
+            f"Expected index {list(idx.shape)} to be no larger than self {list(a.shape)} apart from dimension {d} "
+            f"and to be no larger size than src {list(src._data.shape)}"
+        )
+    size = a.shape[d] if a.ndim else 1
+    bad = idx[(idx < 0) | (idx >= size)]
+    if bad.size:
+        raise RuntimeError(f"index {int(bad.flat[0])} is out of bounds for dimension {d} with size {size}")
+    return idx.astype(np.int64, copy=False)
+
+
+def _full_index(idx: np.ndarray, d: int) -> tuple:
+    """NumPy advanced index addressing input[..., idx[i], ...] for every position i of idx."""
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[d] = idx
+    return tuple(grids)
+
+
+class GatherBackward0(Node):
+    def backward(self, g):
+        (index,) = self.saved_tensors
+        return (g.new_zeros(self.shape).scatter_add(self.dim, index, g),)
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out=None) -> Tensor:
+    """out[i][j][k] = input[index[i][j][k]][j][k] (for dim=0): values picked along dim by index."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    idx = _check_index("gather", input, d, index)
+    if a.ndim == 0:
+        res = wrap(np.broadcast_to(a, idx.shape).copy())
+    else:
+        res = wrap(np.require(a[_full_index(idx, d)], requirements="C"))
+    node = record(res, GatherBackward0, input)
+    if node is not None:
+        node.save(wrap(idx))
+        node.shape, node.dim = a.shape, d
+    if out is not None:
+        return maybe_out(res, out)
+    return res
+
+
+def _src_piece(src: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The leading block of src with index's shape (torch only reads that much of src)."""
+    return src[tuple(slice(0, n) for n in idx.shape)]
+
+
+class ScatterBackward0(Node):
+    """scatter with a scalar value: positions written get no gradient."""
+
+    def backward(self, g):
+        (index,) = self.saved_tensors
+        return (g.scatter(self.dim, index, 0.0),)
+
+
+class ScatterBackward1(Node):
+    def backward(self, g):
+        (index,) = self.saved_tensors
+        gs = g.scatter(self.dim, index, 0.0) if self.next_nodes[0] is not None else None
+        gsrc = None
+        if self.next_nodes[1] is not None:
+            gsrc = _pad_to(g.gather(self.dim, index), self.src_shape)
+        return gs, gsrc
+
+
+class ScatterAddBackward0(Node):
+    def backward(self, g):
+        (index,) = self.saved_tensors
+        gsrc = _pad_to(g.gather(self.dim, index), self.src_shape) if self.next_nodes[1] is not None else None
+        return (g if self.next_nodes[0] is not None else None), gsrc
+
+
+def _pad_to(t: Tensor, shape) -> Tensor:
+    """t placed in the leading corner of zeros(shape) (src can be larger than index)."""
+    if tuple(t.shape) == tuple(shape):
+        return t
+    return index_put_accumulate_zeros(tuple(shape), tuple(slice(0, n) for n in t.shape), t)
+
+
+def _scatter_common(name: str, input: Tensor, dim: int, index: Tensor, src):
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    src_t = src if isinstance(src, Tensor) else None
+    idx = _check_index(name, input, d, index, src_t)
+    if src_t is not None and src_t._data.dtype != a.dtype:
+        raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+    return a, d, idx, src_t
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
+    """input with src's values (or a scalar value) written along dim at index."""
+    if reduce is not None:
+        if reduce == "add" and isinstance(src, Tensor):
+            return scatter_add(input, dim, index, src)
+        raise NotImplementedError(f"torch.scatter(reduce={reduce!r}) is not supported by ember; use scatter_add")
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter() missing required argument 'src' or 'value'")
+    a, d, idx, src_t = _scatter_common("scatter", input, dim, index, src)
+    out = a.copy()
+    if idx.size:
+        key = _full_index(idx, d) if a.ndim else ()
+        out[key] = _src_piece(src_t._data, idx) if src_t is not None else src
+    res = wrap(out)
+    if src_t is None:
+        node = record(res, ScatterBackward0, input)
+    else:
+        node = record(res, ScatterBackward1, input, src_t)
+    if node is not None:
+        node.save(wrap(idx))
+        node.dim = d
+        if src_t is not None:
+            node.src_shape = src_t._data.shape
+    return res
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """input with src's values added along dim at index (repeated indices accumulate)."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
+    a, d, idx, src_t = _scatter_common("scatter_add", input, dim, index, src)
+    out = a.copy()
+    if idx.size:
+        if a.ndim:
+            np.add.at(out, _full_index(idx, d), _src_piece(src_t._data, idx))
+        else:
+            out += src_t._data.reshape(-1)[: idx.size].sum()
+    res = wrap(out)
+    node = record(res, ScatterAddBackward0, input, src_t)
+    if node is not None:
+        node.save(wrap(idx))
+        node.dim, node.src_shape = d, src_t._data.shape
+    return res
+
+
 TENSOR_FUNCS = {
+    "gather": gather,
+    "scatter": scatter,
+    "scatter_add": scatter_add,
     "index_select": index_select,
     "index_add": index_add,
     "index_copy": index_copy,
@@ -532,6 +697,8 @@ TENSOR_FUNCS = {
 TENSOR_METHODS.update(TENSOR_FUNCS)
 TENSOR_METHODS.update(
     {
+        "scatter_": inplace_method(scatter, "scatter_"),
+        "scatter_add_": inplace_method(scatter_add, "scatter_add_"),
         "index_add_": inplace_method(index_add, "index_add_"),
         "index_copy_": inplace_method(index_copy, "index_copy_"),
         "index_fill_": inplace_method(index_fill, "index_fill_"),

@@ -15,21 +15,13 @@ from .._tensor import Tensor
 from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
 from . import _array_math as array_math
-from ._op import Node, record, record_unary, unbroadcast, wrap
+from ._op import Node, record, record_unary, unbroadcast, wrap, wrap_dim
 from .elementwise import where
 from .reduction import float_sum
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_K = math.sqrt(2.0 / math.pi)
-
-
-def wrap_dim(dim: int, ndim: int) -> int:
-    """dim as a non-negative axis, with torch's range error."""
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
 
 
 def _float_input(input: Tensor, dtype=None) -> Tensor:

@@ -15,7 +15,7 @@ from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
 from ._cascade_sum import SERIAL_LIMIT, plan_of, torch_order_sum
 from ._inplace import apply_inplace, maybe_out
-from ._op import Node, record, record_unary, wrap
+from ._op import Node, record, record_unary, wrap, wrap_dim
 from .return_types import values_indices
 from .shape import broadcast_view
 
@@ -50,13 +50,6 @@ def _dims_or_all(dim, ndim: int) -> tuple:
     if isinstance(dim, (list, tuple)) and len(dim) == 0:
         dim = None
     return normalize_dims(dim, ndim)
-
-
-def _one_dim(dim, ndim: int) -> int:
-    n = builtins.max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
 
 
 def expand_reduced(g: Tensor, shape, dims: tuple, keepdim: bool) -> Tensor:
@@ -323,7 +316,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         return res
     if isinstance(dim, (tuple, list)):
         raise TypeError("prod(): argument 'dim' must be int, not tuple")
-    d = _one_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     axis = d if a.ndim else None
     res = wrap(np.asarray(a.prod(axis=axis, keepdims=keepdim and a.ndim > 0, dtype=_sum_dtype(input, None))))
     node = record(res, ProdBackward1, input)
@@ -430,7 +423,7 @@ def _extreme(name: str, is_max: bool, input: Tensor, dim, keepdim: bool, other):
         return res
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
-    d = _one_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     if a.ndim == 0:
         idx = wrap(np.zeros((), dtype=np.int64))
         res = wrap(a.copy())
@@ -497,7 +490,7 @@ def _arg(name: str, is_max: bool, input: Tensor, dim, keepdim: bool) -> Tensor:
             raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
         res = np.asarray(np_fn(a), dtype=np.int64)
         return wrap(res.reshape((1,) * a.ndim) if keepdim else res)
-    d = _one_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     if a.ndim == 0:
         return wrap(np.zeros((), dtype=np.int64))
     _check_nonempty(name, a, (d,))
@@ -525,7 +518,7 @@ def median(input, dim=None, keepdim: bool = False):
             res = wrap(np.asarray(_lower_median(flat[None], 1)[0][0]))
         _record_even(res, MedianBackward0, input, tuple(range(a.ndim)), False)
         return res
-    d = _one_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     if a.ndim == 0:
         res, idx = wrap(a.copy()), wrap(np.zeros((), dtype=np.int64))
     else:
@@ -846,7 +839,7 @@ def cumsum(input, dim: int, *, dtype=None, out=None) -> Tensor:
     """Running sum along dim."""
     input = _cast_for(input, _cum_dtype(input, dtype))
     a = input._data
-    d = _one_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     res = wrap(np.cumsum(a, axis=d).astype(a.dtype, copy=False) if a.ndim else a.copy())
     node = record(res, CumsumBackward0, input)
     if node is not None:
@@ -859,7 +852,7 @@ def cumprod(input, dim: int, *, dtype=None, out=None) -> Tensor:
     """Running product along dim."""
     input = _cast_for(input, _cum_dtype(input, dtype))
     a = input._data
-    d = _one_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     res = wrap(np.cumprod(a, axis=d).astype(a.dtype, copy=False) if a.ndim else a.copy())
     node = record(res, CumprodBackward0, input)
     if node is not None:
@@ -870,7 +863,7 @@ def cumprod(input, dim: int, *, dtype=None, out=None) -> Tensor:
 
 def _cum_extreme(name: str, is_max: bool, input: Tensor, dim: int):
     a = input._data
-    d = _one_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     if a.ndim == 0:
         return values_indices(name, wrap(a.copy()), wrap(np.zeros((), np.int64)))
     n = a.shape[d]

@@ -1,184 +1,14 @@
-"""Sorting, searching and gather/scatter along a dimension: sort, argsort, topk, kthvalue, unique,
-searchsorted, bucketize, gather, scatter, scatter_add."""
+"""Sorting and searching along a dimension: sort, argsort, msort, topk, kthvalue, mode, unique,
+unique_consecutive, searchsorted, bucketize."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .._tensor import Tensor
-from ._inplace import inplace_method, maybe_out
-from ._op import Node, record, wrap
+from ._inplace import maybe_out
+from ._op import Node, record, wrap, wrap_dim
 from .return_types import values_indices
-
-
-def _wrap_dim(dim: int, ndim: int) -> int:
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
-
-
-# ---------------------------------------------------------------------------- gather / scatter
-def _check_index(name: str, input: Tensor, d: int, index: Tensor, src: Tensor | None = None) -> np.ndarray:
-    """Validate a gather/scatter index (dtype, rank, sizes, range); return it as int64 with negatives refused."""
-    if not isinstance(index, Tensor):
-        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    idx = index._data
-    if idx.dtype.kind not in "iu" or idx.dtype == np.uint8:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
-    a = input._data
-    if idx.ndim != a.ndim and idx.size:
-        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-    for k in range(idx.ndim):
-        if k == d:
-            continue
-        if idx.shape[k] > a.shape[k]:
-            raise RuntimeError(
-                f"Size does not match at dimension {k} expected index {list(idx.shape)} to be no larger than self "
-                f"{list(a.shape)} apart from dimension {d}"
-            )
-        if src is not None and src._data.ndim == idx.ndim and idx.shape[k] > src._data.shape[k]:
-            raise RuntimeError(
-                f"Expected index {list(idx.shape)} to be no larger than self {list(a.shape)} apart from dimension "
-                f"{d} and to be no larger size than src {list(src._data.shape)}"
-            )
-    if src is not None and src._data.ndim == idx.ndim and idx.ndim and idx.shape[d] > src._data.shape[d]:
-        raise RuntimeError(
-            f"Expected index {list(idx.shape)} to be no larger than self {list(a.shape)} apart from dimension {d} "
-            f"and to be no larger size than src {list(src._data.shape)}"
-        )
-    size = a.shape[d] if a.ndim else 1
-    bad = idx[(idx < 0) | (idx >= size)]
-    if bad.size:
-        raise RuntimeError(f"index {int(bad.flat[0])} is out of bounds for dimension {d} with size {size}")
-    return idx.astype(np.int64, copy=False)
-
-
-def _full_index(idx: np.ndarray, d: int) -> tuple:
-    """NumPy advanced index addressing input[..., idx[i], ...] for every position i of idx."""
-    grids = list(np.indices(idx.shape, sparse=True))
-    grids[d] = idx
-    return tuple(grids)
-
-
-class GatherBackward0(Node):
-    def backward(self, g):
-        (index,) = self.saved_tensors
-        return (g.new_zeros(self.shape).scatter_add(self.dim, index, g),)
-
-
-def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out=None) -> Tensor:
-    """out[i][j][k] = input[index[i][j][k]][j][k] (for dim=0): values picked along dim by index."""
-    a = input._data
-    d = _wrap_dim(dim, a.ndim)
-    idx = _check_index("gather", input, d, index)
-    if a.ndim == 0:
-        res = wrap(np.broadcast_to(a, idx.shape).copy())
-    else:
-        res = wrap(np.require(a[_full_index(idx, d)], requirements="C"))
-    node = record(res, GatherBackward0, input)
-    if node is not None:
-        node.save(wrap(idx))
-        node.shape, node.dim = a.shape, d
-    if out is not None:
-        return maybe_out(res, out)
-    return res
-
-
-def _src_piece(src: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """The leading block of src with index's shape (torch only reads that much of src)."""
-    return src[tuple(slice(0, n) for n in idx.shape)]
-
-
-class ScatterBackward0(Node):
-    """scatter with a scalar value: positions written get no gradient."""
-
-    def backward(self, g):
-        (index,) = self.saved_tensors
-        return (g.scatter(self.dim, index, 0.0),)
-
-
-class ScatterBackward1(Node):
-    def backward(self, g):
-        (index,) = self.saved_tensors
-        gs = g.scatter(self.dim, index, 0.0) if self.next_nodes[0] is not None else None
-        gsrc = None
-        if self.next_nodes[1] is not None:
-            gsrc = _pad_to(g.gather(self.dim, index), self.src_shape)
-        return gs, gsrc
-
-
-class ScatterAddBackward0(Node):
-    def backward(self, g):
-        (index,) = self.saved_tensors
-        gsrc = _pad_to(g.gather(self.dim, index), self.src_shape) if self.next_nodes[1] is not None else None
-        return (g if self.next_nodes[0] is not None else None), gsrc
-
-
-def _pad_to(t: Tensor, shape) -> Tensor:
-    """t placed in the leading corner of zeros(shape) (src can be larger than index)."""
-    if tuple(t.shape) == tuple(shape):
-        return t
-    from .indexing import index_put_accumulate_zeros
-
-    return index_put_accumulate_zeros(tuple(shape), tuple(slice(0, n) for n in t.shape), t)
-
-
-def _scatter_common(name: str, input: Tensor, dim: int, index: Tensor, src):
-    a = input._data
-    d = _wrap_dim(dim, a.ndim)
-    src_t = src if isinstance(src, Tensor) else None
-    idx = _check_index(name, input, d, index, src_t)
-    if src_t is not None and src_t._data.dtype != a.dtype:
-        raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
-    return a, d, idx, src_t
-
-
-def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
-    """input with src's values (or a scalar value) written along dim at index."""
-    if reduce is not None:
-        if reduce == "add" and isinstance(src, Tensor):
-            return scatter_add(input, dim, index, src)
-        raise NotImplementedError(f"torch.scatter(reduce={reduce!r}) is not supported by ember; use scatter_add")
-    if src is None:
-        src = value
-    if src is None:
-        raise TypeError("scatter() missing required argument 'src' or 'value'")
-    a, d, idx, src_t = _scatter_common("scatter", input, dim, index, src)
-    out = a.copy()
-    if idx.size:
-        key = _full_index(idx, d) if a.ndim else ()
-        out[key] = _src_piece(src_t._data, idx) if src_t is not None else src
-    res = wrap(out)
-    if src_t is None:
-        node = record(res, ScatterBackward0, input)
-    else:
-        node = record(res, ScatterBackward1, input, src_t)
-    if node is not None:
-        node.save(wrap(idx))
-        node.dim = d
-        if src_t is not None:
-            node.src_shape = src_t._data.shape
-    return res
-
-
-def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """input with src's values added along dim at index (repeated indices accumulate)."""
-    if not isinstance(src, Tensor):
-        raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
-    a, d, idx, src_t = _scatter_common("scatter_add", input, dim, index, src)
-    out = a.copy()
-    if idx.size:
-        if a.ndim:
-            np.add.at(out, _full_index(idx, d), _src_piece(src_t._data, idx))
-        else:
-            out += src_t._data.reshape(-1)[: idx.size].sum()
-    res = wrap(out)
-    node = record(res, ScatterAddBackward0, input, src_t)
-    if node is not None:
-        node.save(wrap(idx))
-        node.dim, node.src_shape = d, src_t._data.shape
-    return res
 
 
 # ---------------------------------------------------------------------------- sorting
@@ -228,7 +58,7 @@ def _selection(name: str, node_cls, input: Tensor, values: np.ndarray, idx: np.n
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *, out=None):
     """Sorted values along dim and the indices they came from (ties keep their order)."""
     a = input._data
-    d = _wrap_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     if a.ndim == 0:
         return _selection("sort", SortBackward0, input, a.copy(), np.zeros((), np.int64), 0, True)
     order = _order(a, d, descending)
@@ -248,7 +78,7 @@ def msort(input: Tensor) -> Tensor:
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
     """The k largest (or smallest) values along dim, with their indices."""
     a = input._data
-    d = _wrap_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     size = a.shape[d] if a.ndim else 1
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")
@@ -262,7 +92,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     """The k-th smallest value along dim (k counts from 1) and its index."""
     a = input._data
-    d = _wrap_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     size = a.shape[d] if a.ndim else 1
     if not 1 <= k <= size:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
@@ -278,7 +108,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     """The most frequent value along dim (the smallest on ties) and an index where it occurs."""
     a = input._data
-    d = _wrap_dim(dim, a.ndim)
+    d = wrap_dim(dim, a.ndim)
     if a.ndim == 0:
         return _selection("mode", ModeBackward0, input, a.copy(), np.zeros((), np.int64), 0, keepdim)
     moved = np.moveaxis(a, d, -1)
@@ -312,7 +142,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
         vals, inv, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
         inv = inv.reshape(a.shape)
     else:
-        d = _wrap_dim(dim, a.ndim)
+        d = wrap_dim(dim, a.ndim)
         vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
         inv = inv.reshape(-1)
     out = [wrap(np.require(vals, requirements="C"))]
@@ -334,7 +164,7 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
         vals = flat[change]
         inv = (np.cumsum(change) - 1).reshape(a.shape)
     else:
-        d = _wrap_dim(dim, a.ndim)
+        d = wrap_dim(dim, a.ndim)
         moved = np.moveaxis(a, d, 0)
         n = moved.shape[0]
         change = np.ones(n, dtype=bool)
@@ -397,9 +227,6 @@ def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool
 
 
 TENSOR_FUNCS = {
-    "gather": gather,
-    "scatter": scatter,
-    "scatter_add": scatter_add,
     "sort": sort,
     "argsort": argsort,
     "msort": msort,
@@ -410,8 +237,5 @@ TENSOR_FUNCS = {
     "unique_consecutive": unique_consecutive,
 }
 TENSOR_METHODS = dict(TENSOR_FUNCS)
-TENSOR_METHODS.update(
-    {"scatter_": inplace_method(scatter, "scatter_"), "scatter_add_": inplace_method(scatter_add, "scatter_add_")}
-)
 PUBLIC = dict(TENSOR_FUNCS)
 PUBLIC.update({"searchsorted": searchsorted, "bucketize": bucketize})
