@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ember.train.run_dir import RunDir
+
 from .page import content_security_policy, render_page
 
 MAX_CHUNK = 4 * 1024 * 1024  # bytes of metrics.jsonl returned per request; the page asks again for the rest
@@ -49,7 +51,7 @@ class RunRegistry:
         return self.scan().get(name)
 
     def _collect(self, folder: Path, depth: int, found: list[Path]) -> None:
-        if (folder / "metrics.jsonl").is_file():
+        if Path(RunDir(folder).metrics).is_file():
             if folder not in found:
                 found.append(folder)
             return  # a run's own subfolders (checkpoints) hold no runs
@@ -170,7 +172,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
         runs = []
         for name, folder in self.server.registry.scan().items():
             try:
-                stat = (folder / "metrics.jsonl").stat()
+                stat = Path(RunDir(folder).metrics).stat()
             except OSError:
                 continue  # deleted since the scan
             runs.append({"name": name, "path": str(folder), "bytes": stat.st_size, "modified": stat.st_mtime})
@@ -193,7 +195,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
             self._send_json({"error": f"no run named {names[0]!r}"}, HTTPStatus.NOT_FOUND)
             return
         try:
-            payload = read_metrics_since(folder / "metrics.jsonl", offset)
+            payload = read_metrics_since(RunDir(folder).metrics, offset)
         except FileNotFoundError:
             self._send_json({"error": f"run {names[0]!r} has no metrics.jsonl any more"}, HTTPStatus.NOT_FOUND)
             return

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ember.train.run_dir import RunDir
+
 from .._atomic import write_text_atomic
 from .curves import accuracy_series, loss_series
 from .png import png_data_uri, to_uint8_image
@@ -46,9 +48,9 @@ def build_report(run_dir: str | os.PathLike, evaluation: Any | None = None) -> s
     """The report page for the run as an HTML string; evaluates model.pt on the test split unless given."""
     path = run_path(run_dir)
     metrics = read_metrics(path)
-    data_info = read_json(path, "data.json") or {}
+    data_info = read_json(RunDir(path).data_json) or {}
     config = read_config(path)
-    if evaluation is None and (path / "model.pt").is_file():
+    if evaluation is None and Path(RunDir(path).model).is_file():
         from ember.train.evaluate import evaluate_run
 
         evaluation = evaluate_run(path, split="test", checkpoint="model")
@@ -84,7 +86,7 @@ def write_report(
 ) -> Path:
     """Write the report (default RUN/report.html) and return its path; the write is atomic."""
     html = build_report(run_dir, evaluation=evaluation)
-    target = Path(out) if out is not None else Path(run_dir) / "report.html"
+    target = Path(out) if out is not None else Path(RunDir(run_dir).report)
     write_text_atomic(target, html)
     return target
 
@@ -125,7 +127,7 @@ def _header(path: Path, metrics: RunMetrics, data_info: dict) -> str:
 
 def _timing_summary(path: Path) -> str:
     """Total training time from timing.jsonl (kept apart from the deterministic metrics)."""
-    timing = path / "timing.jsonl"
+    timing = Path(RunDir(path).timing)
     if not timing.is_file():
         return ""
     import json
@@ -329,7 +331,7 @@ def _mistake_table(order, y_true, y_pred, probs, names, raw: np.ndarray | None, 
 
 def _doctor_section(path: Path, metrics: RunMetrics, config: dict | None) -> str:
     head = '<section id="doctor"><h2>Training doctor</h2>'
-    findings = read_json(path, "doctor.json")
+    findings = read_json(RunDir(path).doctor_json)
     source = "doctor.json"
     if findings is None:
         if config is not None and config.get("train", {}).get("doctor") is False:

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ember.train.run_dir import RunDir
+
 from .._jsonl import parse_jsonl
 
 
@@ -37,7 +39,7 @@ def run_path(run_dir: str | os.PathLike) -> Path:
     path = Path(run_dir)
     if not path.is_dir():
         raise RunFolderError(f"run folder {str(path)!r} does not exist (train one with `ember train`)")
-    if not (path / "metrics.jsonl").is_file():
+    if not Path(RunDir(path).metrics).is_file():
         raise RunFolderError(
             f"{str(path)!r} is not a run folder: it has no metrics.jsonl (train one with `ember train`)"
         )
@@ -81,7 +83,7 @@ def split_metrics(records: list[dict[str, Any]]) -> RunMetrics:
 
 def read_metrics(run_dir: str | os.PathLike) -> RunMetrics:
     """The run's metrics.jsonl, parsed and sorted by kind."""
-    path = run_path(run_dir) / "metrics.jsonl"
+    path = Path(RunDir(run_path(run_dir)).metrics)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
@@ -89,9 +91,9 @@ def read_metrics(run_dir: str | os.PathLike) -> RunMetrics:
     return split_metrics(parse_metrics_text(text, source=str(path)))
 
 
-def read_json(run_dir: str | os.PathLike, name: str) -> Any | None:
-    """RUN/name parsed as JSON, or None when the file does not exist."""
-    path = Path(run_dir) / name
+def read_json(path: str | os.PathLike) -> Any | None:
+    """A run file (e.g. RunDir(run).doctor_json) parsed as JSON, or None when it does not exist."""
+    path = Path(path)
     if not path.is_file():
         return None
     try:
@@ -102,7 +104,7 @@ def read_json(run_dir: str | os.PathLike, name: str) -> Any | None:
 
 def read_config(run_dir: str | os.PathLike) -> dict[str, dict[str, Any]] | None:
     """RUN/config.toml as nested dicts (section -> key -> value), or None when the file does not exist."""
-    path = Path(run_dir) / "config.toml"
+    path = Path(RunDir(run_dir).config)
     if not path.is_file():
         return None
     from ember.train.config import load_config
