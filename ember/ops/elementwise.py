@@ -265,16 +265,24 @@ def rsub(input, other, *, alpha=1):
     return res
 
 
+def _same_shape_operands(node: Node, g):
+    """(g's array, a, b) for a node that saved its two operands, when all three share g's dtype and shape
+    (the case array formulas cover); None otherwise, and for a Python-number operand."""
+    if node.scalar is not None:
+        return None
+    a, b = node.saved_arrays()
+    gd = g._data
+    return (gd, a, b) if gd.dtype is a.dtype is b.dtype and gd.shape == a.shape == b.shape else None
+
+
 class MulBackward0(Node):
     scalar = None
 
     def backward_arrays(self, g):
-        if self.scalar is not None:
+        arrays = _same_shape_operands(self, g)
+        if arrays is None:
             return None
-        a, b = self.saved_arrays()
-        gd = g._data
-        if not (gd.dtype is a.dtype is b.dtype and gd.shape == a.shape == b.shape):
-            return None
+        gd, a, b = arrays
         return (
             wrap(_nd(np.multiply(gd, b))) if self.next_nodes[0] is not None else None,
             wrap(_nd(np.multiply(gd, a))) if self.next_nodes[1] is not None else None,
@@ -327,12 +335,10 @@ class DivBackward0(Node):
     scalar = None
 
     def backward_arrays(self, g):
-        if self.scalar is not None:
+        arrays = _same_shape_operands(self, g)
+        if arrays is None:
             return None
-        a, b = self.saved_arrays()
-        gd = g._data
-        if not (gd.dtype is a.dtype is b.dtype and gd.shape == a.shape == b.shape):
-            return None
+        gd, a, b = arrays
         return (
             wrap(_nd(gd / b)) if self.next_nodes[0] is not None else None,
             wrap(_nd(-gd * a / (b * b))) if self.next_nodes[1] is not None else None,
