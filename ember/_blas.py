@@ -104,7 +104,7 @@ def num_threads() -> int:
 
 def set_num_threads(n: int) -> None:
     """Let the BLAS use up to n threads per product; raises for n < 1."""
-    global _configured
+    global _configured, _fused_axpy
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise RuntimeError(f"set_num_threads expects a positive integer, got {n!r}")
     if _library() is None:
@@ -112,6 +112,7 @@ def set_num_threads(n: int) -> None:
     _configured = n
     _use(n)
     _choices.clear()
+    _fused_axpy = _UNSET  # checked again at the next update: how calls are split depends on the count
 
 
 def _use(n: int) -> None:
@@ -222,6 +223,9 @@ def matrix_product(a, b):
 # ------------------------------------------------------------------ fused y += alpha * x
 
 _LEVEL1_THREADED = 100_003  # longer than any length OpenBLAS keeps on one thread for axpy
+# Blocked calls up to this length are left on the configured thread count when the check shows that OpenBLAS
+# runs them in one piece there (it keeps short axpy calls on one thread); switching the count costs ~10 µs.
+_UNSPLIT_LENGTH = 8192
 _GRANULES = (1, 2, 4, 8, 16, 32, 64)
 
 
@@ -231,15 +235,27 @@ class _Axpy:
     OpenBLAS kernels run whole blocks of elements in a vector loop and the rest in a scalar loop; on
     some CPUs the vector loop uses fused multiply-adds and the scalar loop does not. With a granule of
     1 every element rounds once, however the call is split. With a longer granule the call runs on
-    one thread (a threaded call is cut into pieces whose tails would round twice), over the whole
-    blocks only, and the last few elements go through the same kernel as one whole block of scratch
+    one thread (a threaded call is cut into pieces whose tails would round twice; short calls that the
+    check saw OpenBLAS keep in one piece stay on the configured count), over the whole blocks only, and the last few elements go through the same kernel as one whole block of scratch
     arrays (what lies beyond the tail there is left from earlier calls: each element is computed alone)."""
 
-    __slots__ = ("fn", "granule", "max_length", "itemsize", "tail_x", "tail_y", "tail_x_at", "tail_y_at", "lock")
+    __slots__ = (
+        "fn",
+        "granule",
+        "unsplit",
+        "max_length",
+        "itemsize",
+        "tail_x",
+        "tail_y",
+        "tail_x_at",
+        "tail_y_at",
+        "lock",
+    )
 
-    def __init__(self, fn: Any, granule: int, dtype: np.dtype, max_length: int = 2**31 - 1) -> None:
+    def __init__(self, fn: Any, granule: int, dtype: np.dtype, max_length: int = 2**31 - 1, unsplit: int = 0) -> None:
         self.fn = fn
         self.granule = granule
+        self.unsplit = unsplit  # bodies up to this length were checked to run unsplit on the configured count
         self.max_length = max_length
         self.itemsize = dtype.itemsize
         self.tail_x = np.zeros(granule, dtype)
@@ -257,7 +273,7 @@ class _Axpy:
         tail = n % g
         body = n - tail
         if body:
-            if _configured > 1:
+            if _configured > 1 and body > self.unsplit:
                 with _count_lock:
                     _use(1)
                     try:
@@ -306,6 +322,19 @@ def _granule(fn: Any, dtype: np.dtype) -> int:
     return 0
 
 
+def _unsplit_length(fn: Any, dtype: np.dtype, g: int) -> int:
+    """_UNSPLIT_LENGTH when fn rounds every element once on multiples of g up to it at the configured thread
+    count (so OpenBLAS did not cut them into threaded pieces with tails of their own), else 0."""
+    if _configured <= 1:
+        return 0
+    top = _UNSPLIT_LENGTH - _UNSPLIT_LENGTH % g
+    lengths = sorted({g * k for k in (1, 3, 7, 63, 129) if g * k <= top} | {top - g, top})
+    with _count_lock:
+        _use(_configured)
+        ok = all(_rounds_once(fn, dtype, n, offsets) for n in lengths for offsets in _OFFSETS)
+    return _UNSPLIT_LENGTH if ok else 0
+
+
 _fused_axpy: Any = _UNSET  # dtype -> _Axpy, for the dtypes whose BLAS axpy was checked; filled on first use
 
 
@@ -319,7 +348,8 @@ def _checked_axpy() -> dict:
             for dtype, fn in blas.axpy.items():
                 g = _granule(fn, dtype)
                 if g:
-                    found[dtype] = _Axpy(fn, g, dtype, blas.max_length)
+                    unsplit = _unsplit_length(fn, dtype, g) if g > 1 else 0
+                    found[dtype] = _Axpy(fn, g, dtype, blas.max_length, unsplit)
         _fused_axpy = found
     return _fused_axpy
 
@@ -341,7 +371,10 @@ def outcomes() -> dict[str, str]:
         elif k.granule == 1:
             axpy.append(f"{dtype.name} rounds once (BLAS axpy)")
         else:
-            axpy.append(f"{dtype.name} rounds once (BLAS axpy in blocks of {k.granule} on one thread, padded tail)")
+            where = f"on one thread above {k.unsplit} elements" if k.unsplit else "on one thread"
+            axpy.append(
+                f"{dtype.name} rounds once (BLAS axpy in blocks of {k.granule} {where}, tail in a scratch block)"
+            )
     threads = "fixed at the configured count" if _FIXED_THREADS or blas is None else "chosen per shape by timing"
     return {"openblas": found, "axpy": "; ".join(axpy), "threads": threads}
 

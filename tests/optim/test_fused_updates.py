@@ -133,16 +133,17 @@ def _twice_f32(x, y, alpha):
     y += x * np.float32(alpha)
 
 
-def _stand_in(block: int, calls: list | None = None, threads_split: bool = False):
+def _stand_in(block: int, calls: list | None = None, threads_split: bool = False, split_above: int = 10_000):
     """A float32 axpy whose vector loop (whole blocks of `block`) rounds once and whose scalar tail rounds twice;
-    with threads_split, long calls are cut in two pieces (each with its own tail) unless OpenBLAS is on one thread."""
+    with threads_split, calls longer than split_above are cut in two pieces (each with its own tail) unless
+    OpenBLAS is on one thread."""
 
     def kernel(n, alpha, x_ptr, incx, y_ptr, incy):
         x, y = _arrays(n, x_ptr, y_ptr, np.float32)
         if calls is not None:
             calls.append((n, _blas._current))
         pieces = [(0, n)]
-        if threads_split and n > 10_000 and _blas._current > 1:
+        if threads_split and n > split_above and _blas._current > 1:
             pieces = [(0, n // 2 + 1), (n // 2 + 1, n)]
         for start, stop in pieces:
             body = start + (stop - start) // block * block
@@ -167,6 +168,22 @@ def test_the_check_finds_the_block_length_of_a_kernel_fused_only_in_its_vector_l
     assert _blas._granule(_stand_in(8, threads_split=True), f32) == 8  # threaded pieces have tails: one thread
     assert _blas._granule(lambda n, a, xp, ix, yp, iy: _twice_f32(*_arrays(n, xp, yp, f32), a), f32) == 0
     assert _blas._granule(_stand_in(128), f32) == 0  # longer blocks than any granule tried
+
+
+def test_short_blocked_calls_stay_on_the_configured_count_only_where_the_check_saw_them_unsplit(two_threads):
+    f32 = np.dtype(np.float32)
+    assert _blas._unsplit_length(_stand_in(32, threads_split=True), f32, 32) == _blas._UNSPLIT_LENGTH
+    assert _blas._unsplit_length(_stand_in(32, threads_split=True, split_above=4000), f32, 32) == 0
+    calls = []
+    kernel = _blas._Axpy(_stand_in(32, calls, threads_split=True), 32, f32, unsplit=_blas._UNSPLIT_LENGTH)
+    for n in (1000, 40_007):
+        x, y = _pair(n, np.float32, seed=n)
+        got = y.copy()
+        kernel.run(n, 0.3, x.ctypes.data, got.ctypes.data)
+        expected = y.copy()
+        _fused_f32(x, expected, 0.3)
+        assert_same_bits(got, expected)
+    assert [(length, threads) for length, threads in calls if length > 32] == [(992, 2), (40_000, 1)]
 
 
 @pytest.mark.parametrize("n", [1, 31, 32, 33, 1000, 40_007])
