@@ -11,6 +11,7 @@ from .. import _dtype as dt
 from .._tensor import Tensor
 from .._warn import warn_user
 from ..ops import nn_ops as K
+from ..ops import pointwise as P
 from ..ops._inplace import apply_inplace
 from ..ops.linalg import linear as _linear_2d
 from ..ops.linalg import matmul
@@ -150,7 +151,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     """x clamped to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    op = K.hardtanh_op
+    op = P.hardtanh_op
     return (
         apply_inplace(input, op, min_val=min_val, max_val=max_val)
         if inplace
@@ -170,7 +171,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise."""
-    op = K.leaky_relu_op
+    op = P.leaky_relu_op
     return (
         apply_inplace(input, op, negative_slope=negative_slope) if inplace else op(input, negative_slope=negative_slope)
     )
@@ -188,7 +189,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    op = K.elu_op
+    op = P.elu_op
     return apply_inplace(input, op, alpha=alpha) if inplace else op(input, alpha=alpha)
 
 
@@ -204,7 +205,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """Scaled ELU with the self-normalizing constants."""
     kw = {"alpha": _SELU_ALPHA, "scale": _SELU_SCALE}
-    return apply_inplace(input, K.elu_op, **kw) if inplace else K.elu_op(input, **kw)
+    return apply_inplace(input, P.elu_op, **kw) if inplace else P.elu_op(input, **kw)
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -216,7 +217,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    return apply_inplace(input, K.celu_op, alpha=alpha) if inplace else K.celu_op(input, alpha=alpha)
+    return apply_inplace(input, P.celu_op, alpha=alpha) if inplace else P.celu_op(input, alpha=alpha)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -228,22 +229,22 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x), exactly (erf) or with the tanh approximation."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
-    return K.gelu_op(input, approximate=approximate)
+    return P.gelu_op(input, approximate=approximate)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x)."""
-    return apply_inplace(input, K.silu_op) if inplace else K.silu_op(input)
+    return apply_inplace(input, P.silu_op) if inplace else P.silu_op(input)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
-    return apply_inplace(input, K.mish_op) if inplace else K.mish_op(input)
+    return apply_inplace(input, P.mish_op) if inplace else P.mish_op(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, linear above threshold."""
-    return K.softplus_op(input, beta=beta, threshold=threshold)
+    return P.softplus_op(input, beta=beta, threshold=threshold)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -278,17 +279,17 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """clamp(x / 6 + 1/2, 0, 1)."""
-    return apply_inplace(input, K.hardsigmoid_op) if inplace else K.hardsigmoid_op(input)
+    return apply_inplace(input, P.hardsigmoid_op) if inplace else P.hardsigmoid_op(input)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * hardsigmoid(x)."""
-    return apply_inplace(input, K.hardswish_op) if inplace else K.hardswish_op(input)
+    return apply_inplace(input, P.hardswish_op) if inplace else P.hardswish_op(input)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)), stable for large |x|."""
-    return K.logsigmoid_op(input)
+    return P.logsigmoid_op(input)
 
 
 def _integer_threshold(t: Tensor, threshold: float, value: float) -> Tensor:
@@ -306,7 +307,7 @@ def _threshold(input: Tensor, inplace: bool, **kw) -> Tensor:
     kind = input._data.dtype.kind
     if kind == "b":
         raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
-    op = _integer_threshold if kind in "iu" else K.threshold_op
+    op = _integer_threshold if kind in "iu" else P.threshold_op
     return apply_inplace(input, op, **kw) if inplace else op(input, **kw)
 
 

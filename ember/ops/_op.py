@@ -22,6 +22,9 @@ __all__ = [
     "as_tensor_arg",
     "float_array",
     "wrap",
+    "wrap_dim",
+    "as_ndarray",
+    "check_float",
 ]
 
 wrap = Tensor._wrap
@@ -157,3 +160,14 @@ def wrap_dim(dim: int, ndim: int) -> int:
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return dim % n
+
+
+def as_ndarray(x) -> np.ndarray:
+    """x as an array (NumPy gives scalars for 0-dim results)."""
+    return x if x.__class__ is np.ndarray else np.asarray(x)
+
+
+def check_float(input: Tensor, kernel: str) -> None:
+    """Refuse a non-float input with torch's message, which names the kernel that has no integer version."""
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"\"{kernel}\" not implemented for '{dt.scalar_type_name(input._data.dtype)}'")

@@ -8,9 +8,46 @@ from .. import _dtype as dt
 from .._quiet_floats import enter_quiet, leave_quiet, quietly
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
-from . import _array_math as array_math
 from ._inplace import check_leaf_inplace, inplace_method, maybe_out, refuse_inplace_on_view
-from ._op import Node, attach, float_array, grad_node_of, record, record_binary, record_unary, unbroadcast, wrap
+from ._op import (
+    Node,
+    as_ndarray,
+    attach,
+    float_array,
+    grad_node_of,
+    record,
+    record_binary,
+    record_unary,
+    unbroadcast,
+    wrap,
+)
+from .pointwise import (  # registered below with the other elementwise ops
+    acos,
+    asin,
+    atan,
+    ceil,
+    cos,
+    cosh,
+    erf,
+    exp,
+    exp2,
+    expm1,
+    floor,
+    log,
+    log1p,
+    log2,
+    log10,
+    reciprocal,
+    rsqrt,
+    sigmoid,
+    sin,
+    sinh,
+    sqrt,
+    tan,
+    tanh,
+    trunc,
+    zero_gradient,
+)
 
 _Scalar = (int, float, bool, np.number, np.bool_)
 
@@ -284,8 +321,8 @@ class MulBackward0(Node):
             return None
         gd, a, b = arrays
         return (
-            wrap(_nd(np.multiply(gd, b))) if self.next_nodes[0] is not None else None,
-            wrap(_nd(np.multiply(gd, a))) if self.next_nodes[1] is not None else None,
+            wrap(as_ndarray(np.multiply(gd, b))) if self.next_nodes[0] is not None else None,
+            wrap(as_ndarray(np.multiply(gd, a))) if self.next_nodes[1] is not None else None,
         )
 
     def backward(self, g):
@@ -340,8 +377,8 @@ class DivBackward0(Node):
             return None
         gd, a, b = arrays
         return (
-            wrap(_nd(gd / b)) if self.next_nodes[0] is not None else None,
-            wrap(_nd(-gd * a / (b * b))) if self.next_nodes[1] is not None else None,
+            wrap(as_ndarray(gd / b)) if self.next_nodes[0] is not None else None,
+            wrap(as_ndarray(-gd * a / (b * b))) if self.next_nodes[1] is not None else None,
         )
 
     def backward(self, g):
@@ -775,105 +812,7 @@ def _arr(x):
     return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
-# ---------------------------------------------------------------------------- unary math
-def _nd(x) -> np.ndarray:
-    """x as an array (NumPy gives scalars for 0-dim results)."""
-    return x if x.__class__ is np.ndarray else np.asarray(x)
-
-
-def _unary(name, np_fn, grad_fn, save="input", node_name=None, arrays=False):
-    """Build a differentiable float unary op from a NumPy function and a gradient formula in Tensor ops.
-
-    grad_fn(g, x, out) gets the incoming gradient, the input and the output (None when not saved).
-    arrays=True marks formulas made only of arithmetic operators and Python scalars, which NumPy
-    arrays of one dtype evaluate exactly as tensors do: without create_graph they run on arrays."""
-    want_x = save in ("input", "both")
-    want_out = save in ("output", "both")
-
-    def backward(self, g):
-        saved = self.saved_tensors
-        return (grad_fn(g, saved[0] if want_x else None, saved[-1] if want_out else None),)
-
-    def backward_arrays(self, g):
-        # The one formula, evaluated on the arrays (same operations, same dtype).
-        saved = self.saved_arrays()
-        gd = g._data
-        if saved[0].dtype is not gd.dtype or saved[-1].dtype is not gd.dtype:
-            return None
-        return (wrap(_nd(grad_fn(gd, saved[0] if want_x else None, saved[-1] if want_out else None))),)
-
-    methods = {"backward": backward, "backward_arrays": backward_arrays if arrays else None}
-    node_cls = type(node_name or f"{name.capitalize()}Backward0", (Node,), methods)
-
-    def op(input, *, out=None):
-        quiet_token = enter_quiet()
-        try:
-            arr = np_fn(float_array(input))
-        finally:
-            leave_quiet(quiet_token)
-        res = wrap(arr if arr.__class__ is np.ndarray else np.asarray(arr))
-        if input._requires_grad and grad_enabled():
-            node = record_unary(res, node_cls, input)
-            if save == "input":
-                node.save(input)
-            elif save == "output":
-                node.save(output=res)
-            else:
-                node.save(input, output=res)
-        return res if out is None else maybe_out(res, out)
-
-    op.__name__ = name
-    op.__doc__ = f"Elementwise {name}."
-    return op
-
-
-_LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
-
-exp = _unary("exp", np.exp, lambda g, x, o: g * o, save="output", arrays=True)
-exp2 = _unary("exp2", np.exp2, lambda g, x, o: g * o * _LN2, save="output", arrays=True)
-expm1 = _unary("expm1", np.expm1, lambda g, x, o: g * (o + 1), save="output", arrays=True)
-log = _unary("log", np.log, lambda g, x, o: g / x, arrays=True)
-log2 = _unary("log2", np.log2, lambda g, x, o: g / (x * _LN2), arrays=True)
-log10 = _unary("log10", np.log10, lambda g, x, o: g / (x * _LN10), arrays=True)
-log1p = _unary("log1p", np.log1p, lambda g, x, o: g / (x + 1), node_name="Log1PBackward0", arrays=True)
-sqrt = _unary("sqrt", np.sqrt, lambda g, x, o: g / (o * 2), save="output", arrays=True)
-rsqrt = _unary("rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, o: g * (o**3) * -0.5, save="output")
-sin = _unary("sin", np.sin, lambda g, x, o: g * x.cos())
-cos = _unary("cos", np.cos, lambda g, x, o: -g * x.sin())
-tan = _unary("tan", np.tan, lambda g, x, o: g * (o * o + 1), save="output", arrays=True)
-asin = _unary("asin", np.arcsin, lambda g, x, o: g / (1 - x * x).sqrt())
-acos = _unary("acos", np.arccos, lambda g, x, o: -g / (1 - x * x).sqrt())
-atan = _unary("atan", np.arctan, lambda g, x, o: g / (x * x + 1), arrays=True)
-sinh = _unary("sinh", np.sinh, lambda g, x, o: g * x.cosh())
-cosh = _unary("cosh", np.cosh, lambda g, x, o: g * x.sinh())
-tanh = _unary("tanh", np.tanh, lambda g, x, o: g * (1 - o * o), save="output", arrays=True)
-sigmoid = _unary("sigmoid", array_math.sigmoid, lambda g, x, o: g * o * (1 - o), save="output", arrays=True)
-reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, x, o: -g * o * o, save="output", arrays=True)
-erf = _unary("erf", array_math.erf, lambda g, x, o: g * (-(x * x)).exp() * _TWO_OVER_SQRT_PI)
-
-
-def _zero_grad_unary(name, np_fn, keep_int=True):
-    class Zero(Node):
-        def backward(self, g):
-            return (g * 0,)
-
-    Zero.__name__ = f"{name.capitalize()}Backward0"
-
-    def op(input, *, out=None):
-        a = input._data
-        res = wrap(np_fn(a) if (a.dtype.kind == "f" or not keep_int) else a.copy())
-        record(res, Zero, input)
-        return maybe_out(res, out)
-
-    op.__name__ = name
-    op.__doc__ = f"Elementwise {name} (zero gradient)."
-    return op
-
-
-floor = _zero_grad_unary("floor", np.floor)
-ceil = _zero_grad_unary("ceil", np.ceil)
-trunc = _zero_grad_unary("trunc", np.trunc)
-fix = trunc
+# The unary math ops (exp, log, tanh, ..., floor, ceil, trunc) are in ops/pointwise.py.
 
 
 @quietly
@@ -886,7 +825,7 @@ def round(input, *, decimals: int = 0, out=None):  # noqa: A001
     return res
 
 
-_round0 = _zero_grad_unary("round", np.round)
+_round0 = zero_gradient("round", np.round)
 _Round0Node = type("RoundBackward0", (Node,), {"backward": lambda self, g: (g * 0,)})
 
 

@@ -5,23 +5,17 @@ Tensor operations, so create_graph=True gives higher-order derivatives."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import _dtype as dt
-from .._quiet_floats import quiet, quietly
+from .._quiet_floats import quietly
 from .._tensor import Tensor
 from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
-from . import _array_math as array_math
-from ._op import Node, record, record_unary, unbroadcast, wrap, wrap_dim
+from ._op import Node, check_float, record, record_unary, unbroadcast, wrap, wrap_dim
 from .elementwise import where
+from .pointwise import mask_like, softplus_neg
 from .reduction import float_sum
-
-_SQRT2 = math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_GELU_K = math.sqrt(2.0 / math.pi)
 
 
 def _float_input(input: Tensor, dtype=None) -> Tensor:
@@ -104,11 +98,6 @@ class LogSoftmaxBackward0(Node):
         return (g - out.exp() * g.sum(self.dim, keepdim=True),)
 
 
-def _check_float(input: Tensor, name: str) -> None:
-    if input._data.dtype.kind != "f":
-        raise RuntimeError(f"\"{name}\" not implemented for '{dt.scalar_type_name(input._data.dtype)}'")
-
-
 @quietly
 def _softmax_like(input: Tensor, dim: int, dtype, kernel: str, compute, node_cls) -> Tensor:
     """softmax / log_softmax: checks, the array computation, and the node saving the output."""
@@ -116,7 +105,7 @@ def _softmax_like(input: Tensor, dim: int, dtype, kernel: str, compute, node_cls
         input = _float_input(input, dtype)
     a = input._data
     if a.dtype.kind != "f":
-        _check_float(input, kernel)
+        check_float(input, kernel)
     axis = dim if dim.__class__ is int and 0 <= dim < a.ndim else wrap_dim(dim, a.ndim)
     res = wrap(compute(a, axis))
     if input._requires_grad and grad_enabled():
@@ -361,7 +350,7 @@ def cross_entropy_indices(
         if res is not None:
             return res
     check_nll_args(input, target, weight, "cross_entropy")
-    _check_float(input, "log_softmax_lastdim_kernel_impl")
+    check_float(input, "log_softmax_lastdim_kernel_impl")
     a = input._data
     lsm = _log_softmax_np(a, _class_axis(input))
     out, axis, safe, _, wt, denom = _weighted_nll(lsm, input, target, weight, ignore_index, reduction)
@@ -578,11 +567,6 @@ def _save_optional(node: Node, *tensors) -> None:
     node.saved = tuple(SavedTensor(t) if t is not None else _OptionalSaved for t in tensors)
 
 
-def _softplus_neg(x: Tensor) -> Tensor:
-    """log(1 + exp(-x)) written stably in Tensor ops."""
-    return (-x.abs()).exp().log1p() + (-x).clamp_min(0.0)
-
-
 class BinaryCrossEntropyWithLogitsBackward0(Node):
     def backward(self, g):
         x, y, w, pw = self.saved_tensors
@@ -597,7 +581,7 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
                 d = (pw * y - y + 1) * x.sigmoid() - pw * y
             gx = unbroadcast(gl * d, self.x_shape)
         if self.next_nodes[1] is not None:
-            d = -x if pw is None else (pw - 1) * _softplus_neg(x) - x
+            d = -x if pw is None else (pw - 1) * softplus_neg(x) - x
             gy = unbroadcast(gl * d, self.y_shape)
         return gx, gy, None, None
 
@@ -630,163 +614,10 @@ def binary_cross_entropy_with_logits(
 
 
 # ---------------------------------------------------------------------------- activations
-def _activation(node_name: str, forward, grad, save: str = "input", doc: str = ""):
-    """A fused pointwise activation: forward(a, **kw) on arrays, grad(g, x, out, **kw) in Tensor ops."""
-
-    def backward(self, g):
-        saved = self.saved_tensors
-        x = saved[0] if save in ("input", "both") else None
-        out = saved[-1] if save in ("output", "both") else None
-        return (grad(g, x, out, **self.kw),)
-
-    node_cls = type(node_name, (Node,), {"backward": backward})
-
-    def op(input: Tensor, **kw) -> Tensor:
-        _check_float(input, node_name.replace("Backward0", "").lower())
-        with quiet():
-            res = wrap(np.asarray(forward(input._data, **kw), dtype=input._data.dtype))
-        node = record(res, node_cls, input)
-        if node is not None:
-            if save == "input":
-                node.save(input)
-            elif save == "output":
-                node.save(output=res)
-            else:
-                node.save(input, output=res)
-            node.kw = kw
-        return res
-
-    op.__doc__ = doc
-    op.node_cls = node_cls
-    return op
-
-
-def _mask(cond: Tensor, like: Tensor) -> Tensor:
-    return cond.to(like.dtype)
-
-
-leaky_relu_op = _activation(
-    "LeakyReluBackward0",
-    lambda a, negative_slope=0.01: np.where(a > 0, a, a * negative_slope),
-    lambda g, x, o, negative_slope=0.01: g * (_mask(x > 0, g) * (1 - negative_slope) + negative_slope),
-    doc="max(0, x) + negative_slope * min(0, x).",
-)
-
-hardtanh_op = _activation(
-    "HardtanhBackward0",
-    lambda a, min_val=-1.0, max_val=1.0: np.clip(a, min_val, max_val),
-    lambda g, x, o, min_val=-1.0, max_val=1.0: g * _mask((x > min_val) & (x < max_val), g),
-    doc="x clamped to [min_val, max_val].",
-)
-
-
-def _elu_fwd(a, alpha=1.0, scale=1.0, input_scale=1.0):
-    with np.errstate(over="ignore"):
-        neg = alpha * np.expm1(np.minimum(a, 0) * input_scale)
-    return scale * np.where(a > 0, a, neg)
-
-
-def _elu_grad(g, x, o, alpha=1.0, scale=1.0, input_scale=1.0):
-    pos = _mask(x > 0, g)
-    neg_slope = (x.clamp_max(0.0) * input_scale).exp() * (alpha * scale * input_scale)
-    return g * (pos * scale + (1 - pos) * neg_slope)
-
-
-elu_op = _activation("EluBackward0", _elu_fwd, _elu_grad, doc="Exponential linear unit.")
-
-celu_op = _activation(
-    "CeluBackward0",
-    lambda a, alpha=1.0: np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0) / alpha)),
-    lambda g, x, o, alpha=1.0: g * (_mask(x > 0, g) + _mask(x <= 0, g) * (x.clamp_max(0.0) / alpha).exp()),
-    doc="Continuously differentiable ELU.",
-)
-
-
-def _gelu_fwd(a, approximate="none"):
-    if approximate == "tanh":
-        return 0.5 * a * (1 + np.tanh(_GELU_K * (a + 0.044715 * a**3)))
-    return 0.5 * a * (1 + array_math.erf(a / _SQRT2))
-
-
-def _gelu_grad(g, x, o, approximate="none"):
-    if approximate == "tanh":
-        inner = (x + x * x * x * 0.044715) * _GELU_K
-        t = inner.tanh()
-        dinner = (x * x * (3 * 0.044715) + 1) * _GELU_K
-        return g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * dinner)
-    from .elementwise import erf
-
-    cdf = (erf(x * (1 / _SQRT2)) + 1) * 0.5
-    pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
-    return g * (cdf + x * pdf)
-
-
-gelu_op = _activation("GeluBackward0", _gelu_fwd, _gelu_grad, doc="Gaussian error linear unit.")
-
-
-def _silu_grad(g, x, o):
-    s = x.sigmoid()
-    return g * (s * (x * (1 - s) + 1))
-
-
-silu_op = _activation("SiluBackward0", lambda a: a * array_math.sigmoid(a), _silu_grad, doc="x * sigmoid(x).")
-
-
-def _mish_grad(g, x, o):
-    tsp = (_softplus_neg(-x)).tanh()
-    return g * (tsp + x * x.sigmoid() * (1 - tsp * tsp))
-
-
-mish_op = _activation(
-    "MishBackward0", lambda a: a * np.tanh(array_math.softplus(a)), _mish_grad, doc="x * tanh(softplus(x))."
-)
-
-
-def _softplus_grad(g, x, o, beta=1.0, threshold=20.0):
-    z = x * beta
-    big = _mask(z > threshold, g)
-    return g * (big + (1 - big) * z.sigmoid())
-
-
-softplus_op = _activation("SoftplusBackward0", array_math.softplus, _softplus_grad, doc="log(1 + exp(beta x)) / beta.")
-
-hardsigmoid_op = _activation(
-    "HardsigmoidBackward0",
-    lambda a: np.clip(a / 6 + 0.5, 0, 1),
-    lambda g, x, o: g * _mask((x > -3) & (x < 3), g) * (1 / 6),
-    doc="Piecewise-linear sigmoid.",
-)
-
-
-def _hardswish_grad(g, x, o):
-    mid = _mask((x >= -3) & (x <= 3), g)
-    hi = _mask(x > 3, g)
-    return g * (mid * (x / 3 + 0.5) + hi)
-
-
-hardswish_op = _activation(
-    "HardswishBackward0", lambda a: a * np.clip(a + 3, 0, 6) / 6, _hardswish_grad, doc="x * hardsigmoid(x)."
-)
-
-logsigmoid_op = _activation(
-    "LogSigmoidBackward0",
-    lambda a: np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a))),
-    lambda g, x, o: g * (-x).sigmoid(),
-    doc="log(sigmoid(x)), computed stably.",
-)
-
-threshold_op = _activation(
-    "ThresholdBackward0",
-    lambda a, threshold=0.0, value=0.0: np.where(a > threshold, a, value),
-    lambda g, x, o, threshold=0.0, value=0.0: g * _mask(x > threshold, g),
-    doc="x where x > threshold, else value.",
-)
-
-
 class PreluKernelBackward0(Node):
     def backward(self, g):
         x, w = self.saved_tensors
-        pos = _mask(x > 0, g)
+        pos = mask_like(x > 0, g)
         wb = w.reshape(self.wshape)
         gx = g * (pos + (1 - pos) * wb) if self.next_nodes[0] is not None else None
         gw = None
