@@ -289,7 +289,7 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
 
     import ember._creation as creation
     import ember.ops as ops
-    from ember.ops import elementwise, extra, indexing, linalg, nn_ops, reduction, shape
+    from ember.ops import elementwise, indexing, linalg, nn_ops, reduction, shape, sorting
 
     rows: dict[str, list] = {k: [] for k, _, _ in AREAS}
 
@@ -390,7 +390,7 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
     fam("reductions", reduction)
     fam("shape", shape)
     fam("indexing", indexing)
-    fam("sorting", extra)
+    fam("sorting", sorting)
     fam("linalg", linalg)
     fam("activations", nn_ops)
     for n in ["copy_", "fill_", "zero_"]:
