@@ -12,7 +12,8 @@ from .._atomic import remove_quietly, sync_folder, temporary_beside
 from ..serialization import load, save
 
 FORMAT = "ember-train-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: extension states under "extensions"; version 1 kept them as top-level entries
+READABLE_VERSIONS = (1, 2)
 _EPOCH_FILE = re.compile(r"^epoch-(\d+)\.pt$")
 
 
@@ -79,9 +80,10 @@ def load_checkpoint(path: str) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path} cannot be read (truncated or corrupt?): {reason}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an ember training checkpoint (no format = {FORMAT!r} entry)")
-    if state.get("version") != VERSION:
+    if state.get("version") not in READABLE_VERSIONS:
         raise CheckpointError(
-            f"checkpoint {path} has version {state.get('version')!r}; this ember reads version {VERSION}"
+            f"checkpoint {path} has version {state.get('version')!r}; this ember reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
     return state
 

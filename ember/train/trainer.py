@@ -1,9 +1,12 @@
 """The training loop behind `ember train`: epochs over in-memory arrays, logs, checkpoints and exact resume.
 
+The update and the epoch bookkeeping are here; logging of step lines, early stopping, the doctor and the
+progress display are extensions (ember/train/extensions.py) that the loop calls after each step and epoch.
+
 Exact resume: everything that influences the numbers is either derived (the per-epoch shuffle comes from
 PCG64([seed, epoch])) or saved in the checkpoint (weights, optimizer, scheduler, ember's global generator that
-dropout draws from, the position in the epoch, the partial sums of the epoch, early-stopping and doctor state,
-and the byte sizes of the log files, which are truncated back on resume). A run killed at any moment and resumed
+dropout draws from, the position in the epoch, the partial sums of the epoch, each extension's state under its
+name, and the byte sizes of the log files, which are truncated back on resume). A run killed at any moment and resumed
 therefore ends with the same weights and the same metrics.jsonl bytes as a run that was never interrupted.
 """
 
@@ -26,6 +29,7 @@ from .checkpoint import find_resume_checkpoint, prune_epoch_checkpoints, remove_
 from .checkpoint import save_checkpoint as _save_checkpoint
 from .config import ConfigError, RunConfig, to_toml
 from .evaluate import evaluate_arrays
+from .extensions import DoctorWatch, EarlyStopping, Extension, ProgressDisplay, StepLog, legacy_states
 from .progress import Progress
 from .run_dir import RunDir, read_jsonl, write_json_atomic
 
@@ -47,7 +51,7 @@ class FitResult:
 
 @dataclasses.dataclass
 class _State:
-    """The loop's bookkeeping, all of it saved in checkpoints."""
+    """The loop's own bookkeeping (the extensions keep theirs), all of it saved in checkpoints."""
 
     epoch: int = 0  # completed epochs
     step_in_epoch: int = 0  # optimizer steps done in the epoch in progress
@@ -55,14 +59,7 @@ class _State:
     loss_sum: float = 0.0  # of the epoch in progress: sum of batch loss x batch size
     correct: int = 0
     count: int = 0
-    window_loss_sum: float = 0.0  # batch losses since the last "step" metrics line
-    window_steps: int = 0
-    best_loss: float | None = None  # best validation loss (train loss when there is no validation split)
-    best_epoch: int | None = None
-    bad_epochs: int = 0
-    stopped_early: bool = False
     finished: bool = False
-    doctor_reported: int = 0  # findings already written to metrics.jsonl
 
 
 def _finite(value: float | None) -> float | None:
@@ -181,11 +178,20 @@ class _Trainer:
         self.loss_fn = build_loss(cfg)
         self.optimizer = build_optimizer(cfg, self.model)
         self.scheduler = build_scheduler(cfg, self.optimizer)
-        self.doctor = _make_doctor(cfg, self.model)
         self.state = _State()
         self.n_train = len(data.y_train)
         self.steps_per_epoch = -(-self.n_train // t.batch_size)  # the last, partial batch is kept
         self.progress = Progress(out, t.epochs, self.n_train)
+        self.early = EarlyStopping(t.patience, validation=len(data.y_val) > 0)
+        self.doctor = DoctorWatch(_make_doctor(cfg, self.model)) if cfg.train.doctor else None
+        self._epoch_timing = (0.0, 0.0)
+        # Called in this order after each step and each epoch; each keeps its state in checkpoints by name.
+        self.extensions: list[Extension] = [
+            *([self.doctor] if self.doctor is not None else []),
+            StepLog(t.log_every),
+            self.early,
+            ProgressDisplay(self.progress, lambda: self._epoch_timing),
+        ]
         self._metrics_file = None
         self._timing_file = None
         self._crash_at = os.environ.get(CRASH_ENV) or None
@@ -234,13 +240,38 @@ class _Trainer:
         self._timing_file.flush()
 
     def close(self) -> None:
-        """Close the log files, the progress bar and the doctor's hooks."""
-        self.progress.close()
+        """Close the log files and the extensions (the progress bar, the doctor's hooks)."""
+        for ext in self.extensions:
+            ext.close()
         for f in (self._metrics_file, self._timing_file):
             if f is not None:
                 f.close()
-        if self.doctor is not None:
-            self.doctor.close()
+
+    # ------------------------------------------------------------------ what extensions see (extensions.Loop)
+    @property
+    def epoch(self) -> int:
+        return self.state.epoch
+
+    @property
+    def global_step(self) -> int:
+        return self.state.global_step
+
+    def log(self, record: dict[str, Any]) -> None:
+        """Append one line to metrics.jsonl."""
+        self._log(record)
+
+    def message(self, text: str) -> None:
+        """Print a line for the user."""
+        self.progress.message(text)
+
+    def learning_rate(self) -> float:
+        """The first parameter group's current learning rate."""
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def epoch_sums(self) -> tuple[int, float, int]:
+        """(samples, loss sum, correct) of the epoch in progress."""
+        s = self.state
+        return s.count, s.loss_sum, s.correct
 
     def _crash(self, point: str) -> None:
         """Die like a killed process at a named point when the test hook asks for it."""
@@ -264,14 +295,8 @@ class _Trainer:
             "metrics_bytes": self._metrics_file.tell(),
             "timing_bytes": self._timing_file.tell(),
             "epoch_sums": {"loss_sum": s.loss_sum, "correct": s.correct, "count": s.count},
-            "log_window": {"loss_sum": s.window_loss_sum, "steps": s.window_steps},
-            "best_val_loss": s.best_loss,
-            "best_epoch": s.best_epoch,
-            "bad_epochs": s.bad_epochs,
-            "stopped_early": s.stopped_early,
             "finished": s.finished,
-            "doctor": self.doctor.state_dict() if self.doctor is not None else None,
-            "doctor_reported": s.doctor_reported,
+            "extensions": {ext.name: state for ext in self.extensions if (state := ext.state_dict()) is not None},
             # set in the final checkpoint only: where the logs stood before the test line, for runs given more epochs
             "metrics_bytes_before_test": self._before_test[0] if self._before_test else None,
             "timing_bytes_before_test": self._before_test[1] if self._before_test else None,
@@ -285,10 +310,12 @@ class _Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
-        if self.doctor is not None and ckpt.get("doctor") is not None:
-            self.doctor.load_state_dict(ckpt["doctor"])
         set_rng_state(ckpt["rng"])
-        sums, window = ckpt["epoch_sums"], ckpt["log_window"]
+        states = ckpt["extensions"] if "extensions" in ckpt else legacy_states(ckpt)
+        for ext in self.extensions:
+            if ext.name in states:
+                ext.load_state_dict(states[ext.name])
+        sums = ckpt["epoch_sums"]
         self.state = _State(
             epoch=int(ckpt["epoch"]),
             step_in_epoch=int(ckpt["step_in_epoch"]),
@@ -296,14 +323,7 @@ class _Trainer:
             loss_sum=float(sums["loss_sum"]),
             correct=int(sums["correct"]),
             count=int(sums["count"]),
-            window_loss_sum=float(window["loss_sum"]),
-            window_steps=int(window["steps"]),
-            best_loss=ckpt["best_val_loss"],
-            best_epoch=ckpt["best_epoch"],
-            bad_epochs=int(ckpt["bad_epochs"]),
-            stopped_early=bool(ckpt["stopped_early"]),
             finished=bool(ckpt["finished"]),
-            doctor_reported=int(ckpt["doctor_reported"]),
         )
 
     def _resume_point(self) -> dict[str, Any] | None:
@@ -323,7 +343,7 @@ class _Trainer:
         s = self.state
         if not s.finished:
             where = f"epoch {s.epoch + 1}, step {s.step_in_epoch}/{self.steps_per_epoch}"
-            if s.epoch >= self.cfg.train.epochs or s.stopped_early:
+            if s.epoch >= self.cfg.train.epochs or self.early.stopped:
                 where = "the final evaluation"
             self.progress.message(f"resuming {self.rd.path} at {where} (global step {s.global_step})")
         return ckpt
@@ -338,13 +358,13 @@ class _Trainer:
             raise ConfigError(
                 f"cannot resume {self.rd.path!r} with train.epochs = {epochs}: it has already trained {s.epoch} epochs"
             )
-        if s.finished and s.epoch < epochs and not s.stopped_early:
+        if s.finished and s.epoch < epochs and not self.early.stopped:
             # More epochs for a finished run: continue from its last epoch's end, before the test line.
             metrics_bytes, timing_bytes = int(ckpt["metrics_bytes_before_test"]), int(ckpt["timing_bytes_before_test"])
             s.finished = False
             self.progress.message(f"continuing {self.rd.path} from epoch {s.epoch} to epoch {epochs}")
         if self.state.finished:
-            how = "stopped early" if self.state.stopped_early else "finished"
+            how = "stopped early" if self.early.stopped else "finished"
             self.progress.message(f"run {self.rd.path} already {how} after {self.state.epoch} epochs; nothing to do")
             result = self._result_from_logs()
             self._print_table(result.metrics)
@@ -360,7 +380,7 @@ class _Trainer:
                 f"classes; run folder {self.rd.path}"
             )
         t = self.cfg.train
-        while self.state.epoch < t.epochs and not self.state.stopped_early:
+        while self.state.epoch < t.epochs and not self.early.stopped:
             self._run_epoch()
         return self._finish()
 
@@ -374,9 +394,10 @@ class _Trainer:
         batch = t.batch_size
         order = np.random.Generator(np.random.PCG64([t.seed & 0xFFFFFFFFFFFFFFFF, epoch])).permutation(self.n_train)
         x, y = self.data.x_train, self.data.y_train
-        model, optimizer, loss_fn, doctor = self.model, self.optimizer, self.loss_fn, self.doctor
+        model, optimizer, loss_fn, extensions = self.model, self.optimizer, self.loss_fn, self.extensions
         model.train()
-        self.progress.start_epoch(epoch, min(first_step * batch, self.n_train))
+        for ext in extensions:
+            ext.start_epoch(self, epoch, min(first_step * batch, self.n_train))
         for k in range(first_step, self.steps_per_epoch):
             idx = order[k * batch : (k + 1) * batch]
             yb_np = y[idx]
@@ -385,8 +406,6 @@ class _Trainer:
             loss = loss_fn(outputs, from_numpy(yb_np))
             loss.backward()
             optimizer.step()
-            if doctor is not None:
-                doctor.step(loss, optimizer)  # after the update, so its update-size check sees this step's update
 
             value = loss.item()
             n = len(idx)
@@ -395,14 +414,8 @@ class _Trainer:
             s.loss_sum += value * n
             s.correct += int(np.count_nonzero(outputs.detach().numpy().argmax(axis=1) == yb_np))
             s.count += n
-            s.window_loss_sum += value
-            s.window_steps += 1
-            if s.global_step % t.log_every == 0:
-                lr = float(optimizer.param_groups[0]["lr"])
-                mean = s.window_loss_sum / s.window_steps
-                self._log({"kind": "step", "epoch": epoch, "step": s.global_step, "loss": _finite(mean), "lr": lr})
-                s.window_loss_sum, s.window_steps = 0.0, 0
-            self.progress.update(s.count, s.loss_sum / s.count, s.correct / s.count)
+            for ext in extensions:  # the doctor first: its update-size check must see this step's update
+                ext.after_step(self, loss, value, optimizer)
             if t.checkpoint_every and s.global_step % t.checkpoint_every == 0 and k + 1 < self.steps_per_epoch:
                 _save_checkpoint(self.rd.last, self._checkpoint_state())
                 self._crash(f"saved:{s.global_step}")
@@ -427,55 +440,27 @@ class _Trainer:
             "lr": lr,
         }
         self._log(record)
-        self._log_doctor_findings(epoch)
+        seconds = time.perf_counter() - start
+        samples_per_s = samples_here / seconds if seconds > 0 else 0.0
+        self._epoch_timing = (seconds, samples_per_s)
+        # The doctor logs its new findings, early stopping follows the validation loss (the training loss
+        # without a validation split) and decides best.pt, the progress display ends the epoch's line.
+        for ext in self.extensions:
+            ext.after_epoch(self, record)
         if self.scheduler is not None:
             self.scheduler.step()
-
-        # Early stopping and best.pt follow the validation loss, or the training loss without a validation split.
-        monitored = val_loss if val_loss is not None else train_loss
-        improved = (
-            monitored is not None and math.isfinite(monitored) and (s.best_loss is None or monitored < s.best_loss)
-        )
-        if improved:
-            s.best_loss, s.best_epoch, s.bad_epochs = float(monitored), epoch, 0
-        else:
-            s.bad_epochs += 1
-            s.stopped_early = bool(t.patience) and s.bad_epochs >= t.patience
         s.epoch, s.step_in_epoch = epoch, 0
         s.loss_sum, s.correct, s.count = 0.0, 0, 0
         self._crash(f"epoch:{epoch}")
 
-        seconds = time.perf_counter() - start
-        samples_per_s = samples_here / seconds if seconds > 0 else 0.0
         self._log_timing({"epoch": epoch, "seconds": round(seconds, 4), "samples_per_s": round(samples_per_s, 1)})
-        paths = ([self.rd.best] if improved else []) + ([self.rd.epoch_checkpoint(epoch)] if t.keep else [])
+        paths = ([self.rd.best] if self.early.improved else []) + ([self.rd.epoch_checkpoint(epoch)] if t.keep else [])
         _save_checkpoint(paths + [self.rd.last], self._checkpoint_state())  # last.pt last: see save_checkpoint
         if t.keep:
             prune_epoch_checkpoints(self.rd.checkpoints, t.keep)
         self._crash(f"saved:{s.global_step}")
-        self.progress.end_epoch(record, seconds, samples_per_s)
-        if s.stopped_early:
-            what = "validation" if val_loss is not None else "training"
-            self.progress.message(
-                f"stopping early: no better {what} loss for {s.bad_epochs} epochs (best {s.best_loss:.4f} "
-                f"at epoch {s.best_epoch})"
-            )
-
-    def _log_doctor_findings(self, epoch: int) -> None:
-        if self.doctor is None:
-            return
-        findings = self.doctor.findings()
-        new = findings[self.state.doctor_reported :]
-        if new:
-            self._log(
-                {
-                    "kind": "doctor",
-                    "epoch": epoch,
-                    "step": self.state.global_step,
-                    "findings": [_json_safe(f.to_dict()) for f in new],
-                }
-            )
-            self.state.doctor_reported = len(findings)
+        if self.early.stopped:
+            self.progress.message(self.early.stop_message())
 
     def _finish(self) -> FitResult:
         """The test evaluation, model.pt, doctor.json, and a last checkpoint that marks the run finished."""
@@ -495,17 +480,15 @@ class _Trainer:
         )
         self._crash("test")
         save(self.model.state_dict(), self.rd.model)
-        if self.doctor is not None:
-            write_json_atomic(self.rd.doctor_json, [_json_safe(f.to_dict()) for f in self.doctor.findings()])
+        for ext in self.extensions:
+            ext.after_training(self, self.rd)  # the doctor writes doctor.json
         self._crash("model")
         s.finished = True
         _save_checkpoint(self.rd.last, self._checkpoint_state())
         result = self._result_from_logs()
         self._print_table(result.metrics)
         if self.doctor is not None:
-            findings = self.doctor.findings()
-            if findings:
-                self.progress.message(self.doctor.report())
+            self.doctor.report(self)
         self.progress.message(f"saved {self.rd.model}")
         return result
 
@@ -517,7 +500,7 @@ class _Trainer:
         self.progress.table(rows)
 
     def _result_from_logs(self) -> FitResult:
-        return result_from_metrics(self.rd, self.state.epoch, self.state.best_epoch, self.state.stopped_early)
+        return result_from_metrics(self.rd, self.state.epoch, self.early.best_epoch, self.early.stopped)
 
 
 def result_from_metrics(rd: RunDir, epochs_run: int, best_epoch: int | None, stopped_early: bool) -> FitResult:
@@ -536,17 +519,6 @@ def _make_doctor(cfg: RunConfig, model):
     from ..doctor import Doctor
 
     return Doctor(model, every=cfg.train.doctor_every)
-
-
-def _json_safe(value):
-    """value with NaN and infinities replaced by None, at any depth, so the JSON written is standard."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 __all__ = ["fit", "FitResult", "data_info", "result_from_metrics"]

@@ -40,7 +40,7 @@ def test_round_trip(tmp_path):
     path = str(tmp_path / "last.pt")
     save_checkpoint(path, state(20))
     loaded = load_checkpoint(path)
-    assert loaded["format"] == "ember-train-checkpoint" and loaded["version"] == 1
+    assert loaded["format"] == "ember-train-checkpoint" and loaded["version"] == 2
     assert loaded["global_step"] == 20 and loaded["best_val_loss"] == 0.25 and loaded["best_epoch"] is None
     np.testing.assert_array_equal(loaded["model"]["w"].numpy(), np.arange(6, dtype=np.float32).reshape(2, 3) * 20)
     assert os.listdir(tmp_path) == ["last.pt"]  # no temporary file left behind

@@ -253,3 +253,48 @@ def test_overwrite_also_clears_the_plots_of_the_old_run(tmp_path):
         open(rd.file(name), "w").write("x")
     rd.create(overwrite=True)
     assert sorted(os.listdir(rd.path)) == ["checkpoints", "notes.txt"]
+
+
+def test_early_stopping_state_survives_a_kill(tmp_path):
+    """The early-stopping counter is checkpointed: a run killed after epoch 2's checkpoint stops where an
+    uninterrupted run stops (a counter reset on resume would stop it one epoch late)."""
+    settings = {**SETTINGS, "train.epochs": 10, "train.patience": 2, "train.lr": 3.0, "train.doctor": False}
+    settings.pop("train.doctor_every")
+    uninterrupted = str(tmp_path / "uninterrupted")
+    result = fit(load_config(None, settings), uninterrupted, out=io.StringIO())
+    stop = result.epochs_run
+    assert result.stopped_early and stop < 10 and stop - result.best_epoch == 2  # the setting must stop early
+    # killed in the last epoch before stopping: once before its checkpoint, once after (one bad epoch counted)
+    for crash_at in (f"epoch:{stop - 1}", f"saved:{(stop - 1) * STEPS_PER_EPOCH}"):
+        folder = str(tmp_path / crash_at.replace(":", "-"))
+        proc = start(folder, crash_at=crash_at, settings=settings)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL, err
+        resume(folder)
+        assert open(RunDir(folder).metrics, "rb").read() == open(RunDir(uninterrupted).metrics, "rb").read()
+
+
+def test_a_checkpoint_of_the_previous_layout_resumes_exactly(reference, tmp_path):
+    """Version 1 checkpoints kept early-stopping, doctor and step-log state as top-level entries; runs left
+    unfinished by an earlier ember still resume, and exactly."""
+    from ember.train.checkpoint import load_checkpoint
+
+    folder = str(tmp_path / "run")
+    killed_run(folder, f"saved:{STEPS_PER_EPOCH + 8}")  # in epoch 2, with a step-log window open
+    rd = RunDir(folder)
+    ckpt = load_checkpoint(rd.last)
+    states = ckpt.pop("extensions")
+    early, doctor, window = states["early_stopping"], states["doctor"], states["step_log"]
+    ckpt.update(
+        version=1,
+        log_window={"loss_sum": window["loss_sum"], "steps": window["steps"]},
+        best_val_loss=early["best_loss"],
+        best_epoch=early["best_epoch"],
+        bad_epochs=early["bad_epochs"],
+        stopped_early=early["stopped"],
+        doctor=doctor["doctor"],
+        doctor_reported=doctor["reported"],
+    )
+    ember.save(ckpt, rd.last)
+    resume(folder)
+    assert_same_as(reference, folder)

@@ -154,7 +154,7 @@ def test_no_validation_split_watches_the_training_loss(tmp_path):
     epochs = rd.read_metrics("epoch")
     assert all(r["val_loss"] is None and r["val_acc"] is None for r in epochs)
     best_epoch = min(epochs, key=lambda r: r["train_loss"])["epoch"]
-    assert load_checkpoint(rd.best)["best_epoch"] == best_epoch
+    assert load_checkpoint(rd.best)["extensions"]["early_stopping"]["best_epoch"] == best_epoch
     lines = out.getvalue().splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("split "))
     assert [line.split()[0] for line in lines[header + 1 : header + 3]] == ["train", "test"]
@@ -236,14 +236,15 @@ def test_doctor_findings_are_logged_and_saved(tmp_path):
     final = rd.read_doctor()
     assert [(f["kind"], f["layer"]) for f in final] == kinds
     ckpt = load_checkpoint(rd.last)
-    assert ckpt["doctor"]["step"] == 12 and ckpt["doctor_reported"] == len(kinds)
+    doctor = ckpt["extensions"]["doctor"]
+    assert doctor["doctor"]["step"] == 12 and doctor["reported"] == len(kinds)
     for line in open(rd.metrics, "rb").read().splitlines():  # NaN in a finding's numbers is written as null
         assert b"NaN" not in line and b"Infinity" not in line
 
 
 def test_no_doctor_no_doctor_file(tmp_path):
     _, rd = run(tmp_path)
-    assert not os.path.exists(rd.doctor_json) and load_checkpoint(rd.last)["doctor"] is None
+    assert not os.path.exists(rd.doctor_json) and "doctor" not in load_checkpoint(rd.last)["extensions"]
     assert rd.read_doctor() == [] and rd.read_metrics("doctor") == []
 
 
