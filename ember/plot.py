@@ -45,7 +45,7 @@ def plot_curves(run_dir: str | os.PathLike, out_png: str | os.PathLike) -> Path:
 
     metrics = read_metrics(run_dir)
     if not metrics.epochs and not metrics.steps:
-        from ember.train.run_dir import RunDir
+        from ember.train import RunDir
 
         raise ValueError(f"{RunDir(run_dir).metrics} has no step or epoch lines yet; nothing to plot")
     fig = _figure(CURVES_SIZE)  # first, so a missing matplotlib is reported before the ticker import below

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ember.train.run_dir import RunDir
+from ember.train import RunDir
 
 from .page import content_security_policy, render_page
 

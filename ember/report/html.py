@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.train.run_dir import RunDir
+from ember.train import RunDir
 
 from .._atomic import write_text_atomic
 from .curves import accuracy_series, loss_series

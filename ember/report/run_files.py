@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ember.train.run_dir import RunDir
+from ember.train import RunDir
 
 from .._jsonl import parse_jsonl
 
