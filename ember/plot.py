@@ -76,7 +76,7 @@ def plot_confusion(
 ) -> Path:
     """The confusion matrix of the run's model on a split (counts in the cells) written as a PNG."""
     from ember.report.html import confusion_matrix
-    from ember.train.evaluate import evaluate_run
+    from ember.train import evaluate_run
 
     result = evaluate_run(run_dir, split=split, checkpoint=checkpoint)
     names = [str(n) for n in result.class_names]

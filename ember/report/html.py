@@ -51,7 +51,7 @@ def build_report(run_dir: str | os.PathLike, evaluation: Any | None = None) -> s
     data_info = read_json(RunDir(path).data_json) or {}
     config = read_config(path)
     if evaluation is None and Path(RunDir(path).model).is_file():
-        from ember.train.evaluate import evaluate_run
+        from ember.train import evaluate_run
 
         evaluation = evaluate_run(path, split="test", checkpoint="model")
     sections = [

@@ -107,6 +107,6 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, dict[str, Any]] | None:
     path = Path(RunDir(run_dir).config)
     if not path.is_file():
         return None
-    from ember.train.config import load_config
+    from ember.train import load_config
 
     return load_config(path).to_dict()
