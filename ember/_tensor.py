@@ -181,21 +181,27 @@ def parse_to_args(args: tuple, kwargs: dict) -> tuple[dt.dtype | None, bool | No
         raise TypeError(f"to() got an unexpected keyword argument '{unknown[0]}'")
     dev, dtype = kwargs.get("device"), kwargs.get("dtype")
     rest = list(args)
-    if rest and isinstance(rest[0], Tensor):
+    kinds = ", ".join(type(a).__name__ for a in args)
+    invalid = TypeError(f"to() received an invalid combination of arguments - got ({kinds})")
+    if rest and isinstance(rest[0], Tensor):  # to(tensor, non_blocking, copy)
         dtype = rest.pop(0).dtype
-    else:
-        if rest and (rest[0] is None or isinstance(rest[0], (str, device)) or type(rest[0]) is int):
-            dev = rest.pop(0)
-        if rest and not isinstance(rest[0], bool) and rest[0] is not None:
-            dtype = rest.pop(0)
-        elif rest and rest[0] is None:
-            rest.pop(0)
+    elif rest:
+        first = rest.pop(0)
+        if first is None or isinstance(first, (str, device)) or type(first) is int:  # to(device, dtype, ...)
+            dev = first
+            if rest:
+                if isinstance(rest[0], bool):
+                    raise invalid
+                dtype = rest.pop(0)
+        elif isinstance(first, bool):
+            raise invalid
+        else:  # to(dtype, non_blocking, copy)
+            dtype = first
     flags = {"non_blocking": kwargs.get("non_blocking", False), "copy": kwargs.get("copy")}
     for name, value in zip(("non_blocking", "copy"), rest):
         flags[name] = value
     if len(rest) > 2 or not all(isinstance(v, bool) for v in flags.values() if v is not None):
-        kinds = ", ".join(type(a).__name__ for a in args)
-        raise TypeError(f"to() received an invalid combination of arguments - got ({kinds})")
+        raise invalid
     check_device(dev)
     return (None if dtype is None else dt.to_dtype(dtype)), flags["copy"]
 

@@ -25,9 +25,10 @@ def _definition(obj, key: str) -> tuple[str, str] | None:
     fn = obj
     while True:  # the names along the wrapper chain: a factory may rename the outer function
         names.append(getattr(fn, "__name__", key))
-        if not hasattr(fn, "__wrapped__"):
+        inner = getattr(fn, "__wrapped__", None) or getattr(fn, "applies", None)  # operators name the op they apply
+        if inner is None:
             break
-        fn = fn.__wrapped__
+        fn = inner
     if isinstance(fn, (staticmethod, classmethod)):
         fn = fn.__func__
     try:

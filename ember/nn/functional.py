@@ -9,13 +9,13 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._tensor import Tensor
-from .._warn import warn_user
+from .._warn import warn_user as _warn_user
 from ..ops import nn_ops as K
-from ..ops import pointwise as P
+from ..ops import pointwise as _pointwise
 from ..ops._inplace import apply_inplace
 from ..ops.linalg import linear as _linear_2d
 from ..ops.linalg import matmul
-from ..ops.reduction import vector_norm
+from ..ops.reduction import vector_norm as _vector_norm
 from ..random import rng
 
 __all__ = [
@@ -87,7 +87,7 @@ def legacy_reduction(size_average, reduce, emit_warning: bool = True) -> str:
     else:
         ret = "none"
     if emit_warning:
-        warn_user(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.")
+        _warn_user(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.")
     return ret
 
 
@@ -151,7 +151,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     """x clamped to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    op = P.hardtanh_op
+    op = _pointwise.hardtanh_op
     return (
         apply_inplace(input, op, min_val=min_val, max_val=max_val)
         if inplace
@@ -171,7 +171,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise."""
-    op = P.leaky_relu_op
+    op = _pointwise.leaky_relu_op
     return (
         apply_inplace(input, op, negative_slope=negative_slope) if inplace else op(input, negative_slope=negative_slope)
     )
@@ -189,7 +189,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    op = P.elu_op
+    op = _pointwise.elu_op
     return apply_inplace(input, op, alpha=alpha) if inplace else op(input, alpha=alpha)
 
 
@@ -205,7 +205,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """Scaled ELU with the self-normalizing constants."""
     kw = {"alpha": _SELU_ALPHA, "scale": _SELU_SCALE}
-    return apply_inplace(input, P.elu_op, **kw) if inplace else P.elu_op(input, **kw)
+    return apply_inplace(input, _pointwise.elu_op, **kw) if inplace else _pointwise.elu_op(input, **kw)
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -217,7 +217,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    return apply_inplace(input, P.celu_op, alpha=alpha) if inplace else P.celu_op(input, alpha=alpha)
+    return apply_inplace(input, _pointwise.celu_op, alpha=alpha) if inplace else _pointwise.celu_op(input, alpha=alpha)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -229,22 +229,22 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x), exactly (erf) or with the tanh approximation."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
-    return P.gelu_op(input, approximate=approximate)
+    return _pointwise.gelu_op(input, approximate=approximate)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x)."""
-    return apply_inplace(input, P.silu_op) if inplace else P.silu_op(input)
+    return apply_inplace(input, _pointwise.silu_op) if inplace else _pointwise.silu_op(input)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
-    return apply_inplace(input, P.mish_op) if inplace else P.mish_op(input)
+    return apply_inplace(input, _pointwise.mish_op) if inplace else _pointwise.mish_op(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, linear above threshold."""
-    return P.softplus_op(input, beta=beta, threshold=threshold)
+    return _pointwise.softplus_op(input, beta=beta, threshold=threshold)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -279,17 +279,17 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """clamp(x / 6 + 1/2, 0, 1)."""
-    return apply_inplace(input, P.hardsigmoid_op) if inplace else P.hardsigmoid_op(input)
+    return apply_inplace(input, _pointwise.hardsigmoid_op) if inplace else _pointwise.hardsigmoid_op(input)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * hardsigmoid(x)."""
-    return apply_inplace(input, P.hardswish_op) if inplace else P.hardswish_op(input)
+    return apply_inplace(input, _pointwise.hardswish_op) if inplace else _pointwise.hardswish_op(input)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)), stable for large |x|."""
-    return P.logsigmoid_op(input)
+    return _pointwise.logsigmoid_op(input)
 
 
 def _integer_threshold(t: Tensor, threshold: float, value: float) -> Tensor:
@@ -307,7 +307,7 @@ def _threshold(input: Tensor, inplace: bool, **kw) -> Tensor:
     kind = input._data.dtype.kind
     if kind == "b":
         raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
-    op = _integer_threshold if kind in "iu" else P.threshold_op
+    op = _integer_threshold if kind in "iu" else _pointwise.threshold_op
     return apply_inplace(input, op, **kw) if inplace else op(input, **kw)
 
 
@@ -420,7 +420,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
     """input divided by its p-norm along dim (clamped below by eps)."""
-    norm = vector_norm(input, p, dim, keepdim=True).clamp_min(eps)
+    norm = _vector_norm(input, p, dim, keepdim=True).clamp_min(eps)
     res = input / norm.expand_as(input)
     if out is not None:
         out.copy_(res)
@@ -665,6 +665,6 @@ def kl_div(
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """Cosine of the angle between x1 and x2 along dim."""
-    n1 = vector_norm(x1, 2, dim).clamp_min(eps)
-    n2 = vector_norm(x2, 2, dim).clamp_min(eps)
+    n1 = _vector_norm(x1, 2, dim).clamp_min(eps)
+    n2 = _vector_norm(x2, 2, dim).clamp_min(eps)
     return (x1 * x2).sum(dim) / (n1 * n2)

@@ -41,7 +41,9 @@ def apply_inplace(self: Tensor, compute: Callable, *args, **kwargs) -> Tensor:
 
     Recording an in-place op needs the old value of self, so a snapshot stands in for it."""
     recording = grad_enabled() and (
-        self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+        self._requires_grad
+        or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+        or any(isinstance(a, Tensor) and a._requires_grad for a in kwargs.values())  # clamp_(min=t), scatter_(src=t)
     )
     if recording:
         if self.grad_fn is None and self._requires_grad:
@@ -79,7 +81,7 @@ def inplace_method(fn: Callable, name: str, fast: Callable | None = None) -> Cal
 
     method.__name__ = name
     method.__doc__ = f"In-place {name.rstrip('_')}."
-    method.__wrapped__ = fn  # the op it applies in place (what inspect.unwrap and tools/gen_where.py report)
+    method.applies = fn  # the op it applies in place (what tools/gen_where.py reports)
     return method
 
 

@@ -32,7 +32,7 @@ def _forward(fn):
             return NotImplemented
         return fn(self, other)
 
-    method.__wrapped__ = fn  # what tools/gen_where.py (and inspect.unwrap) reports for the operator
+    method.applies = fn  # the op behind the operator, for tools/gen_where.py
     return method
 
 
@@ -45,7 +45,7 @@ def _reflected(fn):
             return NotImplemented
         return fn(other, self)
 
-    method.__wrapped__ = fn
+    method.applies = fn
     return method
 
 
@@ -56,7 +56,7 @@ def _augmented(name: str):
     def method(self, other):
         return inplace(self, other)
 
-    method.__wrapped__ = inplace
+    method.applies = inplace
     return method
 
 

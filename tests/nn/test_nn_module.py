@@ -439,6 +439,7 @@ TO_CALLS = [
     ("copy", lambda lib, o: o.to(lib.float64, copy=True)),
     ("copy positionally", lambda lib, o: o.to("cpu", lib.float64, False, True)),
     ("two devices", lambda lib, o: o.to("cpu", "cpu")),
+    ("a flag where the dtype goes", lambda lib, o: o.to("cpu", False)),
     ("two dtypes", lambda lib, o: o.to(lib.float64, lib.float32)),
     ("unknown keyword", lambda lib, o: o.to(bogus=1)),
     ("integer dtype", lambda lib, o: o.to(lib.int32)),

@@ -448,3 +448,29 @@ def test_clamp_gradients_reach_tensor_bounds_and_nodes_are_named_as_torch(call):
     e_out, t_out = check_op(call, x, lo, hi)
     assert e_out.grad_fn.name() == t_out.grad_fn.name()
     gradcheck(lambda *t: call(ember, *t), x, lo, hi)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda y, lo, hi: y.clamp_(min=lo),
+        lambda y, lo, hi: y.clamp_(max=hi),
+        lambda y, lo, hi: y.clamp_(lo, hi),
+        lambda y, lo, hi: y.clamp_min_(lo),
+    ],
+)
+def test_in_place_clamp_records_tensor_bounds_given_by_keyword_or_position(call):
+    """Whether an in-place op is recorded depends on every tensor operand, keyword ones included."""
+    grads = {}
+    for lib in (ember, torch):
+        y = lib.tensor([1.0, 2.0, 3.0])
+        lo = lib.tensor([2.0, 2.0, 2.0], requires_grad=True)
+        hi = lib.tensor([2.5, 2.5, 2.5], requires_grad=True)
+        out = call(y, lo, hi)
+        assert out.requires_grad and out.grad_fn is not None
+        out.sum().backward()
+        grads[lib.__name__] = [None if t.grad is None else t.grad.numpy() for t in (lo, hi)]
+    for mine, theirs in zip(grads["ember"], grads["torch"]):
+        assert (mine is None) == (theirs is None)
+        if mine is not None:
+            np.testing.assert_array_equal(mine, theirs)
