@@ -38,104 +38,82 @@ _user_state: contextvars.ContextVar = contextvars.ContextVar("ember_user_float_s
 if FAST:
     _QUIET = _make_extobj(all="ignore")
     _set, _reset = _extobj_contextvar.set, _extobj_contextvar.reset
-
+    _current_state = _extobj_contextvar.get
     # For the hottest ops, inline: token = enter_quiet() ... finally: leave_quiet(token) (no extra frame).
     enter_quiet = functools.partial(_set, _QUIET)
     leave_quiet = _reset
-
-    class quiet:
-        """A context in which NumPy computes inf, NaN and subnormals without a warning."""
-
-        __slots__ = ("_token",)
-
-        def __enter__(self) -> None:
-            self._token = _set(_QUIET)
-
-        def __exit__(self, *exc: Any) -> None:
-            _reset(self._token)
-
-    def quietly(fn: Callable) -> Callable:
-        """fn, computing without NumPy's floating-point warnings."""
-
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            token = _set(_QUIET)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _reset(token)
-
-        return run
-
-    def quietly_around_user_code(fn: Callable) -> Callable:
-        """fn, computing quietly; user code it calls back runs under the caller's error state (see as_user)."""
-
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            saved = _user_state.set(_extobj_contextvar.get())
-            token = _set(_QUIET)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _reset(token)
-                _user_state.reset(saved)
-
-        return run
-
-    class as_user:
-        """A context for calling user code from inside quietly_around_user_code: the caller's error state."""
-
-        __slots__ = ("_token",)
-
-        def __enter__(self) -> None:
-            state = _user_state.get()
-            self._token = None if state is None else _set(state)
-
-        def __exit__(self, *exc: Any) -> None:
-            if self._token is not None:
-                _reset(self._token)
+    _enter_state = _set
 
 else:
 
     def enter_quiet() -> Any:
         """Start ignoring NumPy's float errors; returns what leave_quiet needs."""
-        state = np.errstate(all="ignore")
-        state.__enter__()
-        return state
+        return _enter_state({"all": "ignore"})
 
-    def leave_quiet(state: Any) -> None:
-        """Undo enter_quiet."""
-        state.__exit__(None, None, None)
+    def leave_quiet(token: Any) -> None:
+        """Undo enter_quiet (or _enter_state)."""
+        token.__exit__(None, None, None)
 
-    def quiet() -> np.errstate:  # type: ignore[no-redef]
-        """A context in which NumPy computes inf, NaN and subnormals without a warning."""
-        return np.errstate(all="ignore")
+    def _current_state() -> Any:
+        return np.geterr()
 
-    def quietly(fn: Callable) -> Callable:  # type: ignore[no-redef]
-        """fn, computing without NumPy's floating-point warnings."""
+    def _enter_state(state: dict) -> Any:
+        token = np.errstate(**state)
+        token.__enter__()
+        return token
 
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            with np.errstate(all="ignore"):
-                return fn(*args, **kwargs)
 
-        return run
+class quiet:
+    """A context in which NumPy computes inf, NaN and subnormals without a warning."""
 
-    def quietly_around_user_code(fn: Callable) -> Callable:  # type: ignore[no-redef]
-        """fn, computing quietly; user code it calls back runs under the caller's error state (see as_user)."""
+    __slots__ = ("_token",)
 
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            saved = _user_state.set(np.geterr())
-            try:
-                with np.errstate(all="ignore"):
-                    return fn(*args, **kwargs)
-            finally:
-                _user_state.reset(saved)
+    def __enter__(self) -> None:
+        self._token = enter_quiet()
 
-        return run
+    def __exit__(self, *exc: Any) -> None:
+        leave_quiet(self._token)
 
-    def as_user() -> Any:  # type: ignore[no-redef]
-        """A context for calling user code from inside quietly_around_user_code: the caller's error state."""
+
+def quietly(fn: Callable) -> Callable:
+    """fn, computing without NumPy's floating-point warnings."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        token = enter_quiet()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            leave_quiet(token)
+
+    return run
+
+
+def quietly_around_user_code(fn: Callable) -> Callable:
+    """fn, computing quietly; user code it calls back runs under the caller's error state (see as_user)."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        saved = _user_state.set(_current_state())
+        token = enter_quiet()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            leave_quiet(token)
+            _user_state.reset(saved)
+
+    return run
+
+
+class as_user:
+    """A context for calling user code from inside quietly_around_user_code: the caller's error state."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
         state = _user_state.get()
-        return np.errstate() if state is None else np.errstate(**state)
+        self._token = None if state is None else _enter_state(state)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._token is not None:
+            leave_quiet(self._token)
