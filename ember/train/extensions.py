@@ -61,9 +61,12 @@ class Extension:
         """Release what the extension holds (hooks, files)."""
 
 
-def _finite(value: float | None) -> float | None:
-    """NaN and infinities as None, so every JSON reader accepts the metrics line."""
-    return value if value is None or math.isfinite(value) else None
+def finite(value: float | None) -> float | None:
+    """A float for metrics.jsonl; NaN and infinities become null so every JSON reader accepts the file."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 class StepLog(Extension):
@@ -81,7 +84,7 @@ class StepLog(Extension):
         if loop.global_step % self.every == 0:
             mean = self.loss_sum / self.steps
             record = {"kind": "step", "epoch": loop.epoch + 1, "step": loop.global_step}
-            loop.log({**record, "loss": _finite(mean), "lr": loop.learning_rate()})
+            loop.log({**record, "loss": finite(mean), "lr": loop.learning_rate()})
             self.loss_sum, self.steps = 0.0, 0
 
     def state_dict(self) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import signal
 import sys
@@ -25,11 +24,11 @@ import numpy as np
 
 from .._atomic import write_text_atomic
 from .._jsonl import parse_jsonl
-from .checkpoint import find_resume_checkpoint, prune_epoch_checkpoints, remove_stale_temporaries
+from .checkpoint import CheckpointError, find_resume_checkpoint, prune_epoch_checkpoints, remove_stale_temporaries
 from .checkpoint import save_checkpoint as _save_checkpoint
 from .config import ConfigError, RunConfig, to_toml
 from .evaluate import evaluate_arrays
-from .extensions import DoctorWatch, EarlyStopping, Extension, ProgressDisplay, StepLog, legacy_states
+from .extensions import DoctorWatch, EarlyStopping, Extension, ProgressDisplay, StepLog, finite, legacy_states
 from .progress import Progress
 from .run_dir import RunDir, read_jsonl, write_json_atomic
 
@@ -60,14 +59,6 @@ class _State:
     correct: int = 0
     count: int = 0
     finished: bool = False
-
-
-def _finite(value: float | None) -> float | None:
-    """A float for metrics.jsonl; NaN and infinities become null so every JSON reader accepts the file."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def fit(
@@ -183,7 +174,7 @@ class _Trainer:
         self.steps_per_epoch = -(-self.n_train // t.batch_size)  # the last, partial batch is kept
         self.progress = Progress(out, t.epochs, self.n_train)
         self.early = EarlyStopping(t.patience, validation=len(data.y_val) > 0)
-        self.doctor = DoctorWatch(_make_doctor(cfg, self.model)) if cfg.train.doctor else None
+        self.doctor = _make_doctor(cfg, self.model)
         self._epoch_timing = (0.0, 0.0)
         # Called in this order after each step and each epoch; each keeps its state in checkpoints by name.
         self.extensions: list[Extension] = [
@@ -231,7 +222,8 @@ class _Trainer:
                 "(start a new run)"
             )
 
-    def _log(self, record: dict[str, Any]) -> None:
+    def log(self, record: dict[str, Any]) -> None:
+        """Append one line to metrics.jsonl (extensions log through this too)."""
         self._metrics_file.write((json.dumps(record) + "\n").encode())
         self._metrics_file.flush()  # readers (the dashboard) follow the file live
 
@@ -255,10 +247,6 @@ class _Trainer:
     @property
     def global_step(self) -> int:
         return self.state.global_step
-
-    def log(self, record: dict[str, Any]) -> None:
-        """Append one line to metrics.jsonl."""
-        self._log(record)
 
     def message(self, text: str) -> None:
         """Print a line for the user."""
@@ -306,12 +294,12 @@ class _Trainer:
         from .. import set_rng_state
         from .model import load_weights
 
+        states = self._extension_states(ckpt, path)  # checked before anything is changed
         load_weights(self.model, ckpt["model"], path)
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
         set_rng_state(ckpt["rng"])
-        states = ckpt["extensions"] if "extensions" in ckpt else legacy_states(ckpt)
         for ext in self.extensions:
             if ext.name in states:
                 ext.load_state_dict(states[ext.name])
@@ -325,6 +313,24 @@ class _Trainer:
             count=int(sums["count"]),
             finished=bool(ckpt["finished"]),
         )
+
+    def _extension_states(self, ckpt: dict[str, Any], path: str) -> dict[str, Any]:
+        """The extensions' states in ckpt (either layout); a missing entry is a one-line CheckpointError."""
+        entries = ("model", "optimizer", "scheduler", "rng", "epoch", "step_in_epoch", "global_step", "epoch_sums")
+        missing = [k for k in (*entries, "finished") if k not in ckpt]
+        try:
+            states = ckpt["extensions"] if "extensions" in ckpt else legacy_states(ckpt)
+        except KeyError as e:
+            missing.append(str(e.args[0]))
+            states = {}
+        missing += [
+            f"extensions/{ext.name}"
+            for ext in self.extensions
+            if ext.state_dict() is not None and ext.name not in states
+        ]
+        if missing:
+            raise CheckpointError(f"checkpoint {path} has no {missing[0]!r} entry; it was not written by ember train")
+        return states
 
     def _resume_point(self) -> dict[str, Any] | None:
         """Load the newest usable checkpoint (reporting skipped ones) and return it; None if there is none yet."""
@@ -433,13 +439,13 @@ class _Trainer:
             "kind": "epoch",
             "epoch": epoch,
             "step": s.global_step,
-            "train_loss": _finite(train_loss),
+            "train_loss": finite(train_loss),
             "train_acc": train_acc,
-            "val_loss": _finite(val_loss),
+            "val_loss": finite(val_loss),
             "val_acc": val_acc,
             "lr": lr,
         }
-        self._log(record)
+        self.log(record)
         seconds = time.perf_counter() - start
         samples_per_s = samples_here / seconds if seconds > 0 else 0.0
         self._epoch_timing = (seconds, samples_per_s)
@@ -469,12 +475,12 @@ class _Trainer:
         s = self.state
         self._before_test = (self._metrics_file.tell(), self._timing_file.tell())
         test_loss, test_acc, _ = evaluate_arrays(self.model, self.loss_fn, self.data.x_test, self.data.y_test)
-        self._log(
+        self.log(
             {
                 "kind": "test",
                 "epoch": s.epoch,
                 "step": s.global_step,
-                "test_loss": _finite(test_loss),
+                "test_loss": finite(test_loss),
                 "test_acc": test_acc,
             }
         )
@@ -512,13 +518,13 @@ def result_from_metrics(rd: RunDir, epochs_run: int, best_epoch: int | None, sto
     return FitResult(rd.path, epochs_run, final, best_epoch, stopped_early)
 
 
-def _make_doctor(cfg: RunConfig, model):
-    """The training doctor watching model, or None when cfg.train.doctor is off."""
+def _make_doctor(cfg: RunConfig, model) -> DoctorWatch | None:
+    """The training doctor watching model, as an extension; None when cfg.train.doctor is off."""
     if not cfg.train.doctor:
         return None
     from ..doctor import Doctor
 
-    return Doctor(model, every=cfg.train.doctor_every)
+    return DoctorWatch(Doctor(model, every=cfg.train.doctor_every))
 
 
 __all__ = ["fit", "FitResult", "data_info", "result_from_metrics"]

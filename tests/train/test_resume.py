@@ -298,3 +298,18 @@ def test_a_checkpoint_of_the_previous_layout_resumes_exactly(reference, tmp_path
     ember.save(ckpt, rd.last)
     resume(folder)
     assert_same_as(reference, folder)
+
+
+def test_a_checkpoint_missing_an_extension_state_is_refused_before_anything_changes(tmp_path):
+    from ember.train.checkpoint import load_checkpoint
+
+    folder = str(tmp_path / "run")
+    killed_run(folder, f"saved:{STEPS_PER_EPOCH + 8}")
+    rd = RunDir(folder)
+    ckpt = load_checkpoint(rd.last)
+    del ckpt["extensions"]["early_stopping"]
+    ember.save(ckpt, rd.last)
+    metrics_before = open(rd.metrics, "rb").read()
+    with pytest.raises(CheckpointError, match=r"has no 'extensions/early_stopping' entry"):
+        resume(folder)
+    assert open(rd.metrics, "rb").read() == metrics_before

@@ -14,8 +14,9 @@ import ember
 from ember.train import ConfigError, load_config, trainer
 from ember.train.checkpoint import load_checkpoint
 from ember.train.evaluate import evaluate_run, outputs_to_probs
+from ember.train.extensions import finite
 from ember.train.run_dir import RunDir, read_jsonl
-from ember.train.trainer import FitResult, _finite, fit
+from ember.train.trainer import FitResult, fit
 
 # 200 digits: 180 to train on, 20 for validation; batch 50 gives 4 steps per epoch, the last one partial.
 SMALL = {"data.limit": 200, "train.batch_size": 50, "train.epochs": 3, "train.log_every": 3, "train.doctor": False}
@@ -191,7 +192,7 @@ def test_mid_epoch_checkpoints(tmp_path, monkeypatch):
 
 
 def test_nan_is_written_as_null():
-    assert _finite(float("nan")) is None and _finite(math.inf) is None and _finite(0.5) == 0.5 and _finite(None) is None
+    assert finite(float("nan")) is None and finite(math.inf) is None and finite(0.5) == 0.5 and finite(None) is None
 
 
 def test_evaluate_run(tmp_path):
