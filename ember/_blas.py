@@ -236,8 +236,9 @@ class _Axpy:
     some CPUs the vector loop uses fused multiply-adds and the scalar loop does not. With a granule of
     1 every element rounds once, however the call is split. With a longer granule the call runs on
     one thread (a threaded call is cut into pieces whose tails would round twice; short calls that the
-    check saw OpenBLAS keep in one piece stay on the configured count), over the whole blocks only, and the last few elements go through the same kernel as one whole block of scratch
-    arrays (what lies beyond the tail there is left from earlier calls: each element is computed alone)."""
+    check saw OpenBLAS keep in one piece stay on the configured count), over the whole blocks only, and the
+    last few elements go through the same kernel as one whole block of scratch arrays (what lies beyond
+    the tail there is left from earlier calls: each element is computed alone)."""
 
     __slots__ = (
         "fn",

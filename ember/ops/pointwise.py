@@ -129,7 +129,10 @@ erf = pointwise("erf", array_math.erf, lambda g, x, o: g * (-(x * x)).exp() * _T
 
 
 # ---------------------------------------------------------------------------- zero gradient
-def zero_gradient(name, np_fn, keep_int=True):
+def zero_gradient(name: str, np_fn, keep_int: bool = True):
+    """An elementwise op name(input, *, out=None) whose gradient is zero everywhere (floor, ceil, trunc, round);
+    integer input is returned as a copy unless keep_int is False."""
+
     class Zero(Node):
         def backward(self, g):
             return (g * 0,)
