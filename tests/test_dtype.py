@@ -64,3 +64,15 @@ def test_result_type_with_scalars():
         eb = ember.tensor(b) if isinstance(b, np.ndarray) else b
         tb = torch.tensor(b) if isinstance(b, np.ndarray) else b
         assert str(ember.result_type(ea, eb)) == str(torch.result_type(ta, tb))
+
+
+@pytest.mark.parametrize("python_type", [float, int, bool])
+def test_python_types_name_torchs_dtypes(python_type):
+    """dtype=float is float64 in torch (not the default dtype), int is int64, bool is bool."""
+    for make in (
+        lambda lib: lib.zeros(2, dtype=python_type),
+        lambda lib: lib.tensor([1, 0], dtype=python_type),
+        lambda lib: lib.ones(2).to(python_type),
+        lambda lib: lib.full((2,), 1, dtype=python_type),
+    ):
+        assert str(make(ember).dtype) == str(make(torch).dtype)

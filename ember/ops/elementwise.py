@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
-from .._quiet_floats import enter_quiet, leave_quiet, quietly
+from .._quiet_floats import enter_quiet, leave_quiet, quiet, quietly
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
 from ._inplace import check_leaf_inplace, inplace_method, maybe_out, refuse_inplace_on_view
@@ -589,7 +589,6 @@ class PowBackward2(Node):
         return (g * out * float(np.log(self.base)),)
 
 
-@quietly
 def pow(input, exponent, *, out=None):  # noqa: A001
     """input raised to exponent, elementwise."""
     if not isinstance(input, Tensor):
@@ -608,7 +607,8 @@ def pow(input, exponent, *, out=None):  # noqa: A001
             node.a_shape, node.b_shape = input._data.shape, exponent._data.shape
         return res if out is None else maybe_out(res, out)
     if exponent == 2 and input._data.dtype.kind == "f":
-        res = wrap(np.multiply(input._data, input._data))
+        with quiet():  # _ufunc below is quiet itself
+            res = wrap(np.multiply(input._data, input._data))
     else:
         res = wrap(_ufunc(np.power, input, exponent, "pow"))
     node = record(res, PowBackward0, input)

@@ -212,12 +212,13 @@ def test_the_real_blas_axpy_in_blocks_still_rounds_once(monkeypatch):
     for dtype, kernel in list(fused.items()):
         if 64 % kernel.granule:
             continue
-        monkeypatch.setitem(fused, dtype, _blas._Axpy(kernel.fn, 64, dtype))
-        for n in (5, 64, 100, 40_001):
-            x, y = _pair(n, dtype, seed=n)
-            got = y.copy()
-            _blas.axpy(0.9, x, got)
-            _check_add(got, y, x, 0.9)
+        for unsplit in (0, _blas._UNSPLIT_LENGTH):  # long bodies on one thread; short ones on the configured count
+            monkeypatch.setitem(fused, dtype, _blas._Axpy(kernel.fn, 64, dtype, unsplit=unsplit))
+            for n in (5, 64, 100, 8_191, 40_001):
+                x, y = _pair(n, dtype, seed=n)
+                got = y.copy()
+                _blas.axpy(0.9, x, got)
+                _check_add(got, y, x, 0.9)
 
 
 # ---- the optimizers ----
