@@ -43,7 +43,7 @@ def apply_inplace(self: Tensor, compute: Callable, *args, **kwargs) -> Tensor:
     recording = grad_enabled() and (
         self._requires_grad
         or any(isinstance(a, Tensor) and a._requires_grad for a in args)
-        or any(isinstance(a, Tensor) and a._requires_grad for a in kwargs.values())  # clamp_(min=t), scatter_(src=t)
+        or (kwargs and any(isinstance(a, Tensor) and a._requires_grad for a in kwargs.values()))  # clamp_(min=t)
     )
     if recording:
         if self.grad_fn is None and self._requires_grad:
