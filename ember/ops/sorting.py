@@ -8,20 +8,13 @@ import numpy as np
 from .._tensor import Tensor
 from ._inplace import maybe_out
 from ._op import Node, record, wrap, wrap_dim
+from .reduction import ValueSelectingBackward
 from .return_types import values_indices
 
 
 # ---------------------------------------------------------------------------- sorting
-class SortBackward0(Node):
+class SortBackward0(ValueSelectingBackward):
     """sort/topk/kthvalue-style selections: each output value's gradient goes back to its source."""
-
-    def backward(self, g):
-        (idx,) = self.saved_tensors
-        if self.ndim == 0:
-            return (g.reshape(()),)
-        if not self.keepdim:
-            g, idx = g.unsqueeze(self.dim), idx.unsqueeze(self.dim)
-        return (g.new_zeros(self.shape).scatter(self.dim, idx, g),)
 
 
 class TopkBackward0(SortBackward0):
