@@ -14,8 +14,6 @@ __all__ = [
     "Node",
     "Tensor",
     "record",
-    "record_unary",
-    "record_binary",
     "attach",
     "grad_node_of",
     "unbroadcast",
@@ -53,60 +51,30 @@ _anomaly = engine._state_anomaly  # anomaly mode state; slot 0 is on or off
 
 
 def record(out: Tensor, node_cls, *inputs):
-    """Attach a new node_cls node to out if grad mode is on and any input requires grad.
+    """Make out the output of a new node_cls node if grad mode is on and any input requires grad.
 
-    Returns the node (so the op can save what its backward needs) or None."""
+    Returns the node (so the op can save what its backward needs) or None. inputs are the op's
+    differentiable operands in order; a None or a Python number takes a slot that gets no gradient."""
     if not grad_enabled():
         return None
     for t in inputs:
-        if t is not None and t._requires_grad:
-            break
+        if t.__class__ is not Tensor and not isinstance(t, Tensor):
+            continue
+        if t._requires_grad:
+            return attach(out, node_cls, *inputs)
+    return None
+
+
+def attach(out: Tensor, node_cls, *inputs):
+    """record() for an op that has already checked grad mode is on and some input requires grad."""
+    node = node_cls()
+    if len(inputs) == 1:
+        t = inputs[0]
+        node.next_nodes = ((t.grad_fn or grad_node_of(t)) if t._requires_grad else None,)
     else:
-        return None
-    node = node_cls()
-    node.next_nodes = tuple(
-        [(t.grad_fn or grad_node_of(t)) if t is not None and t._requires_grad else None for t in inputs]
-    )
-    out._requires_grad = True
-    out.grad_fn = node
-    if _anomaly[0]:
-        _remember_traceback(node)
-    return node
-
-
-def record_unary(out: Tensor, node_cls, input: Tensor):
-    """record() for an op with one tensor input, which the caller knows requires grad in grad mode.
-
-    The caller checks `input._requires_grad and grad_enabled()` first, so ops on tensors that need no
-    gradient never pay for the call."""
-    node = node_cls()
-    node.next_nodes = (input.grad_fn or grad_node_of(input),)
-    out._requires_grad = True
-    out.grad_fn = node
-    if _anomaly[0]:
-        _remember_traceback(node)
-    return node
-
-
-def record_binary(out: Tensor, node_cls, a: Tensor, b: Tensor):
-    """record() for an op with two tensor inputs, at least one of which requires grad in grad mode."""
-    node = node_cls()
-    node.next_nodes = (
-        (a.grad_fn or grad_node_of(a)) if a._requires_grad else None,
-        (b.grad_fn or grad_node_of(b)) if b._requires_grad else None,
-    )
-    out._requires_grad = True
-    out.grad_fn = node
-    if _anomaly[0]:
-        _remember_traceback(node)
-    return node
-
-
-def attach(out: Tensor, node_cls, next_nodes: tuple):
-    """Make out the output of a new node_cls node with the given next_nodes (grad_node_of each input that
-    requires grad, None for the others); for ops that already know grad mode is on and inputs need grad."""
-    node = node_cls()
-    node.next_nodes = next_nodes
+        node.next_nodes = tuple(
+            [(t.grad_fn or grad_node_of(t)) if getattr(t, "_requires_grad", False) else None for t in inputs]
+        )
     out._requires_grad = True
     out.grad_fn = node
     if _anomaly[0]:

@@ -14,10 +14,7 @@ from ._op import (
     as_ndarray,
     attach,
     float_array,
-    grad_node_of,
     record,
-    record_binary,
-    record_unary,
     unbroadcast,
     wrap,
 )
@@ -161,17 +158,6 @@ def _same_float(np_fn, da: np.ndarray, other):
     return arr if arr.__class__ is np.ndarray else np.asarray(arr)
 
 
-def _record_pair(res: Tensor, node_cls, input: Tensor, other):
-    """The node of add/sub on input and other (a tensor, or a scalar with a None slot), or None when
-    nothing is recorded."""
-    if isinstance(other, Tensor):
-        if (input._requires_grad or other._requires_grad) and grad_enabled():
-            return record_binary(res, node_cls, input, other)
-    elif input._requires_grad and grad_enabled():
-        return attach(res, node_cls, (input.grad_fn or grad_node_of(input), None))
-    return None
-
-
 def _needs_grad(a: Tensor, b) -> bool:
     """Whether an op on a and b (a tensor or a scalar) must be recorded."""
     return (a._requires_grad or (isinstance(b, Tensor) and b._requires_grad)) and grad_enabled()
@@ -219,7 +205,7 @@ def _same_float_sum(np_fn, node_cls, input: Tensor, other, out):
     if arr is None:
         return None
     res = wrap(arr)
-    node = _record_pair(res, node_cls, input, other)
+    node = attach(res, node_cls, input, other) if _needs_grad(input, other) else None
     if node is not None:
         node.a_shape, node.b_shape, node.alpha = input._data.shape, _shape(other), 1
     return res if out is None else maybe_out(res, out)
@@ -291,7 +277,7 @@ def rsub(input, other, *, alpha=1):
         if arr is not None:
             res = wrap(arr if arr.__class__ is np.ndarray else np.asarray(arr))
             if input._requires_grad and grad_enabled():
-                record_unary(res, RsubBackward1, input).alpha = 1
+                attach(res, RsubBackward1, input).alpha = 1
             return res
     if input._data.dtype == np.bool_ or _is_bool(other):
         _check_bool_sub(input, other)
@@ -334,14 +320,13 @@ class MulBackward0(Node):
         return ga, gb
 
 
-def _record_product(res, node_cls, input, other) -> None:
-    """Record a fast-path product or quotient: both tensors saved with their shapes, or the Python scalar."""
+def _save_product(node, input: Tensor, other) -> None:
+    """What a fast-path product or quotient's node keeps: both tensors with their shapes, or the Python scalar."""
     if isinstance(other, Tensor):
-        node = record_binary(res, node_cls, input, other)
         node.save(input, other)
         node.a_shape, node.b_shape = input._data.shape, other._data.shape
     else:
-        record_unary(res, node_cls, input).scalar = other
+        node.scalar = other
 
 
 def mul(input, other, *, out=None):
@@ -353,7 +338,7 @@ def mul(input, other, *, out=None):
         if arr is not None:
             res = wrap(arr)
             if _needs_grad(input, other):
-                _record_product(res, MulBackward0, input, other)
+                _save_product(attach(res, MulBackward0, input, other), input, other)
             return res if out is None else maybe_out(res, out)
     res = wrap(_ufunc(np.multiply, input, other, "mul"))
     if isinstance(other, Tensor):
@@ -419,7 +404,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         if arr is not None:
             res = wrap(arr)
             if _needs_grad(input, other):
-                _record_product(res, DivBackward0, input, other)
+                _save_product(attach(res, DivBackward0, input, other), input, other)
             return res if out is None else maybe_out(res, out)
     a, b = input, other
     if a._data.dtype.kind != "f" or not (isinstance(b, float) or (isinstance(b, Tensor) and b._data.dtype.kind == "f")):
@@ -878,7 +863,7 @@ def neg(input, *, out=None):
         )
     res = wrap(np.negative(input._data))
     if input._requires_grad and grad_enabled():
-        record_unary(res, NegBackward0, input)
+        attach(res, NegBackward0, input)
     return res if out is None else maybe_out(res, out)
 
 
@@ -934,7 +919,7 @@ def relu(input):
     else:
         res = wrap(np.maximum(a, 0))
     if input._requires_grad and grad_enabled():
-        record_unary(res, ReluBackward0, input).save(output=res)
+        attach(res, ReluBackward0, input).save(output=res)
     return res
 
 
@@ -1445,30 +1430,42 @@ PUBLIC.update({"where": where, "subtract": sub, "multiply": mul, "divide": div, 
 
 
 # ---------------------------------------------------------------------------- fills and copies
-class FillBackward(Node):
+class FillBackward2(Node):
+    """fill_ with a number: the new values do not depend on the old ones, whose gradient is zero."""
+
     def backward(self, g):
         return (g * 0,)
 
 
+class FillBackward3(FillBackward2):
+    """fill_ with a 0-dim tensor: each element is a copy of it, so it gets the sum of the gradient."""
+
+    def backward(self, g):
+        return (g * 0, g.sum().to(self.value_dtype))
+
+
 @quietly
 def fill_(self: Tensor, value) -> Tensor:
-    """Set every element to value."""
+    """Set every element to value (a number or a 0-dim tensor)."""
+    source = None
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
             raise RuntimeError(
                 f"fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} dimensions."
             )
-        value = value.item()
-    check_leaf_inplace(self)
-    if grad_enabled() and self._requires_grad and self._base is not None and not hasattr(self, "_detached"):
-        refuse_inplace_on_view(self)  # before writing: a refused op changes nothing
+        source, value = value, value.item()
+    recording = grad_enabled() and (self._requires_grad or (source is not None and source._requires_grad))
+    if recording:
+        check_leaf_inplace(self)
+        if self._base is not None and not hasattr(self, "_detached"):
+            refuse_inplace_on_view(self)  # before writing: a refused op changes nothing
     self._data.fill(value)
     self._version.value += 1
-    if grad_enabled() and self._requires_grad:
-        # The new values do not depend on the old ones: the gradient to them is zero.
-        node = FillBackward()
-        node.next_nodes = (self.grad_fn,)
-        self.grad_fn = node
+    if recording:
+        if source is None:
+            attach(self, FillBackward2, self)
+        else:
+            attach(self, FillBackward3, self, source).value_dtype = source.dtype
     return self
 
 

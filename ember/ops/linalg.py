@@ -10,7 +10,7 @@ from .._quiet_floats import quietly
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
 from ._inplace import maybe_out
-from ._op import Node, attach, grad_node_of, record, unbroadcast, wrap
+from ._op import Node, attach, record, unbroadcast, wrap
 from .shape import TBackward0
 
 
@@ -296,16 +296,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     if (input._requires_grad or weight._requires_grad or bias._requires_grad) and grad_enabled():
         mat2 = weight._view_of(w.T)
         if weight._requires_grad:
-            attach(mat2, TBackward0, (weight.grad_fn or grad_node_of(weight),))
-        node = attach(
-            res,
-            AddmmBackward0,
-            (
-                (bias.grad_fn or grad_node_of(bias)) if bias._requires_grad else None,
-                (input.grad_fn or grad_node_of(input)) if input._requires_grad else None,
-                mat2.grad_fn if mat2._requires_grad else None,
-            ),
-        )
+            attach(mat2, TBackward0, weight)
+        node = attach(res, AddmmBackward0, bias, input, mat2)
         node.save(input, mat2)
         node.alpha, node.beta, node.in_shape = 1, 1, c.shape
     return res

@@ -12,7 +12,7 @@ from .._quiet_floats import quietly
 from .._tensor import Tensor
 from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
-from ._op import Node, check_float, record, record_unary, unbroadcast, wrap, wrap_dim
+from ._op import Node, attach, check_float, record, unbroadcast, wrap, wrap_dim
 from .elementwise import where
 from .pointwise import mask_like, softplus_neg
 from .reduction import float_sum
@@ -109,7 +109,7 @@ def _softmax_like(input: Tensor, dim: int, dtype, kernel: str, compute, node_cls
     axis = dim if dim.__class__ is int and 0 <= dim < a.ndim else wrap_dim(dim, a.ndim)
     res = wrap(compute(a, axis))
     if input._requires_grad and grad_enabled():
-        node = record_unary(res, node_cls, input)
+        node = attach(res, node_cls, input)
         node.save_output(res)
         node.dim = axis
     return res

@@ -19,7 +19,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
 from . import _array_math as array_math
 from ._inplace import maybe_out
-from ._op import Node, as_ndarray, check_float, float_array, record, record_unary, wrap
+from ._op import Node, as_ndarray, attach, check_float, float_array, record, wrap
 
 _SAVES = ("input", "output", "both")
 
@@ -60,7 +60,7 @@ def _make(name: str, forward, grad, save: str, node_name: str, arrays: bool, set
     node_cls = type(node_name, (Node,), methods)
 
     def record_node(res: Tensor, input: Tensor, kw: dict) -> None:
-        node = record_unary(res, node_cls, input)
+        node = attach(res, node_cls, input)
         if save == "input":
             node.save(input)
         elif save == "output":

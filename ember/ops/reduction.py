@@ -15,7 +15,7 @@ from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
 from ._cascade_sum import SERIAL_LIMIT, plan_of, torch_order_sum
 from ._inplace import apply_inplace, maybe_out
-from ._op import Node, record, record_unary, wrap, wrap_dim
+from ._op import Node, attach, record, wrap, wrap_dim
 from .return_types import values_indices
 from .shape import broadcast_view
 
@@ -170,7 +170,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noq
         if keepdim:
             res = wrap(res._data.reshape((1,) * a.ndim))
         if input._requires_grad and grad_enabled():
-            record_unary(res, SumBackward0, input).shape = a.shape
+            attach(res, SumBackward0, input).shape = a.shape
         return res if out is None else _out(res, out)
     if dim.__class__ is int and 0 <= dim < a.ndim:
         dims = (dim,)  # the common cases, already normalized
@@ -180,7 +180,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noq
         dims = normalize_dims(dim, a.ndim)
     res = wrap(float_sum(a, dims, keepdim, _sum_dtype(input, None)))
     if input._requires_grad and grad_enabled():
-        node = record_unary(res, SumBackward1, input)
+        node = attach(res, SumBackward1, input)
         node.shape, node.dims, node.keepdim = a.shape, dims, keepdim
     return res if out is None else _out(res, out)
 
@@ -386,8 +386,8 @@ class MedianBackward1(ValueSelectingBackward):
     pass
 
 
-def _record_even(res: Tensor, node_cls, input: Tensor, dims: tuple, keepdim: bool, nan_aware: bool = True) -> None:
-    node = record(res, node_cls, input)
+def _save_even(node, res: Tensor, input: Tensor, dims: tuple, keepdim: bool, nan_aware: bool = True) -> None:
+    """What a node that shares the gradient evenly among tied extremes keeps (nothing when node is None)."""
     if node is not None:
         node.save(input)
         node.value = res.detach()
@@ -396,8 +396,8 @@ def _record_even(res: Tensor, node_cls, input: Tensor, dims: tuple, keepdim: boo
         node.has_nan = nan_aware and input._data.dtype.kind == "f" and bool(np.isnan(res._data).any())
 
 
-def _record_select(res: Tensor, node_cls, input: Tensor, idx: Tensor, d: int, keepdim: bool) -> None:
-    node = record(res, node_cls, input)
+def _save_select(node, input: Tensor, idx: Tensor, d: int, keepdim: bool) -> None:
+    """What a node that sends the gradient to the selected indices keeps (nothing when node is None)."""
     if node is not None:
         node.save(idx)
         node.shape, node.dim, node.keepdim, node.ndim = input._data.shape, d, keepdim, input._data.ndim
@@ -419,7 +419,9 @@ def _extreme(name: str, is_max: bool, input: Tensor, dim, keepdim: bool, other):
     if dim is None:
         _check_nonempty(name, a, ())
         res = wrap(np.asarray(np_fn(a)))
-        _record_even(res, MaxBackward1 if is_max else MinBackward1, input, tuple(range(a.ndim)), False)
+        _save_even(
+            record(res, MaxBackward1 if is_max else MinBackward1, input), res, input, tuple(range(a.ndim)), False
+        )
         return res
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
@@ -434,7 +436,7 @@ def _extreme(name: str, is_max: bool, input: Tensor, dim, keepdim: bool, other):
         if not keepdim:
             arg, vals = arg.squeeze(d), vals.squeeze(d)
         idx, res = wrap(arg.astype(np.int64)), wrap(vals)
-    _record_select(res, MaxBackward0 if is_max else MinBackward0, input, idx, d, keepdim)
+    _save_select(record(res, MaxBackward0 if is_max else MinBackward0, input), input, idx, d, keepdim)
     return values_indices(name, res, idx)
 
 
@@ -455,7 +457,9 @@ def _amax_amin(name: str, is_max: bool, input: Tensor, dim, keepdim: bool) -> Te
     _check_nonempty(name, a, () if all_dims else dims)
     np_fn = np.max if is_max else np.min
     res = wrap(np.asarray(np_fn(a, axis=dims, keepdims=keepdim)))
-    _record_even(res, AmaxBackward0 if is_max else AminBackward0, input, dims, keepdim, nan_aware=False)
+    _save_even(
+        record(res, AmaxBackward0 if is_max else AminBackward0, input), res, input, dims, keepdim, nan_aware=False
+    )
     return res
 
 
@@ -516,7 +520,7 @@ def median(input, dim=None, keepdim: bool = False):
             res = wrap(np.asarray(np.nan, dtype=a.dtype))
         else:
             res = wrap(np.asarray(_lower_median(flat[None], 1)[0][0]))
-        _record_even(res, MedianBackward0, input, tuple(range(a.ndim)), False)
+        _save_even(record(res, MedianBackward0, input), res, input, tuple(range(a.ndim)), False)
         return res
     d = wrap_dim(dim, a.ndim)
     if a.ndim == 0:
@@ -528,7 +532,7 @@ def median(input, dim=None, keepdim: bool = False):
         if not keepdim:
             vals, arg = vals.squeeze(d), arg.squeeze(d)
         res, idx = wrap(np.require(vals, requirements="C")), wrap(np.require(arg, requirements="C"))
-    _record_select(res, MedianBackward1, input, idx, d, keepdim)
+    _save_select(record(res, MedianBackward1, input), input, idx, d, keepdim)
     return values_indices("median", res, idx)
 
 

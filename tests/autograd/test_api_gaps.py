@@ -1276,6 +1276,23 @@ def test_fill_and_zero_on_a_view_of_a_tensor_in_the_graph_refuse_without_writing
     assert b.tolist()[0] == [0.0, 0.0]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fill_with_a_tensor_that_requires_grad_passes_it_the_summed_gradient(dtype):
+    res = []
+    for lib in LIBS:
+        x = lib.ones(2, 3, requires_grad=True)
+        v = lib.tensor(2.0, requires_grad=True)
+        y = (x * 1).fill_(v)
+        z = lib.ones(4, dtype=getattr(lib, dtype)).fill_(v)  # a plain tensor joins the graph through v
+        names = (y.grad_fn.name(), len(y.grad_fn.next_functions), z.grad_fn.name())
+        ((y * 3).sum() + (z * z).sum()).backward()
+        res.append((names, x.grad, v.grad))
+    (en, ex, ev), (tn, tx, tv) = res
+    assert en == tn
+    assert_close(ex, tx)
+    assert_close(ev, tv)
+
+
 def test_a_refused_function_leaves_its_dirtied_input_history_alone():
     class TwoOutputs(ember.autograd.Function):
         @staticmethod

@@ -117,6 +117,38 @@ def test_linear_graph_matches_torch_structure():
     assert out.grad_fn.next_functions[2][0].next_functions[0][0].variable is lin.weight
 
 
+def _graph_shape(fn):
+    """The root node's name and its next functions' names, so ember's and torch's graphs can be compared."""
+    return type(fn).__name__, [None if n is None else type(n).__name__ for n, _ in fn.next_functions]
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x, y: x * 2,
+        lambda x, y: x / 2,
+        lambda x, y: x + 2,
+        lambda x, y: x - 2,
+        lambda x, y: 2 - x,
+        lambda x, y: x.add(2, alpha=3),
+        lambda x, y: x * y,
+        lambda x, y: y / x,
+        lambda x, y: x.exp(),
+        lambda x, y: x.max(),
+        lambda x, y: x.max(dim=0).values,
+        lambda x, y: (x * 1).fill_(1.5),
+    ],
+)
+def test_recorded_nodes_have_torchs_input_slots(op):
+    """A Python-number operand takes a slot without a node, and a tensor that needs no grad an empty slot."""
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor([[1.0, -2.0], [3.0, 0.5]], requires_grad=True)
+        y = lib.tensor([[2.0, 4.0], [1.0, 8.0]])
+        res.append(_graph_shape(op(x, y).grad_fn))
+    assert res[0] == res[1]
+
+
 # ---------------------------------------------------------------------------- array formulas == tensor formulas
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_array_backward_of_layers_and_reductions_matches_create_graph_backward(dtype):
