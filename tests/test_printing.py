@@ -105,11 +105,13 @@ def test_dtype_suffixes(dtype):
 
 
 def test_requires_grad_and_grad_fn_suffixes():
-    x = rng.standard_normal((3, 30)).astype(np.float32)
+    # Its own generator: the values must not depend on which tests ran before. The sum is of exactly
+    # rounded products (exp may differ from torch's in the last bit), so only the printing is tested.
+    x = np.random.default_rng(11).standard_normal((3, 30)).astype(np.float32)
     e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     assert str(e) == str(t)
     assert str(e * 2) == str(t * 2)
-    assert str(e.exp().sum()) == str(t.exp().sum())
+    assert str((e * 3).sum()) == str((t * 3).sum())
     assert str(e.double() + 1) == str(t.double() + 1)
     assert str(ember.tensor(1.0, requires_grad=True)) == str(torch.tensor(1.0, requires_grad=True))
     # Suffixes that push a line past 80 columns wrap onto their own line.

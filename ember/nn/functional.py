@@ -151,7 +151,10 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     """x clamped to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    op = _pointwise.hardtanh_op
+    kind = input._data.dtype.kind
+    if kind == "b":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    op = _integer_hardtanh if kind in "iu" else _pointwise.hardtanh_op
     return (
         apply_inplace(input, op, min_val=min_val, max_val=max_val)
         if inplace
@@ -269,12 +272,16 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
-    return input * (input.abs() > lambd).to(input.dtype)
+    return _pointwise.hardshrink_op(input, lambd=lambd)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x - lambd * sign(x) where |x| > lambd, else 0."""
-    return input - input.clamp(-lambd, lambd)
+    if input._data.dtype.kind == "f" and not 0 <= lambd <= float(np.finfo(input._data.dtype).max):
+        limit = f"{float(np.finfo(input._data.dtype).max):g}"
+        kind = dt.scalar_type_name(input._data.dtype)
+        raise RuntimeError(f"lambda must be in range [0, {limit}] for input dtype {kind}, but found {float(lambd):g}")
+    return _pointwise.softshrink_op(input, lambd=lambd)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -292,15 +299,27 @@ def logsigmoid(input: Tensor) -> Tensor:
     return _pointwise.logsigmoid_op(input)
 
 
-def _integer_threshold(t: Tensor, threshold: float, value: float) -> Tensor:
-    # integer tensors never carry gradients, so no graph node. As torch, both numbers are converted to the
-    # tensor's type first (truncating a float threshold), and a number the type cannot hold is an error.
-    a = t._data
+def _as_integers(a: np.ndarray, *numbers) -> list:
+    """numbers converted to a's integer type as torch converts them (truncated), or torch's overflow error."""
     info = np.iinfo(a.dtype)
-    for number in (threshold, value):
+    for number in numbers:
         if not info.min <= int(number) <= info.max:
-            raise RuntimeError(f"value cannot be converted to type {a.dtype.name} without overflow")
-    return Tensor._wrap(np.where(a > a.dtype.type(int(threshold)), a, a.dtype.type(int(value))))
+            raise RuntimeError(f"value cannot be converted to type {a.dtype.name}_t without overflow")
+    return [a.dtype.type(int(n)) for n in numbers]
+
+
+# Integer tensors never carry gradients, so the integer forms record no node.
+def _integer_threshold(t: Tensor, threshold: float, value: float) -> Tensor:
+    a = t._data
+    threshold, value = _as_integers(a, threshold, value)
+    return Tensor._wrap(np.where(a > threshold, a, value))
+
+
+def _integer_hardtanh(t: Tensor, min_val: float, max_val: float) -> Tensor:
+    a = t._data
+    if a.dtype.kind == "u" and (min_val < 0 or max_val < 0):
+        raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+    return Tensor._wrap(np.clip(a, *_as_integers(a, min_val, max_val)))
 
 
 def _threshold(input: Tensor, inplace: bool, **kw) -> Tensor:

@@ -138,4 +138,4 @@ def as_ndarray(x) -> np.ndarray:
 def check_float(input: Tensor, kernel: str) -> None:
     """Refuse a non-float input with torch's message, which names the kernel that has no integer version."""
     if input._data.dtype.kind != "f":
-        raise RuntimeError(f"\"{kernel}\" not implemented for '{dt.scalar_type_name(input._data.dtype)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt.scalar_type_name(input._data.dtype)}'")

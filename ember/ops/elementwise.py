@@ -916,6 +916,8 @@ def relu(input):
     if a.dtype.kind == "f":
         zeros = _zeros_shaped_like(a)
         res = wrap(np.maximum(a, 0, dtype=a.dtype) if zeros is None else np.maximum(a, zeros))
+    elif a.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
     else:
         res = wrap(np.maximum(a, 0))
     if input._requires_grad and grad_enabled():

@@ -4,9 +4,9 @@ and the activations of torch.nn.functional (leaky_relu, hardtanh, elu, celu, gel
 hardsigmoid, hardswish, logsigmoid, threshold).
 
 One factory makes each op and its Node. A gradient formula gets (g, x, out, **settings): the incoming
-gradient, the input and the output (None when not saved), written in Tensor operations. arrays=True marks
-formulas made only of arithmetic operators and Python scalars, which NumPy arrays of one dtype evaluate
-exactly as tensors do: the engine then runs them on the saved arrays when no graph is being built."""
+gradient, the input and the output (None when not saved). It is written once, with arithmetic operators,
+Python scalars and the functions of `_either`, so it runs on tensors (recorded, for create_graph=True) and
+on the saved arrays (what the engine uses when no graph is being built) and gives the same bits on both."""
 
 from __future__ import annotations
 
@@ -18,27 +18,29 @@ from .._quiet_floats import enter_quiet, leave_quiet
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
 from . import _array_math as array_math
+from . import _either as either
 from ._inplace import maybe_out
 from ._op import Node, as_ndarray, attach, check_float, float_array, record, wrap
 
 _SAVES = ("input", "output", "both")
 
 
-def pointwise(name: str, forward, grad, save: str = "input", node_name: str | None = None, arrays: bool = False):
+def pointwise(name: str, forward, grad, save: str = "input", node_name: str | None = None):
     """A differentiable elementwise math op `name(input, *, out=None)`: forward on the float array (integer
     input becomes the default float type, as in torch), grad as described above."""
-    return _make(name, forward, grad, save, node_name or f"{name.capitalize()}Backward0", arrays, settings=False)
+    return _make(name, forward, grad, save, node_name or f"{name.capitalize()}Backward0", settings=False)
 
 
-def activation(node_name: str, forward, grad, save: str = "input", doc: str = "", arrays: bool = False):
+def activation(node_name: str, kernel: str, forward, grad, save: str = "input", doc: str = ""):
     """A differentiable activation `op(input, **settings)` (e.g. negative_slope=): forward(a, **settings) on the
-    array, in the input's float dtype; integer input is refused as torch refuses it."""
-    op = _make(node_name.replace("Backward0", "").lower(), forward, grad, save, node_name, arrays, settings=True)
+    array, in the input's float dtype; integer input is refused with torch's message, naming its kernel."""
+    op = _make(kernel, forward, grad, save, node_name, settings=True)
     op.__doc__ = doc
     return op
 
 
-def _make(name: str, forward, grad, save: str, node_name: str, arrays: bool, settings: bool):
+def _make(name: str, forward, grad, save: str, node_name: str, settings: bool):
+    """The op and its node class; name is the op's name, or for an activation the kernel its errors name."""
     if save not in _SAVES:
         raise ValueError(f"save must be one of {_SAVES}")
     want_x, want_out = save in ("input", "both"), save in ("output", "both")
@@ -56,7 +58,7 @@ def _make(name: str, forward, grad, save: str, node_name: str, arrays: bool, set
         x, out = saved[0] if want_x else None, saved[-1] if want_out else None
         return (wrap(as_ndarray(grad(gd, x, out, **self.kw))),)
 
-    methods = {"backward": backward, "backward_arrays": backward_arrays if arrays else None, "kw": {}}
+    methods = {"backward": backward, "backward_arrays": backward_arrays, "kw": {}}
     node_cls = type(node_name, (Node,), methods)
 
     def record_node(res: Tensor, input: Tensor, kw: dict) -> None:
@@ -105,27 +107,27 @@ def _make(name: str, forward, grad, save: str, node_name: str, arrays: bool, set
 # ---------------------------------------------------------------------------- unary math
 _LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
 
-exp = pointwise("exp", np.exp, lambda g, x, o: g * o, save="output", arrays=True)
-exp2 = pointwise("exp2", np.exp2, lambda g, x, o: g * o * _LN2, save="output", arrays=True)
-expm1 = pointwise("expm1", np.expm1, lambda g, x, o: g * (o + 1), save="output", arrays=True)
-log = pointwise("log", np.log, lambda g, x, o: g / x, arrays=True)
-log2 = pointwise("log2", np.log2, lambda g, x, o: g / (x * _LN2), arrays=True)
-log10 = pointwise("log10", np.log10, lambda g, x, o: g / (x * _LN10), arrays=True)
-log1p = pointwise("log1p", np.log1p, lambda g, x, o: g / (x + 1), node_name="Log1PBackward0", arrays=True)
-sqrt = pointwise("sqrt", np.sqrt, lambda g, x, o: g / (o * 2), save="output", arrays=True)
+exp = pointwise("exp", np.exp, lambda g, x, o: g * o, save="output")
+exp2 = pointwise("exp2", np.exp2, lambda g, x, o: g * o * _LN2, save="output")
+expm1 = pointwise("expm1", np.expm1, lambda g, x, o: g * (o + 1), save="output")
+log = pointwise("log", np.log, lambda g, x, o: g / x)
+log2 = pointwise("log2", np.log2, lambda g, x, o: g / (x * _LN2))
+log10 = pointwise("log10", np.log10, lambda g, x, o: g / (x * _LN10))
+log1p = pointwise("log1p", np.log1p, lambda g, x, o: g / (x + 1), node_name="Log1PBackward0")
+sqrt = pointwise("sqrt", np.sqrt, lambda g, x, o: g / (o * 2), save="output")
 rsqrt = pointwise("rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, o: g * (o**3) * -0.5, save="output")
-sin = pointwise("sin", np.sin, lambda g, x, o: g * x.cos())
-cos = pointwise("cos", np.cos, lambda g, x, o: -g * x.sin())
-tan = pointwise("tan", np.tan, lambda g, x, o: g * (o * o + 1), save="output", arrays=True)
-asin = pointwise("asin", np.arcsin, lambda g, x, o: g / (1 - x * x).sqrt())
-acos = pointwise("acos", np.arccos, lambda g, x, o: -g / (1 - x * x).sqrt())
-atan = pointwise("atan", np.arctan, lambda g, x, o: g / (x * x + 1), arrays=True)
-sinh = pointwise("sinh", np.sinh, lambda g, x, o: g * x.cosh())
-cosh = pointwise("cosh", np.cosh, lambda g, x, o: g * x.sinh())
-tanh = pointwise("tanh", np.tanh, lambda g, x, o: g * (1 - o * o), save="output", arrays=True)
-sigmoid = pointwise("sigmoid", array_math.sigmoid, lambda g, x, o: g * o * (1 - o), save="output", arrays=True)
-reciprocal = pointwise("reciprocal", lambda a: 1 / a, lambda g, x, o: -g * o * o, save="output", arrays=True)
-erf = pointwise("erf", array_math.erf, lambda g, x, o: g * (-(x * x)).exp() * _TWO_OVER_SQRT_PI)
+sin = pointwise("sin", np.sin, lambda g, x, o: g * either.cos(x))
+cos = pointwise("cos", np.cos, lambda g, x, o: -g * either.sin(x))
+tan = pointwise("tan", np.tan, lambda g, x, o: g * (o * o + 1), save="output")
+asin = pointwise("asin", np.arcsin, lambda g, x, o: g / either.sqrt(1 - x * x))
+acos = pointwise("acos", np.arccos, lambda g, x, o: -g / either.sqrt(1 - x * x))
+atan = pointwise("atan", np.arctan, lambda g, x, o: g / (x * x + 1))
+sinh = pointwise("sinh", np.sinh, lambda g, x, o: g * either.cosh(x))
+cosh = pointwise("cosh", np.cosh, lambda g, x, o: g * either.sinh(x))
+tanh = pointwise("tanh", np.tanh, lambda g, x, o: g * (1 - o * o), save="output")
+sigmoid = pointwise("sigmoid", array_math.sigmoid, lambda g, x, o: g * o * (1 - o), save="output")
+reciprocal = pointwise("reciprocal", lambda a: 1 / a, lambda g, x, o: -g * o * o, save="output")
+erf = pointwise("erf", array_math.erf, lambda g, x, o: g * either.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
 
 
 # ---------------------------------------------------------------------------- zero gradient
@@ -162,18 +164,17 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_K = math.sqrt(2.0 / math.pi)
 
 
-def mask_like(cond: Tensor, like: Tensor) -> Tensor:
-    """A bool condition as 0/1 in like's dtype, to multiply a gradient with."""
-    return cond.to(like.dtype)
+mask_like = either.mask
 
 
-def softplus_neg(x: Tensor) -> Tensor:
-    """log(1 + exp(-x)) written stably in Tensor ops."""
-    return (-x.abs()).exp().log1p() + (-x).clamp_min(0.0)
+def softplus_neg(x):
+    """log(1 + exp(-x)), written stably, of a tensor or an array."""
+    return either.log1p(either.exp(-either.abs(x))) + either.clamp_min(-x, 0.0)
 
 
 leaky_relu_op = activation(
     "LeakyReluBackward0",
+    "leaky_relu_cpu",
     lambda a, negative_slope=0.01: np.where(a > 0, a, a * negative_slope),
     lambda g, x, o, negative_slope=0.01: g * (mask_like(x > 0, g) * (1 - negative_slope) + negative_slope),
     doc="max(0, x) + negative_slope * min(0, x).",
@@ -181,6 +182,7 @@ leaky_relu_op = activation(
 
 hardtanh_op = activation(
     "HardtanhBackward0",
+    "hardtanh_cpu",
     lambda a, min_val=-1.0, max_val=1.0: np.clip(a, min_val, max_val),
     lambda g, x, o, min_val=-1.0, max_val=1.0: g * mask_like((x > min_val) & (x < max_val), g),
     doc="x clamped to [min_val, max_val].",
@@ -195,16 +197,19 @@ def _elu_fwd(a, alpha=1.0, scale=1.0, input_scale=1.0):
 
 def _elu_grad(g, x, o, alpha=1.0, scale=1.0, input_scale=1.0):
     pos = mask_like(x > 0, g)
-    neg_slope = (x.clamp_max(0.0) * input_scale).exp() * (alpha * scale * input_scale)
+    neg_slope = either.exp(either.clamp_max(x, 0.0) * input_scale) * (alpha * scale * input_scale)
     return g * (pos * scale + (1 - pos) * neg_slope)
 
 
-elu_op = activation("EluBackward0", _elu_fwd, _elu_grad, doc="Exponential linear unit.")
+elu_op = activation("EluBackward0", "elu_cpu", _elu_fwd, _elu_grad, doc="Exponential linear unit.")
 
 celu_op = activation(
     "CeluBackward0",
+    "elu_cpu",
     lambda a, alpha=1.0: np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0) / alpha)),
-    lambda g, x, o, alpha=1.0: g * (mask_like(x > 0, g) + mask_like(x <= 0, g) * (x.clamp_max(0.0) / alpha).exp()),
+    lambda g, x, o, alpha=1.0: (
+        g * (mask_like(x > 0, g) + mask_like(x <= 0, g) * either.exp(either.clamp_max(x, 0.0) / alpha))
+    ),
     doc="Continuously differentiable ELU.",
 )
 
@@ -218,45 +223,50 @@ def _gelu_fwd(a, approximate="none"):
 def _gelu_grad(g, x, o, approximate="none"):
     if approximate == "tanh":
         inner = (x + x * x * x * 0.044715) * _GELU_K
-        t = inner.tanh()
+        t = either.tanh(inner)
         dinner = (x * x * (3 * 0.044715) + 1) * _GELU_K
         return g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * dinner)
-    cdf = (erf(x * (1 / _SQRT2)) + 1) * 0.5
-    pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
+    cdf = (either.erf(x * (1 / _SQRT2)) + 1) * 0.5
+    pdf = either.exp(x * x * -0.5) * _INV_SQRT_2PI
     return g * (cdf + x * pdf)
 
 
-gelu_op = activation("GeluBackward0", _gelu_fwd, _gelu_grad, doc="Gaussian error linear unit.")
+gelu_op = activation("GeluBackward0", "GeluKernelImpl", _gelu_fwd, _gelu_grad, doc="Gaussian error linear unit.")
 
 
 def _silu_grad(g, x, o):
-    s = x.sigmoid()
+    s = either.sigmoid(x)
     return g * (s * (x * (1 - s) + 1))
 
 
-silu_op = activation("SiluBackward0", lambda a: a * array_math.sigmoid(a), _silu_grad, doc="x * sigmoid(x).")
+silu_op = activation(
+    "SiluBackward0", "silu_cpu", lambda a: a * array_math.sigmoid(a), _silu_grad, doc="x * sigmoid(x)."
+)
 
 
 def _mish_grad(g, x, o):
-    tsp = (softplus_neg(-x)).tanh()
-    return g * (tsp + x * x.sigmoid() * (1 - tsp * tsp))
+    tsp = either.tanh(softplus_neg(-x))
+    return g * (tsp + x * either.sigmoid(x) * (1 - tsp * tsp))
 
 
 mish_op = activation(
-    "MishBackward0", lambda a: a * np.tanh(array_math.softplus(a)), _mish_grad, doc="x * tanh(softplus(x))."
+    "MishBackward0", "mish_cpu", lambda a: a * np.tanh(array_math.softplus(a)), _mish_grad, doc="x * tanh(softplus(x))."
 )
 
 
 def _softplus_grad(g, x, o, beta=1.0, threshold=20.0):
     z = x * beta
     big = mask_like(z > threshold, g)
-    return g * (big + (1 - big) * z.sigmoid())
+    return g * (big + (1 - big) * either.sigmoid(z))
 
 
-softplus_op = activation("SoftplusBackward0", array_math.softplus, _softplus_grad, doc="log(1 + exp(beta x)) / beta.")
+softplus_op = activation(
+    "SoftplusBackward0", "softplus_cpu", array_math.softplus, _softplus_grad, doc="log(1 + exp(beta x)) / beta."
+)
 
 hardsigmoid_op = activation(
     "HardsigmoidBackward0",
+    "hardsigmoid_cpu",
     lambda a: np.clip(a / 6 + 0.5, 0, 1),
     lambda g, x, o: g * mask_like((x > -3) & (x < 3), g) * (1 / 6),
     doc="Piecewise-linear sigmoid.",
@@ -270,19 +280,47 @@ def _hardswish_grad(g, x, o):
 
 
 hardswish_op = activation(
-    "HardswishBackward0", lambda a: a * np.clip(a + 3, 0, 6) / 6, _hardswish_grad, doc="x * hardsigmoid(x)."
+    "HardswishBackward0",
+    "hardswish_cpu",
+    lambda a: a * np.clip(a + 3, 0, 6) / 6,
+    _hardswish_grad,
+    doc="x * hardsigmoid(x).",
 )
 
 logsigmoid_op = activation(
     "LogSigmoidBackward0",
+    "log_sigmoid_cpu",
     lambda a: np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a))),
-    lambda g, x, o: g * (-x).sigmoid(),
+    lambda g, x, o: g * either.sigmoid(-x),
     doc="log(sigmoid(x)), computed stably.",
 )
 
 threshold_op = activation(
     "ThresholdBackward0",
+    "threshold_cpu",
     lambda a, threshold=0.0, value=0.0: np.where(a > threshold, a, value),
     lambda g, x, o, threshold=0.0, value=0.0: g * mask_like(x > threshold, g),
     doc="x where x > threshold, else value.",
+)
+
+
+def _shrink_grad(g, x, o, lambd=0.5):
+    """g where x lies outside [-lambd, lambd] (NaN counts as outside), else +0."""
+    return either.where((x >= -lambd) & (x <= lambd), 0.0, g)
+
+
+hardshrink_op = activation(
+    "HardshrinkBackward0",
+    "hardshrink_cpu",
+    lambda a, lambd=0.5: np.where((a >= -lambd) & (a <= lambd), 0, a),
+    _shrink_grad,
+    doc="x where |x| > lambd, else 0.",
+)
+
+softshrink_op = activation(
+    "SoftshrinkBackward0",
+    "softshrink_check",
+    lambda a, lambd=0.5: np.where(a > lambd, a - lambd, np.where(a < -lambd, a + lambd, a * 0)),
+    _shrink_grad,
+    doc="x moved lambd towards 0, and 0 within lambd of it.",
 )

@@ -219,11 +219,44 @@ _UNARY_METHODS = {
     "TanhBackward0": "tanh",
     "SigmoidBackward0": "sigmoid",
     "ReciprocalBackward0": "reciprocal",
+    "RsqrtBackward0": "rsqrt",
+    "SinBackward0": "sin",
+    "CosBackward0": "cos",
+    "AsinBackward0": "asin",
+    "AcosBackward0": "acos",
+    "SinhBackward0": "sinh",
+    "CoshBackward0": "cosh",
+    "ErfBackward0": "erf",
 }
 F = ember.nn.functional
+
+
 # For each node class that offers backward_arrays: ops (given a maker of leaf tensors of a shape) whose result
 # has that node as grad_fn, in cases its array formula covers.
+def _spread(t, shape=(3, 4)):
+    """A leaf's values moved to straddle zero (leaves lie in [0.2, 1.5]), so both sides of a kink are covered."""
+    return (t(shape) - 0.8) * 6
+
+
+# Activations with settings that put inputs on both sides of each branch.
+_ACTIVATION_SAMPLES = {
+    "LeakyReluBackward0": [lambda t: F.leaky_relu(_spread(t), 0.2)],
+    "HardtanhBackward0": [lambda t: F.hardtanh(_spread(t), -1.5, 2.0), lambda t: F.relu6(_spread(t))],
+    "EluBackward0": [lambda t: F.elu(_spread(t), 1.3), lambda t: F.selu(_spread(t))],
+    "CeluBackward0": [lambda t: F.celu(_spread(t), 0.7)],
+    "GeluBackward0": [lambda t: F.gelu(_spread(t)), lambda t: F.gelu(_spread(t), approximate="tanh")],
+    "SiluBackward0": [lambda t: F.silu(_spread(t))],
+    "MishBackward0": [lambda t: F.mish(_spread(t))],
+    "SoftplusBackward0": [lambda t: F.softplus(_spread(t), beta=2, threshold=3)],
+    "HardsigmoidBackward0": [lambda t: F.hardsigmoid(_spread(t))],
+    "HardswishBackward0": [lambda t: F.hardswish(_spread(t))],
+    "LogSigmoidBackward0": [lambda t: F.logsigmoid(_spread(t))],
+    "ThresholdBackward0": [lambda t: F.threshold(_spread(t), 0.1, 2.0)],
+    "HardshrinkBackward0": [lambda t: F.hardshrink(_spread(t), 0.7)],
+    "SoftshrinkBackward0": [lambda t: F.softshrink(_spread(t), 0.7)],
+}
 ARRAY_FORMULA_SAMPLES = {
+    **_ACTIVATION_SAMPLES,
     **{
         name: [lambda t, m=m: getattr(t((3, 4)), m)(), lambda t, m=m: getattr(t(()), m)()]
         for name, m in _UNARY_METHODS.items()

@@ -77,7 +77,7 @@ def test_activation_grad_fn_name(name, fn):
     x = _sample((3, 4))
     e = fn(ember, ember.tensor(x, requires_grad=True))
     t = fn(torch, torch.tensor(x, requires_grad=True))
-    if name in ("softsign", "tanhshrink", "hardshrink", "softshrink", "softmin", "relu6_"):
+    if name in ("softsign", "tanhshrink", "softmin"):
         return  # composites: the name depends on the final op
     assert e.grad_fn.name() == type(t.grad_fn).__name__
 
@@ -208,6 +208,57 @@ def test_softmax_is_stable_for_large_inputs():
 def test_softmax_dim_out_of_range():
     with pytest.raises(IndexError, match="Dimension out of range"):
         ember.nn.functional.softmax(ember.randn(2, 3), 2)
+
+
+def _outcome(fn):
+    """What a call gives: its values as a list, or its error's type and message."""
+    try:
+        return fn().tolist()
+    except Exception as e:  # noqa: BLE001 - the error itself is what is compared
+        return f"{type(e).__name__}: {e}"
+
+
+@pytest.mark.parametrize("name,fn", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
+@pytest.mark.parametrize("dtype", ["int64", "uint8", "bool"])
+def test_activation_of_integer_or_bool_input_does_what_torch_does(name, fn, dtype):
+    """Most kernels refuse integers with NotImplementedError naming the kernel; hardtanh and threshold clamp them."""
+    values = [0, 1, 1, 0, 5, 7] if dtype != "bool" else [True, False, True]
+    res = [_outcome(lambda lib=lib: fn(lib, lib.tensor(values, dtype=getattr(lib, dtype)))) for lib in (ember, torch)]
+    if isinstance(res[1], list):
+        np.testing.assert_allclose(res[0], res[1], rtol=1e-6)  # computed in a float dtype= they name
+    else:
+        assert res[0] == res[1]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.functional.hardtanh(lib.tensor([-3, 0, 1, 2]), -0.5, 0.5),
+        lambda lib: lib.nn.functional.hardtanh(lib.tensor([-3, 0, 1, 2]), -1.7, 1.7),
+        lambda lib: lib.nn.functional.hardtanh(lib.tensor([-3, 0, 1, 2], dtype=lib.int8), -300.0, 300.0),
+        lambda lib: lib.nn.functional.hardtanh_(lib.tensor([-3, 0, 1, 2]), -1.0, 1.0),
+        lambda lib: lib.nn.functional.threshold(lib.tensor([1, 9], dtype=lib.uint8), 300.0, 1.0),
+        lambda lib: lib.nn.functional.softshrink(lib.ones(2), -1),
+        lambda lib: lib.nn.functional.softshrink(lib.ones(2, dtype=lib.float64), float("nan")),
+        lambda lib: lib.nn.functional.softshrink(lib.ones(2), 1e39),
+        lambda lib: lib.nn.functional.softshrink(lib.tensor([-1.0, -0.3, 0.2, 0.9]), 0.0),
+        lambda lib: lib.nn.functional.hardshrink(lib.tensor([-1.0, -0.3, 0.2, 0.9]), 0.25),
+    ],
+)
+def test_activation_settings_and_integer_forms_match_torch(call):
+    assert _outcome(lambda: call(ember)) == _outcome(lambda: call(torch))
+
+
+@pytest.mark.parametrize("name", ["hardshrink", "softshrink"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_shrink_gradient_is_zero_inside_the_band_and_passes_outside(name, dtype):
+    values = [-1.0, -0.5, -0.2, -0.0, 0.0, 0.5, 0.7, float("inf"), -float("inf")]
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+        getattr(lib.nn.functional, name)(x, 0.5).backward(lib.linspace(-2, 2, len(values), dtype=getattr(lib, dtype)))
+        res.append(x.grad.numpy())
+    np.testing.assert_array_equal(res[0], res[1])
 
 
 def test_gelu_bad_approximate():
