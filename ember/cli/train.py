@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-import time
 
-from ..train.config import ACTIVATIONS, INITS, OPTIMIZERS
+from .. import train as workflow
+from ..train import ACTIVATIONS, INITS, OPTIMIZERS
 
 # flag -> config key; every flag is passed as text and converted (and checked) by RunConfig.set
 FLAG_KEYS = {
@@ -41,8 +40,6 @@ FLAG_KEYS = {
 }
 # on/off flags -> (config key, value they set)
 SWITCH_KEYS = {"batch_norm": ("model.batch_norm", True), "no_doctor": ("train.doctor", False)}
-
-RUNS_PARENT = "runs"
 
 
 def register(subparsers) -> None:
@@ -146,12 +143,9 @@ def _handler(name: str, command):
     """Wrap a command so configuration mistakes print one line and exit with status 2, with no traceback."""
 
     def run(args: argparse.Namespace) -> int:
-        from ..train.checkpoint import CheckpointError
-        from ..train.config import ConfigError
-
         try:
             return command(args)
-        except (ConfigError, CheckpointError) as e:
+        except (workflow.ConfigError, workflow.CheckpointError) as e:
             print(f"ember {name}: error: {e}", file=sys.stderr)
             return 2
 
@@ -163,16 +157,12 @@ def _handler(name: str, command):
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, object]:
     """The config overrides the flags ask for (only flags actually given), in a stable order."""
-    from ..train.config import ConfigError
-
     overrides: dict[str, object] = {}
-    from ..train.config import RunConfig
-
     for attr, key in FLAG_KEYS.items():
         value = getattr(args, attr, None)
         if value is not None:
             # checked here so that a bad value is reported against the flag the user typed
-            RunConfig().set(key, value, source=f"--{attr.replace('_', '-')}")
+            workflow.RunConfig().set(key, value, source=f"--{attr.replace('_', '-')}")
             overrides[key] = value
     for attr, (key, value) in SWITCH_KEYS.items():
         if getattr(args, attr, None):
@@ -180,38 +170,9 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, object]:
     for item in getattr(args, "set", None) or []:
         key, sep, value = item.partition("=")
         if not sep or "." not in key:
-            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. --set train.log_every=5")
+            raise workflow.ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. --set train.log_every=5")
         overrides[key.strip()] = value.strip()
     return overrides
-
-
-def resolve_paths(cfg) -> None:
-    """Make a CSV path and data.root absolute, so eval, predict and --resume work from any folder."""
-    from ..train.data import BUILTIN_DATA
-
-    if cfg.data.name not in BUILTIN_DATA and os.path.isfile(cfg.data.name):
-        cfg.data.name = os.path.abspath(cfg.data.name)
-    if cfg.data.root:
-        cfg.data.root = os.path.abspath(os.path.expanduser(cfg.data.root))
-
-
-def run_dir_label(data_name: str) -> str:
-    """The data part of a default run folder name: the data set name, or a CSV file's stem, made filename-safe."""
-    from ..train.data import BUILTIN_DATA
-
-    label = data_name if data_name in BUILTIN_DATA else os.path.splitext(os.path.basename(data_name))[0]
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") or "data"
-
-
-def default_run_dir(data_name: str, parent: str = RUNS_PARENT, now: float | None = None) -> str:
-    """runs/<data>-<YYYYmmdd-HHMMSS>, with -2, -3, ... appended when that folder is already taken."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
-    base = os.path.join(parent, f"{run_dir_label(data_name)}-{stamp}")
-    path, n = base, 1
-    while os.path.exists(path):
-        n += 1
-        path = f"{base}-{n}"
-    return path
 
 
 def _given_flags(args: argparse.Namespace) -> list[str]:
@@ -224,9 +185,6 @@ def _given_flags(args: argparse.Namespace) -> list[str]:
 
 def train_command(args: argparse.Namespace) -> int:
     """Handler for `ember train`."""
-    from ..train.config import ConfigError, load_config
-    from ..train.run_dir import RunDir
-
     if args.resume is not None:
         extra = [f for f in _given_flags(args) if f != "--epochs"]
         if args.config is not None:
@@ -236,31 +194,29 @@ def train_command(args: argparse.Namespace) -> int:
         if args.overwrite:
             extra.append("--overwrite")
         if extra:
-            raise ConfigError(
+            raise workflow.ConfigError(
                 f"--resume continues {args.resume} with its saved config.toml; only --epochs may change "
                 f"(got {', '.join(extra)})"
             )
         run_dir = args.resume
         cfg = None  # the run's own config.toml
         if args.epochs is not None:
-            cfg = RunDir(run_dir).read_config()
+            cfg = workflow.RunDir(run_dir).read_config()
             cfg.set("train.epochs", args.epochs, source="command line")
             cfg.validate()
         resume = True
     else:
-        cfg = load_config(args.config, overrides_from_args(args))
-        resolve_paths(cfg)
-        run_dir = args.run_dir or default_run_dir(cfg.data.name)
+        cfg = workflow.load_config(args.config, overrides_from_args(args))
+        workflow.resolve_paths(cfg)
+        run_dir = args.run_dir or workflow.default_run_dir(cfg.data.name)
         resume = False
     return _fit(cfg, run_dir, resume=resume, overwrite=bool(args.overwrite))
 
 
 def _fit(cfg, run_dir: str, resume: bool, overwrite: bool) -> int:
     """Run the training loop; Ctrl-C leaves a resumable run and says how to continue it."""
-    from ..train.trainer import fit
-
     try:
-        fit(cfg, run_dir, resume=resume, overwrite=overwrite)
+        workflow.fit(cfg, run_dir, resume=resume, overwrite=overwrite)
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue with: ember train --resume {run_dir}", file=sys.stderr)
         return 130
@@ -275,9 +231,7 @@ def eval_command(args: argparse.Namespace) -> int:
     """Handler for `ember eval`: loss, accuracy and per-class accuracy on one split."""
     import numpy as np
 
-    from ..train.evaluate import evaluate_run
-
-    result = evaluate_run(args.run, split=args.split, checkpoint=args.checkpoint)
+    result = workflow.evaluate_run(args.run, split=args.split, checkpoint=args.checkpoint)
     n = len(result.y_true)
     if n == 0:
         print(f"{args.run}: the {args.split} split is empty")
@@ -299,9 +253,7 @@ def eval_command(args: argparse.Namespace) -> int:
 
 def predict_command(args: argparse.Namespace) -> int:
     """Handler for `ember predict`: one line per example."""
-    from ..train.predict import predict_files
-
-    for prediction in predict_files(args.run, args.files, checkpoint=args.checkpoint, invert=args.invert):
+    for prediction in workflow.predict_files(args.run, args.files, checkpoint=args.checkpoint, invert=args.invert):
         print(prediction.line())
     return 0
 
@@ -309,23 +261,19 @@ def predict_command(args: argparse.Namespace) -> int:
 def summary_command(args: argparse.Namespace) -> int:
     """Handler for `ember summary`: the torchsummary-style table of a run's or a config's model."""
     from ..summary import summary_string
-    from ..train.config import ConfigError, load_config
-    from ..train.data import data_dims
-    from ..train.model import build_model
-    from ..train.run_dir import RunDir
 
     target = args.target
     if os.path.isdir(target):
-        rd = RunDir(target)
+        rd = workflow.RunDir(target)
         cfg = rd.read_config()
         info = rd.read_data_info()
         features, classes = int(info["num_features"]), int(info["num_classes"])
     elif os.path.isfile(target):
-        cfg = load_config(target)
-        features, classes = data_dims(cfg)
+        cfg = workflow.load_config(target)
+        features, classes = workflow.data_dims(cfg)
     else:
-        raise ConfigError(f"{target!r} is neither a run folder nor a config file")
-    model = build_model(cfg, features, classes)
+        raise workflow.ConfigError(f"{target!r} is neither a run folder nor a config file")
+    model = workflow.build_model(cfg, features, classes)
     text, _ = summary_string(model, (features,))
     print(f"{target}: {cfg.data.name}, {features} features -> {classes} classes")
     print(model)

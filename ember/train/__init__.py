@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import importlib
 
-from .config import ConfigError, RunConfig, load_config, to_toml
+from .config import ACTIVATIONS, INITS, OPTIMIZERS, ConfigError, RunConfig, load_config, to_toml
 
 # name -> submodule; loaded on first use so `import ember.train` stays cheap
 _LAZY = {
+    "BUILTIN_DATA": "data",
     "DataBundle": "data",
     "load_data": "data",
+    "data_dims": "data",
+    "resolve_paths": "data",
     "build_model": "model",
     "build_loss": "model",
     "build_optimizer": "model",
@@ -18,11 +21,15 @@ _LAZY = {
     "FitResult": "trainer",
     "evaluate_run": "evaluate",
     "EvalResult": "evaluate",
+    "predict_files": "predict",
+    "Prediction": "predict",
     "CheckpointError": "checkpoint",
     "RunDir": "run_dir",
+    "default_run_dir": "run_dir",
+    "run_dir_label": "run_dir",
 }
 
-__all__ = ["ConfigError", "RunConfig", "load_config", "to_toml", *_LAZY]
+__all__ = ["ACTIVATIONS", "INITS", "OPTIMIZERS", "ConfigError", "RunConfig", "load_config", "to_toml", *_LAZY]
 
 
 def __getattr__(name: str):

@@ -93,6 +93,14 @@ def load_data(cfg: RunConfig) -> DataBundle:
     return bundle
 
 
+def resolve_paths(cfg: RunConfig) -> None:
+    """Make a CSV path and data.root absolute, so eval, predict and --resume work from any folder."""
+    if cfg.data.name not in BUILTIN_DATA and os.path.isfile(cfg.data.name):
+        cfg.data.name = os.path.abspath(cfg.data.name)
+    if cfg.data.root:
+        cfg.data.root = os.path.abspath(os.path.expanduser(cfg.data.root))
+
+
 def data_dims(cfg: RunConfig) -> tuple[int, int]:
     """(num_features, num_classes) of cfg's data, without reading the image files of the built-in data sets."""
     name = cfg.data.name

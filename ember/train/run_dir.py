@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import time
 from typing import Any
 
 from .._atomic import write_text_atomic
@@ -24,6 +26,8 @@ RUN_FILES = (
     "confusion.png",
 )
 RUN_FOLDERS = ("checkpoints",)
+# Where `ember train` puts a run that is not given a folder: runs/<data>-<YYYYmmdd-HHMMSS>.
+RUNS_PARENT = "runs"
 # The keys of data.json that evaluation, prediction and reports rely on.
 DATA_INFO_KEYS = ("num_features", "num_classes", "class_names", "mean", "std")
 
@@ -158,3 +162,22 @@ def read_jsonl(path: str, kind: str | None = None) -> list[dict[str, Any]]:
 def write_json_atomic(path: str, obj: Any) -> None:
     """Write obj as indented JSON atomically, so readers never see half a file."""
     write_text_atomic(path, json.dumps(obj, indent=2) + "\n")
+
+
+def run_dir_label(data_name: str) -> str:
+    """The data part of a default run folder name: the data set name, or a CSV file's stem, made filename-safe."""
+    from .data import BUILTIN_DATA
+
+    label = data_name if data_name in BUILTIN_DATA else os.path.splitext(os.path.basename(data_name))[0]
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") or "data"
+
+
+def default_run_dir(data_name: str, parent: str = RUNS_PARENT, now: float | None = None) -> str:
+    """runs/<data>-<YYYYmmdd-HHMMSS>, with -2, -3, ... appended when that folder is already taken."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
+    base = os.path.join(parent, f"{run_dir_label(data_name)}-{stamp}")
+    path, n = base, 1
+    while os.path.exists(path):
+        n += 1
+        path = f"{base}-{n}"
+    return path

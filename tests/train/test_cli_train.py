@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+import ember.train
 from ember.cli import train as cli
 from ember.cli.main import build_parser, main
 from ember.data import digits_arrays
@@ -115,15 +116,15 @@ def test_default_run_dir_names_and_collisions(tmp_path):
     import time
 
     now = time.mktime((2024, 5, 17, 13, 4, 5, 0, 0, -1))
-    first = cli.default_run_dir("digits", str(tmp_path), now)
+    first = ember.train.default_run_dir("digits", str(tmp_path), now)
     assert first == str(tmp_path / "digits-20240517-130405")
     os.makedirs(first)
-    second = cli.default_run_dir("digits", str(tmp_path), now)
+    second = ember.train.default_run_dir("digits", str(tmp_path), now)
     assert second == first + "-2"
     os.makedirs(second)
-    assert cli.default_run_dir("digits", str(tmp_path), now) == first + "-3"
-    assert cli.run_dir_label("/data/my table (v2).csv") == "my-table-v2"
-    assert cli.run_dir_label("fashion-mnist") == "fashion-mnist"
+    assert ember.train.default_run_dir("digits", str(tmp_path), now) == first + "-3"
+    assert ember.train.run_dir_label("/data/my table (v2).csv") == "my-table-v2"
+    assert ember.train.run_dir_label("fashion-mnist") == "fashion-mnist"
 
 
 def test_train_without_run_dir_uses_runs_data_timestamp(tmp_path, monkeypatch, capsys):
