@@ -35,6 +35,7 @@ from .pointwise import (  # registered below with the other elementwise ops
     log2,
     log10,
     reciprocal,
+    relu,
     rsqrt,
     sigmoid,
     sin,
@@ -868,61 +869,6 @@ def neg(input, *, out=None):
 
 
 negative = neg
-
-
-class ReluBackward0(Node):
-    def backward_arrays(self, g):
-        (o,) = self.saved_arrays()
-        gd = g._data
-        bits = _SAME_SIZE_UNSIGNED.get(gd.dtype)
-        if o.dtype is not gd.dtype or o.shape != gd.shape or bits is None:
-            return None
-        # The formula of backward on bit patterns: a relu output is +-0, positive or NaN, so its bits
-        # without the sign bit are nonzero exactly where the gradient passes; elsewhere the gradient
-        # becomes +0, even a NaN or infinite one (as in torch).
-        keep = np.left_shift(o.view(bits), 1, out=np.empty(o.shape, bits))
-        np.sign(keep, out=keep)
-        return (wrap(np.multiply(gd.view(bits), keep, out=keep).view(gd.dtype)),)
-
-    def backward(self, g):
-        (out,) = self.saved_tensors
-        return (g.masked_fill(out <= 0, 0),)
-
-
-# Unsigned integers as wide as each float type, for bit-pattern arithmetic on float arrays.
-_SAME_SIZE_UNSIGNED = {np.dtype(f): np.dtype(u) for f, u in (("f2", "u2"), ("f4", "u4"), ("f8", "u8"))}
-
-# np.maximum against a scalar takes a slow broadcasting loop; against an array of zeros it runs the
-# vectorised one (three times faster), so relu keeps one read-only zeros buffer per dtype, as large as the
-# largest activation seen (up to a limit), and views a prefix of it in each shape.
-_ZEROS_MAX_SIZE = 1 << 22
-_zeros_by_dtype: dict = {}
-
-
-def _zeros_shaped_like(a: np.ndarray) -> np.ndarray | None:
-    """A read-only array of zeros with a's shape and dtype (None for very large arrays)."""
-    flat = _zeros_by_dtype.get(a.dtype)
-    if flat is None or flat.size < a.size:
-        if a.size > _ZEROS_MAX_SIZE:
-            return None
-        flat = _zeros_by_dtype[a.dtype] = np.zeros(a.size, a.dtype)
-        flat.flags.writeable = False
-    return flat[: a.size].reshape(a.shape)
-
-
-def relu(input):
-    """max(input, 0)."""
-    a = input._data
-    if a.dtype.kind == "f":
-        zeros = _zeros_shaped_like(a)
-        res = wrap(np.maximum(a, 0, dtype=a.dtype) if zeros is None else np.maximum(a, zeros))
-    elif a.dtype.kind == "b":
-        raise RuntimeError("Boolean inputs not supported for relu")
-    else:
-        res = wrap(np.maximum(a, 0))
-    if input._requires_grad and grad_enabled():
-        attach(res, ReluBackward0, input).save(output=res)
-    return res
 
 
 class ClampBackward1(Node):

@@ -12,7 +12,7 @@ import torch
 from helpers import assert_same_bits
 
 import ember
-from ember.ops import elementwise
+from ember.ops import pointwise
 
 NAN, INF = float("nan"), float("inf")
 INPUTS = [-0.0, 0.0, NAN, -NAN, -1.0, 2.0, INF, -INF, 3.0, -5.0, 1e-30]
@@ -46,12 +46,12 @@ def test_relu_backward_of_a_scalar():
 def test_relu_forward_values_match_torch_with_and_without_the_zeros_buffer(dtype, monkeypatch):
     x = np.array(INPUTS * 50, dtype=dtype)
     expected = torch.relu(torch.tensor(x)).numpy()
-    for limit in (elementwise._ZEROS_MAX_SIZE, 0):  # 0: the scalar comparison every large array takes
-        monkeypatch.setattr(elementwise, "_ZEROS_MAX_SIZE", limit)
-        elementwise._zeros_by_dtype.clear()
+    for limit in (pointwise._ZEROS_MAX_SIZE, 0):  # 0: the scalar comparison every large array takes
+        monkeypatch.setattr(pointwise, "_ZEROS_MAX_SIZE", limit)
+        pointwise._zeros_by_dtype.clear()
         got = ember.relu(ember.tensor(x)).numpy()
         np.testing.assert_array_equal(got, expected)  # equal values; the sign of zero may differ
-    elementwise._zeros_by_dtype.clear()
+    pointwise._zeros_by_dtype.clear()
 
 
 def test_the_zeros_buffer_cannot_be_written_through_relu():
@@ -62,9 +62,9 @@ def test_the_zeros_buffer_cannot_be_written_through_relu():
 
 
 def test_the_zeros_buffer_is_one_per_dtype_and_serves_every_shape():
-    elementwise._zeros_by_dtype.clear()
+    pointwise._zeros_by_dtype.clear()
     for shape in [(3, 4), (50, 20), (7,), (2, 3, 4)]:
         x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
         np.testing.assert_array_equal(ember.relu(ember.tensor(x)).numpy(), np.maximum(x, 0))
-    assert list(elementwise._zeros_by_dtype) == [np.dtype(np.float32)]
-    assert elementwise._zeros_by_dtype[np.dtype(np.float32)].size == 1000  # the largest seen, not one per shape
+    assert list(pointwise._zeros_by_dtype) == [np.dtype(np.float32)]
+    assert pointwise._zeros_by_dtype[np.dtype(np.float32)].size == 1000  # the largest seen, not one per shape
