@@ -10,6 +10,7 @@ import numpy as np
 from .. import _dtype as dt
 from .._tensor import Tensor
 from .._warn import warn_user as _warn_user
+from ..ops import conv as _conv
 from ..ops import nn_ops as K
 from ..ops import pointwise as _pointwise
 from ..ops._inplace import apply_inplace
@@ -445,6 +446,164 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
         out.copy_(res)
         return out
     return res
+
+
+# ---------------------------------------------------------------------------- convolution and pooling
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation of (N, C, L) input with (O, C/groups, k) weight, plus bias."""
+    return _conv.convolution(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation of (N, C, H, W) input with (O, C/groups, kh, kw) weight, plus bias."""
+    if isinstance(input, Tensor) and input._data.ndim == 3 and isinstance(weight, Tensor) and weight._data.ndim == 4:
+        return _conv.convolution(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups, 2).squeeze(0)
+    return _conv.convolution(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sliding windows of (N, C, H, W) input as columns (N, C*kh*kw, L)."""
+    return _conv.unfold(input, kernel_size, dilation, padding, stride)
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Columns (N, C*kh*kw, L) summed back into (N, C, H, W) images: the adjoint of unfold."""
+    return _conv.fold(input, output_size, kernel_size, dilation, padding, stride)
+
+
+def _as_batched_2d(input: Tensor, spatial: int, message: str) -> tuple[Tensor, int]:
+    """input viewed as (N, C, H, W) for a pooling op, and how many dims to squeeze back (recorded views)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"expected a Tensor as input, but got {type(input).__name__}")
+    ndim = input._data.ndim
+    if ndim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(message.format(shape=list(input._data.shape)))
+    x, added = input, []
+    if ndim == spatial + 1:
+        x, added = x.unsqueeze(0), [0]
+    if spatial == 1:
+        x, added = x.unsqueeze(2), [2, *added]
+    return x, added
+
+
+def _restore(res: Tensor, added: list) -> Tensor:
+    for d in added:
+        res = res.squeeze(d)
+    return res
+
+
+_POOL1D = "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:{shape}"
+_POOL2D = "non-empty 3D or 4D (batch mode) tensor expected for input"
+
+
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, spatial):
+    x, added = _as_batched_2d(input, spatial, _POOL1D if spatial == 1 else _POOL2D)
+    if spatial == 1:
+        kernel_size = (1, *_conv.pair(kernel_size, "kernel_size", 1))
+        stride = None if stride is None or stride == () else (1, *_conv.pair(stride, "stride", 1))
+        padding, dilation = (0, *_conv.pair(padding, "padding", 1)), (1, *_conv.pair(dilation, "dilation", 1))
+    res, indices = _conv.max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, True, 2)
+    if return_indices:
+        return _restore(res, added), _restore(indices, added)
+    return _restore(res, added)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The largest value of each window along the last dim (and where it was, with return_indices)."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The largest value of each 2-D window (and its flat index in the H*W plane, with return_indices)."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+
+
+def max_pool1d_with_indices(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+):
+    """max_pool1d returning (values, indices)."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, True, 1)
+
+
+def max_pool2d_with_indices(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+):
+    """max_pool2d returning (values, indices)."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, True, 2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> Tensor:
+    """The mean of each window along the last dim."""
+    x, added = _as_batched_2d(
+        input,
+        1,
+        "avg_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:{shape}",
+    )
+    kernel = (1, *_conv.pair(kernel_size, "kernel_size", 1))
+    stride = None if stride is None or stride == () else (1, *_conv.pair(stride, "stride", 1))
+    padding = (0, *_conv.pair(padding, "padding", 1))
+    return _restore(_conv.avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, None, 2), added)
+
+
+def avg_pool2d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+) -> Tensor:
+    """The mean of each 2-D window (count_include_pad and divisor_override choose the divisor)."""
+    x, added = _as_batched_2d(input, 2, _POOL2D)
+    return _restore(
+        _conv.avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2), added
+    )
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Means over output_size nearly equal parts of the last dim."""
+    x, added = _as_batched_2d(input, 1, "adaptive_avg_pool1d(): Expected 2D or 3D tensor, but got {shape}")
+    return _restore(_conv.adaptive_avg_pool(x, (1, *_conv.pair(output_size, "output_size", 1)), 2), added)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Means over an output_size grid of nearly equal parts of the last two dims (None keeps a size)."""
+    x, added = _as_batched_2d(input, 2, "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {shape}")
+    h, w = x._data.shape[2:]
+    if isinstance(output_size, int):
+        output_size = (output_size, output_size)
+    sizes = tuple(size if s is None else int(s) for size, s in zip((h, w), output_size))
+    if sizes == (1, 1) and min(h, w) > 0:
+        return input.mean((-2, -1), keepdim=True)  # torch takes the plain mean here
+    return _restore(_conv.adaptive_avg_pool(x, sizes, 2), added)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) input with probability p, scaling the rest by 1/(1-p)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    ndim = input._data.ndim
+    if ndim not in (3, 4):
+        _warn_user(
+            f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated and will result in an error in "
+            "a future release. To retain the behavior and silence this warning, please use dropout instead. Note "
+            "that dropout2d exists to provide channel-wise dropout on inputs with 2 spatial dimensions, a channel "
+            "dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
+            UserWarning,
+        )
+    if ndim == 3:
+        _warn_user(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
+            "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
+            "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
+            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning,
+        )
+    if not training or p == 0.0:
+        return input
+    a = input._data
+    shape = a.shape[:2] + (1,) * (a.ndim - 2) if a.ndim >= 2 else a.shape
+    if p == 1.0:
+        mask = np.zeros(shape, dtype=a.dtype)
+    else:
+        mask = (rng().random(shape) >= p).astype(a.dtype) * np.asarray(1.0 / (1.0 - p), dtype=a.dtype)
+    m = Tensor._wrap(mask)
+    return input.mul_(m) if inplace else input * m
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:

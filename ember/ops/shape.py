@@ -242,10 +242,21 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
         dims = {input._wrap_dim(d) for d in dims} if a.ndim else set()
         arr = a.reshape(tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1)))
     res = input._view_of(arr)
-    node = record(res, SqueezeBackward0, input)
+    node_cls = (
+        SqueezeBackward0 if dim is None else SqueezeBackward2 if isinstance(dim, (tuple, list)) else SqueezeBackward1
+    )
+    node = record(res, node_cls, input)
     if node is not None:
         node.shape = a.shape
     return res
+
+
+class SqueezeBackward1(SqueezeBackward0):
+    """squeeze(dim): torch names the node by the form of the call."""
+
+
+class SqueezeBackward2(SqueezeBackward0):
+    """squeeze(dims) with a tuple of dims."""
 
 
 class UnsqueezeBackward0(SqueezeBackward0):

@@ -286,6 +286,15 @@ ARRAY_FORMULA_SAMPLES = {
     "MeanBackward0": [lambda t: t((3, 4)).mean()],
     "MeanBackward1": [lambda t: t((3, 4)).mean(1), lambda t: t((2, 3, 4)).mean((0, 2), keepdim=True)],
     "TBackward0": [lambda t: t((3, 4)).t()],
+    "ConvolutionBackward0": [
+        lambda t: F.conv2d(t((2, 3, 5, 5)), t((4, 3, 3, 3)), t((4,)), padding=1),
+        lambda t: F.conv2d(t((2, 4, 5, 5)), t((4, 2, 2, 2)), stride=2, groups=2),
+        lambda t: F.conv1d(t((2, 3, 7)), t((2, 3, 3)), t((2,)), dilation=2),
+    ],
+    "MaxPool2DWithIndicesBackward0": [
+        lambda t: F.max_pool2d(t((2, 3, 6, 6)), 2),
+        lambda t: F.max_pool2d(t((2, 3, 6, 6)), 3, 2, 1),
+    ],
 }
 
 

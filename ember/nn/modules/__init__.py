@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
-from . import activation, container, dropout, flatten, linear, loss, module, normalization, sparse
+from . import activation, container, conv, dropout, flatten, fold, linear, loss, module, normalization, pooling, sparse
 from .activation import *  # noqa: F403
 from .container import *  # noqa: F403
+from .conv import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .flatten import *  # noqa: F403
+from .fold import *  # noqa: F403
 from .linear import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .module import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .pooling import *  # noqa: F403
 from .sparse import *  # noqa: F403
 
 # Each file declares its public classes once, in its own __all__.
 __all__ = [
     name
-    for mod in (module, container, linear, dropout, flatten, normalization, sparse, activation, loss)
+    for mod in (
+        module,
+        container,
+        linear,
+        conv,
+        pooling,
+        dropout,
+        flatten,
+        fold,
+        normalization,
+        sparse,
+        activation,
+        loss,
+    )
     for name in mod.__all__
 ]

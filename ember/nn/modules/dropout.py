@@ -6,7 +6,7 @@ from ..._tensor import Tensor
 from .. import functional as F
 from .module import Module
 
-__all__ = ["Dropout", "AlphaDropout"]
+__all__ = ["Dropout", "Dropout2d", "AlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -27,6 +27,14 @@ class Dropout(_DropoutNd):
     def forward(self, input: Tensor) -> Tensor:
         """Dropout in training mode, identity in eval mode."""
         return F.dropout(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels of (N, C, H, W) input with probability p during training (see F.dropout2d)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        """Channel dropout in training mode, identity in eval mode."""
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):

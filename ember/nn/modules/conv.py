@@ -1,0 +1,143 @@
+"""Convolution layers: Conv1d and Conv2d (torch.nn's constructor arguments, initialisation and repr)."""
+
+from __future__ import annotations
+
+import math
+
+from ... import _creation
+from ..._tensor import Tensor
+from ...ops.conv import pair
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .linear import _factory_dtype
+from .module import Module
+
+__all__ = ["Conv1d", "Conv2d"]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+class _ConvNd(Module):
+    """What Conv1d and Conv2d share: argument checks, parameters, torch's default initialisation, repr."""
+
+    _spatial = 2
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        n = self._spatial
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(
+                f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode='{padding_mode}'"
+            )
+        if padding_mode != "zeros":
+            raise NotImplementedError(
+                f"ember does not implement torch.nn.Conv{n}d(padding_mode='{padding_mode}') yet; "
+                "use padding_mode='zeros'"
+            )
+        self.kernel_size = pair(kernel_size, "kernel_size", n)
+        self.stride = pair(stride, "stride", n)
+        self.dilation = pair(dilation, "dilation", n)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Invalid padding string '{padding}', should be one of {{'valid', 'same'}}")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            self.padding = padding
+        else:
+            self.padding = pair(padding, "padding", n)
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.output_padding = (0,) * n
+        self.transposed = False
+        self.padding_mode = padding_mode
+        d = _factory_dtype(dtype)
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = Parameter(_creation.empty(*shape, dtype=d, device=device))
+        if bias:
+            self.bias = Parameter(_creation.empty(out_channels, dtype=d, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch's default: kaiming_uniform_(a=sqrt(5)) weights, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        n = self._spatial
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * n:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
+
+    def _check_input(self, input: Tensor) -> None:
+        """A wrong channel count names this layer, what it expects and what it got."""
+        shape = tuple(input.shape)
+        n = self._spatial
+        if len(shape) not in (n + 1, n + 2):
+            raise RuntimeError(
+                f"{self!r}: expected a {n + 2}-D input (N, C, {'L' if n == 1 else 'H, W'}) or an unbatched "
+                f"{n + 1}-D one, but got an input of shape {list(shape)}"
+            )
+        channels = shape[-n - 1]
+        if channels != self.in_channels:
+            raise RuntimeError(
+                f"Given groups={self.groups}, weight of size {list(self.weight.shape)}, expected input{list(shape)} "
+                f"to have {self.in_channels} channels, but got {channels} channels instead\n"
+                f"{self!r} expects {self.in_channels} input channels (dim {len(shape) - n - 1}), but the input of "
+                f"shape {list(shape)} has {channels}."
+            )
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C, L) input: weight (out_channels, in_channels/groups, kernel_size)."""
+
+    _spatial = 1
+
+    def forward(self, input: Tensor) -> Tensor:
+        """Convolve input with the layer's weight and add its bias."""
+        self._check_input(input)
+        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C, H, W) input: weight (out_channels, in_channels/groups, kh, kw)."""
+
+    _spatial = 2
+
+    def forward(self, input: Tensor) -> Tensor:
+        """Convolve input with the layer's weight and add its bias."""
+        self._check_input(input)
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

@@ -1,0 +1,681 @@
+"""Convolution and pooling over one or two trailing spatial dims: conv1d/2d, unfold/fold, max and average
+pooling (fixed and adaptive), each op beside its node.
+
+Every op works on a 4-D (N, C, H, W) view of its input; the 1-D forms view (N, C, L) as height 1, and an
+unbatched input as a batch of one. Two array kernels carry the work: `im2col` copies each sliding window
+into a column (C*kh*kw rows, one column per output position) and `col2im` adds columns back onto the
+image, so a convolution is one batched matrix product and its input gradient a product then col2im."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .. import _dtype as dt
+from .._tensor import Tensor
+from ..autograd.grad_mode import grad_enabled
+from ._op import Node, attach, check_float, record, wrap
+from .reduction import float_sum
+
+
+# ---------------------------------------------------------------------------- window geometry
+class Geometry:
+    """Sizes of a sliding-window op on (H, W): kernel, stride, padding (top, bottom, left, right), dilation,
+    and the output size they give."""
+
+    __slots__ = ("kernel", "stride", "pads", "dilation", "in_hw", "out_hw")
+
+    def __init__(self, in_hw, kernel, stride, pads, dilation, out_hw=None) -> None:
+        self.in_hw, self.kernel, self.stride, self.pads, self.dilation = in_hw, kernel, stride, pads, dilation
+        if out_hw is None:
+            out_hw = tuple(
+                (in_hw[d] + pads[2 * d] + pads[2 * d + 1] - dilation[d] * (kernel[d] - 1) - 1) // stride[d] + 1
+                for d in range(2)
+            )
+        self.out_hw = out_hw
+
+    @property
+    def padded_hw(self) -> tuple:
+        """The size the padded input must have so that every window lies inside it."""
+        return tuple(
+            max(
+                self.in_hw[d] + self.pads[2 * d] + self.pads[2 * d + 1],
+                (self.out_hw[d] - 1) * self.stride[d] + self.dilation[d] * (self.kernel[d] - 1) + 1,
+            )
+            for d in range(2)
+        )
+
+    def window_slice(self, d: int, i: int) -> slice:
+        """The padded-input positions that kernel offset i of every window covers along spatial dim d."""
+        start = i * self.dilation[d]
+        return slice(start, start + self.stride[d] * (self.out_hw[d] - 1) + 1, self.stride[d])
+
+
+def padded(a: np.ndarray, geo: Geometry, value=0) -> np.ndarray:
+    """a (N, C, H, W) inside a border of value large enough for every window of geo."""
+    top, _, left, _ = geo.pads
+    ph, pw = geo.padded_hw
+    h, w = a.shape[2:]
+    if (top, left) == (0, 0) and (ph, pw) == (h, w):
+        return a
+    out = np.full(a.shape[:2] + (ph, pw), value, dtype=a.dtype)
+    out[:, :, top : top + h, left : left + w] = a[:, :, : ph - top, : pw - left]
+    return out
+
+
+def im2col(a: np.ndarray, geo: Geometry) -> np.ndarray:
+    """(N, C*kh*kw, OH*OW) columns of a (N, C, H, W): row (c, i, j) of column (y, x) holds the padded
+    input at (y*sh + i*dh, x*sw + j*dw), torch's unfold layout."""
+    p = padded(a, geo)
+    n, c = p.shape[:2]
+    sn, sc, sh, sw = p.strides
+    (kh, kw), (oh, ow) = geo.kernel, geo.out_hw
+    view = as_strided(
+        p,
+        (n, c, kh, kw, oh, ow),
+        (sn, sc, sh * geo.dilation[0], sw * geo.dilation[1], sh * geo.stride[0], sw * geo.stride[1]),
+        writeable=False,
+    )
+    return view.reshape(n, c * kh * kw, oh * ow)
+
+
+def col2im(cols: np.ndarray, geo: Geometry) -> np.ndarray:
+    """The adjoint of im2col: every column entry added back onto its input position (N, C, H, W); an
+    input position collects its entries in kernel order, as torch's fold does."""
+    (kh, kw), (oh, ow) = geo.kernel, geo.out_hw
+    n = cols.shape[0]
+    c = cols.shape[1] // (kh * kw)
+    c6 = cols.reshape(n, c, kh, kw, oh, ow)
+    ph, pw = geo.padded_hw
+    out = np.zeros((n, c, ph, pw), dtype=cols.dtype)
+    for i in range(kh):
+        rows = geo.window_slice(0, i)
+        for j in range(kw):
+            out[:, :, rows, geo.window_slice(1, j)] += c6[:, :, i, j]
+    top, _, left, _ = geo.pads
+    h, w = geo.in_hw
+    if (top, left) == (0, 0) and (ph, pw) == (h, w):
+        return out
+    return np.ascontiguousarray(out[:, :, top : top + h, left : left + w])
+
+
+# ---------------------------------------------------------------------------- argument handling
+def pair(value, name: str, n: int = 2) -> tuple:
+    """An int or a sequence of n ints as an n-tuple (torch's int-or-tuple arguments)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),) * n
+    values = tuple(value)
+    if len(values) == 1:
+        values = values * n
+    if len(values) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{name} must be an int or a tuple of {n} ints, but got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def as_4d(input: Tensor, spatial: int, op: str) -> tuple[np.ndarray, bool]:
+    """input's array as (N, C, H, W), and whether it had no batch dim; checks the number of dims."""
+    a = input._data
+    full = spatial + 2
+    if a.ndim not in (full - 1, full):
+        raise RuntimeError(
+            f"{op}: Expected {full - 1}D (unbatched) or {full}D (batched) input to {op}, but got input of size: "
+            f"{list(a.shape)}"
+        )
+    unbatched = a.ndim == full - 1
+    if unbatched:
+        a = a[None]
+    if spatial == 1:
+        a = a[:, :, None, :]
+    return a, unbatched
+
+
+def from_4d(a: np.ndarray, spatial: int, unbatched: bool) -> np.ndarray:
+    """The inverse of as_4d's reshaping, for an op's output or an input gradient."""
+    if spatial == 1:
+        a = a[:, :, 0, :]
+    return a[0] if unbatched else a
+
+
+def _spatial_pair(value, name: str, spatial: int, fill: int) -> tuple:
+    """A 1-D or 2-D size argument as (h, w); the 1-D forms use fill for the unit height."""
+    if spatial == 1:
+        return (fill,) + pair(value, name, 1)
+    return pair(value, name)
+
+
+# ---------------------------------------------------------------------------- convolution
+def _conv_geometry(x4: np.ndarray, w4: np.ndarray, stride, padding, dilation, spatial: int, op: str) -> Geometry:
+    stride = _spatial_pair(stride, "stride", spatial, 1)
+    dilation = _spatial_pair(dilation, "dilation", spatial, 1)
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero")
+    kernel = w4.shape[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = (0, 0, 0, 0)
+        elif padding == "same":
+            if max(stride) != 1:
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = []
+            for d in range(2):
+                total = dilation[d] * (kernel[d] - 1)
+                pads += [total // 2, total - total // 2]
+            pads = tuple(pads)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        ph, pw = _spatial_pair(padding, "padding", spatial, 0)
+        if min(ph, pw) < 0:
+            raise RuntimeError("negative padding is not supported")
+        pads = (ph, ph, pw, pw)
+    geo = Geometry(x4.shape[2:], kernel, stride, pads, dilation)
+    padded_in = [x4.shape[2 + d] + pads[2 * d] + pads[2 * d + 1] for d in range(2)]
+    reach = [dilation[d] * (kernel[d] - 1) + 1 for d in range(2)]
+    if min(geo.out_hw) <= 0:
+        dims = slice(1, None) if spatial == 1 else slice(None)
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded_in[dims]))}). Kernel size: "
+            f"({' x '.join(map(str, reach[dims]))}). Kernel size can't be greater than actual input size"
+        )
+    return geo
+
+
+def _check_conv(input: Tensor, weight: Tensor, bias, groups: int, spatial: int, op: str) -> None:
+    full = spatial + 2
+    w = weight._data
+    if w.ndim != full:
+        raise RuntimeError(f"Expected {full}D weight for {op}, but got weight of size {list(w.shape)}")
+    x = input._data
+    if x.ndim not in (full - 1, full):
+        raise RuntimeError(
+            f"Expected {full - 1}D (unbatched) or {full}D (batched) input to {op}, but got input of size: {list(x.shape)}"
+        )
+    if not isinstance(groups, int) or groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    channels = x.shape[0 if x.ndim == full - 1 else 1]
+    if w.shape[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of "
+            f"size {list(w.shape)} instead"
+        )
+    if channels != w.shape[1] * groups:
+        shape = list(x.shape)
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(w.shape)}, expected input{shape} to have "
+            f"{w.shape[1] * groups} channels, but got {channels} channels instead"
+        )
+    if bias is not None and (bias._data.ndim != 1 or bias._data.shape[0] != w.shape[0]):
+        raise RuntimeError(
+            f"Given weight of size {list(w.shape)}, expected bias to be 1-dimensional with {w.shape[0]} elements, "
+            f"but got bias of size {list(bias._data.shape)} instead"
+        )
+    if x.dtype != w.dtype:
+        raise RuntimeError(
+            f"expected scalar type {dt.scalar_type_name(x.dtype)} but found {dt.scalar_type_name(w.dtype)}"
+        )
+    if bias is not None and bias._data.dtype != x.dtype:
+        raise RuntimeError(
+            f"Input type ({_c_type(x.dtype)}) and bias type ({_c_type(bias._data.dtype)}) should be the same"
+        )
+
+
+def _c_type(d: np.dtype) -> str:
+    """The C++ type name torch's convolution messages use for a dtype."""
+    return {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(d.name, d.name)
+
+
+class ConvolutionBackward0(Node):
+    """Gradients of a convolution: input (columns of W^T g added back by col2im), weight (g times the
+    input's columns, summed over the batch) and bias (g summed over batch and positions)."""
+
+    def backward_arrays(self, g):
+        x, w, cols = self.saved_arrays()
+        geo, groups = self.geo, self.groups
+        g4 = _to_4d(g._data, self.spatial, self.unbatched)
+        n, o = g4.shape[:2]
+        og = o // groups
+        length = geo.out_hw[0] * geo.out_hw[1]
+        gg = g4.reshape(n, groups, og, length)
+        w3 = w.reshape(groups, og, -1)
+        gx = gw = gb = None
+        if self.next_nodes[0] is not None:
+            gcols = np.matmul(w3.transpose(0, 2, 1), gg).reshape(n, -1, length)
+            gx = wrap(from_4d(col2im(gcols, geo), self.spatial, self.unbatched))
+        if self.next_nodes[1] is not None:
+            c4 = cols.reshape(n, groups, -1, length)
+            gw = wrap(float_sum(np.matmul(gg, c4.transpose(0, 1, 3, 2)), (0,), False, None).reshape(self.w_shape))
+        if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
+            gb = wrap(float_sum(g4, (0, 2, 3), False, None))
+        return gx, gw, gb
+
+    def backward(self, g):
+        x, w, _ = self.saved_tensors
+        geo, groups, spatial = self.geo, self.groups, self.spatial
+        g4 = _tensor_4d(g, spatial, self.unbatched)
+        n, o = g4.shape[:2]
+        og = o // groups
+        length = geo.out_hw[0] * geo.out_hw[1]
+        gg = g4.reshape(n, groups, og, length)
+        w3 = w.reshape(groups, og, -1)
+        gx = gw = gb = None
+        if self.next_nodes[0] is not None:
+            gcols = (w3.transpose(1, 2) @ gg).reshape(n, -1, length)
+            gx = _tensor_from_4d(fold_columns(gcols, geo), spatial, self.unbatched)
+        if self.next_nodes[1] is not None:
+            cols = unfold_windows(_tensor_4d(x, spatial, self.unbatched), geo)
+            c4 = cols.reshape(n, groups, -1, length)
+            gw = (gg @ c4.transpose(2, 3)).sum(0).reshape(self.w_shape)
+        if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
+            gb = g4.sum((0, 2, 3))
+        return gx, gw, gb
+
+
+def _to_4d(a: np.ndarray, spatial: int, unbatched: bool) -> np.ndarray:
+    if unbatched:
+        a = a[None]
+    return a[:, :, None, :] if spatial == 1 else a
+
+
+def _tensor_4d(t: Tensor, spatial: int, unbatched: bool) -> Tensor:
+    if unbatched:
+        t = t.unsqueeze(0)
+    return t.unsqueeze(2) if spatial == 1 else t
+
+
+def _tensor_from_4d(t: Tensor, spatial: int, unbatched: bool) -> Tensor:
+    if spatial == 1:
+        t = t.squeeze(2)
+    return t.squeeze(0) if unbatched else t
+
+
+def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups: int, spatial: int) -> Tensor:
+    """conv1d / conv2d: cross-correlation of input with weight (O, C/groups, kh, kw) plus bias."""
+    op = f"conv{spatial}d"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}() received an invalid combination of arguments: input must be a Tensor")
+    _check_conv(input, weight, bias, groups, spatial, op)
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError("\"slow_conv2d_cpu\" not implemented for 'Bool'")
+    x4 = _to_4d(input._data, spatial, input._data.ndim == spatial + 1)
+    w4 = _to_4d(weight._data, spatial, False)
+    geo = _conv_geometry(x4, w4, stride, padding, dilation, spatial, op)
+    top, bottom, left, right = geo.pads
+    if top != bottom or left != right:
+        # 'same' with an even reach: pad explicitly (recorded), then convolve without padding
+        pad = (left, right) if spatial == 1 else (left, right, top, bottom)
+        from .nn_ops import constant_pad
+
+        return convolution(constant_pad(input, pad, 0.0), weight, bias, stride, 0, dilation, groups, spatial)
+    unbatched = input._data.ndim == spatial + 1
+    n, o = x4.shape[0], w4.shape[0]
+    og = o // groups
+    cols = im2col(x4, geo)
+    length = cols.shape[2]
+    w3 = w4.reshape(groups, og, -1)
+    if groups == 1:
+        out = np.matmul(w3[0], cols)
+    else:
+        out = np.matmul(w3, cols.reshape(n, groups, -1, length))
+    out = out.reshape((n, o) + geo.out_hw)
+    if bias is not None:
+        out += bias._data.reshape(o, 1, 1)
+    res = wrap(from_4d(out, spatial, unbatched))
+    if grad_enabled() and (input._requires_grad or weight._requires_grad or (bias is not None and bias._requires_grad)):
+        node = attach(res, ConvolutionBackward0, input, weight, bias)
+        node.save(input, weight, wrap(cols))
+        node.geo, node.groups, node.spatial, node.unbatched = geo, groups, spatial, unbatched
+        node.w_shape = weight._data.shape
+    return res
+
+
+# ---------------------------------------------------------------------------- unfold and fold
+class Im2ColBackward0(Node):
+    def backward(self, g):
+        return (fold_columns(g, self.geo),)
+
+
+class Col2ImBackward0(Node):
+    def backward(self, g):
+        return (unfold_windows(g, self.geo),)
+
+
+def unfold_windows(input: Tensor, geo: Geometry) -> Tensor:
+    """im2col of a (N, C, H, W) tensor, recorded (its gradient is fold_columns)."""
+    res = wrap(im2col(input._data, geo))
+    node = record(res, Im2ColBackward0, input)
+    if node is not None:
+        node.geo = geo
+    return res
+
+
+def fold_columns(input: Tensor, geo: Geometry) -> Tensor:
+    """col2im of (N, C*kh*kw, L) columns, recorded (its gradient is unfold_windows)."""
+    res = wrap(col2im(input._data, geo))
+    node = record(res, Col2ImBackward0, input)
+    if node is not None:
+        node.geo = geo
+    return res
+
+
+def _fold_geometry(in_hw, kernel_size, dilation, padding, stride) -> Geometry:
+    kernel, dilation = pair(kernel_size, "kernel_size"), pair(dilation, "dilation")
+    padding, stride = pair(padding, "padding"), pair(stride, "stride")
+    if min(kernel) <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}")
+    if min(stride) <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {stride[0]} dW: {stride[1]}")
+    if min(dilation) <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dH: {dilation[0]} dW: {dilation[1]}")
+    if min(padding) < 0:
+        raise RuntimeError(f"padding should be non-negative, but got padH: {padding[0]} padW: {padding[1]}")
+    return Geometry(tuple(in_hw), kernel, stride, (padding[0], padding[0], padding[1], padding[1]), dilation)
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sliding (N, C, H, W) windows as columns (N, C*kh*kw, L) (torch.nn.functional.unfold)."""
+    a = input._data
+    if a.ndim not in (3, 4):
+        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported (got {a.ndim}D)")
+    x = input if a.ndim == 4 else input.unsqueeze(0)
+    geo = _fold_geometry(x._data.shape[2:], kernel_size, dilation, padding, stride)
+    if min(geo.out_hw) <= 0:
+        raise RuntimeError(
+            f"Given input with spatial size ({a.shape[-2]}, {a.shape[-1]}), kernel_size={geo.kernel}, "
+            f"dilation={geo.dilation}, padding={(geo.pads[0], geo.pads[2])}, calculated shape of the array of "
+            f"sliding blocks as ({geo.out_hw[0]}, {geo.out_hw[1]}), but its components must be at least one."
+        )
+    res = unfold_windows(x, geo)
+    return res if a.ndim == 4 else res.squeeze(0)
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Columns (N, C*kh*kw, L) added back into (N, C, H, W) (torch.nn.functional.fold)."""
+    a = input._data
+    if a.ndim not in (2, 3):
+        raise NotImplementedError(
+            f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported (got {a.ndim}D)"
+        )
+    x = input if a.ndim == 3 else input.unsqueeze(0)
+    out_hw = pair(output_size, "output_size")
+    geo = _fold_geometry(out_hw, kernel_size, dilation, padding, stride)
+    k = geo.kernel[0] * geo.kernel[1]
+    if x._data.shape[1] % k:
+        raise RuntimeError(
+            f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but got "
+            f"input.size(1)={x._data.shape[1]} and kernel_size={geo.kernel}"
+        )
+    if x._data.shape[2] != geo.out_hw[0] * geo.out_hw[1]:
+        raise RuntimeError(
+            f"Given output_size={out_hw}, kernel_size={geo.kernel}, dilation={geo.dilation}, "
+            f"padding={(geo.pads[0], geo.pads[2])}, stride={geo.stride}, expected size of input's dimension 2 to "
+            f"match the calculated number of sliding blocks {geo.out_hw[0]} * {geo.out_hw[1]} = "
+            f"{geo.out_hw[0] * geo.out_hw[1]}, but got input.size(2)={x._data.shape[2]}."
+        )
+    res = fold_columns(x, geo)
+    return res if a.ndim == 3 else res.squeeze(0)
+
+
+# ---------------------------------------------------------------------------- pooling
+def _pool_geometry(x4: np.ndarray, kernel_size, stride, padding, dilation, ceil_mode: bool, spatial: int) -> Geometry:
+    kernel = _spatial_pair(kernel_size, "kernel_size", spatial, 1)
+    stride = (
+        kernel
+        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        else (_spatial_pair(stride, "stride", spatial, 1))
+    )
+    padding = _spatial_pair(padding, "padding", spatial, 0)
+    dilation = _spatial_pair(dilation, "dilation", spatial, 1)
+    if min(kernel) <= 0:
+        raise RuntimeError(
+            f"kernel_size must be greater than zero, but got {kernel[-spatial:] if spatial == 1 else kernel}"
+        )
+    if min(stride) <= 0:
+        raise RuntimeError("stride should be greater than zero")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero")
+    for d in range(2):
+        if padding[d] * 2 > kernel[d]:
+            raise RuntimeError(
+                f"pad should be at most half of effective kernel size, but got pad={padding[d]}, "
+                f"kernel_size={kernel[d]} and dilation={dilation[d]}"
+            )
+    out = []
+    for d in range(2):
+        size, k, s, p, dl = x4.shape[2 + d], kernel[d], stride[d], padding[d], dilation[d]
+        span = size + 2 * p - dl * (k - 1) - 1
+        n = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (n - 1) * s >= size + p:
+            n -= 1  # the last window must start inside the input or its left padding
+        out.append(n)
+    geo = Geometry(x4.shape[2:], kernel, stride, (padding[0], padding[0], padding[1], padding[1]), dilation, tuple(out))
+    if min(out) <= 0:
+        shape = x4.shape[1:] if spatial == 2 else (x4.shape[1], x4.shape[3])
+        size = "x".join(str(s) for s in shape)
+        outs = "x".join(str(s) for s in ((x4.shape[1],) + tuple(out[-spatial:])))
+        raise RuntimeError(f"Given input size: ({size}). Calculated output size: ({outs}). Output size is too small")
+    return geo
+
+
+class MaxPool2DWithIndicesBackward0(Node):
+    """The gradient goes to the one input position each window chose (positions chosen by several windows
+    collect all of theirs)."""
+
+    def backward_arrays(self, g):
+        (idx,) = self.saved_arrays()
+        gd = _to_4d(g._data, self.spatial, self.unbatched)
+        n, c = gd.shape[:2]
+        h, w = self.geo.in_hw
+        flat = np.zeros((n * c, h * w), dtype=gd.dtype)
+        rows = np.arange(n * c)[:, None]
+        src = gd.reshape(n * c, -1)
+        index = idx.reshape(n * c, -1)
+        if self.disjoint:
+            flat[rows, index] = src
+        else:
+            np.add.at(flat, (rows, index), src)
+        return (wrap(from_4d(flat.reshape(n, c, h, w), self.spatial, self.unbatched)),)
+
+    def backward(self, g):
+        (idx,) = self.saved_tensors
+        g4 = _tensor_4d(g, self.spatial, self.unbatched)
+        n, c = g4.shape[:2]
+        h, w = self.geo.in_hw
+        flat = g4.new_zeros((n * c, h * w)).scatter_add(1, idx.reshape(n * c, -1), g4.reshape(n * c, -1))
+        return (_tensor_from_4d(flat.reshape(n, c, h, w), self.spatial, self.unbatched),)
+
+
+def max_pool(
+    input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool, return_indices: bool, spatial: int
+):
+    """max_pool1d / max_pool2d: the largest value of each window (the first one among ties, a NaN over any
+    number), and optionally where it was, as an index into each (H*W) plane."""
+    x4, unbatched = as_4d(input, spatial, f"max_pool{spatial}d")
+    if x4.dtype.kind == "b":
+        raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
+    geo = _pool_geometry(x4, kernel_size, stride, padding, dilation, ceil_mode, spatial)
+    if x4.size == 0:
+        raise RuntimeError(f"max_pool{spatial}d: Expected input's non-batch dimensions to have positive length")
+    fill = -np.inf if x4.dtype.kind == "f" else np.iinfo(x4.dtype).min
+    p = padded(x4, geo, fill)
+    top, _, left, _ = geo.pads
+    w_in = geo.in_hw[1]
+    oh, ow = geo.out_hw
+    # index of each window's top-left corner in the unpadded plane
+    base = (np.arange(oh) * geo.stride[0] - top)[:, None] * w_in + (np.arange(ow) * geo.stride[1] - left)[None, :]
+    best = idx = None
+    for i in range(geo.kernel[0]):
+        rows = geo.window_slice(0, i)
+        for j in range(geo.kernel[1]):
+            v = p[:, :, rows, geo.window_slice(1, j)]
+            offset = i * geo.dilation[0] * w_in + j * geo.dilation[1]
+            if best is None:
+                best = v.copy()
+                idx = np.broadcast_to(base + offset, best.shape).copy()
+                continue
+            take = v > best
+            if x4.dtype.kind == "f":
+                take |= np.isnan(v)
+            np.copyto(best, v, where=take)
+            np.copyto(idx, base + offset, where=take)
+    res = wrap(from_4d(best, spatial, unbatched))
+    indices = wrap(from_4d(idx, spatial, unbatched)) if (return_indices or input._requires_grad) else None
+    if input._requires_grad and grad_enabled():
+        node = attach(res, MaxPool2DWithIndicesBackward0, input)
+        node.save(indices)
+        node.geo, node.spatial, node.unbatched = geo, spatial, unbatched
+        node.disjoint = all(geo.stride[d] >= geo.dilation[d] * (geo.kernel[d] - 1) + 1 for d in range(2))
+    if return_indices:
+        return res, indices
+    return res
+
+
+def _avg_divisors(geo: Geometry, count_include_pad: bool, divisor_override) -> np.ndarray:
+    """Each window's divisor, shaped (OH, OW), by torch's rule."""
+    if divisor_override is not None:
+        return None
+    sizes = []
+    for d in range(2):
+        k, s, p, size = geo.kernel[d], geo.stride[d], geo.pads[2 * d], geo.in_hw[d]
+        start = np.arange(geo.out_hw[d]) * s - p
+        end = np.minimum(start + k, size + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, size)
+        sizes.append(end - start)
+    return np.outer(sizes[0], sizes[1])
+
+
+class AvgPool2DBackward0(Node):
+    """Each window's gradient, divided by its divisor, spread evenly over the window."""
+
+    def backward(self, g):
+        return (avg_pool_spread(g, self.geo, self.divisor, self.spatial, self.unbatched),)
+
+
+class AvgPool2DBackwardBackward0(Node):
+    def backward(self, g):
+        return (avg_pool_sum(g, self.geo, self.divisor, self.spatial, self.unbatched),)
+
+
+def avg_pool_sum(input: Tensor, geo: Geometry, divisor, spatial: int, unbatched: bool) -> Tensor:
+    """Each window's sum over the zero-padded input (added in window order), divided by its divisor."""
+    x4 = _to_4d(input._data, spatial, unbatched)
+    p = padded(x4, geo, 0)
+    total = None
+    for i in range(geo.kernel[0]):
+        rows = geo.window_slice(0, i)
+        for j in range(geo.kernel[1]):
+            v = p[:, :, rows, geo.window_slice(1, j)]
+            total = v.copy() if total is None else np.add(total, v, out=total)
+    if total.dtype.kind == "f":
+        total /= divisor if isinstance(divisor, np.ndarray) else np.asarray(divisor, total.dtype)
+    else:  # integers: the quotient truncated towards zero, as C++ divides
+        total = (np.sign(total) * (np.abs(total) // divisor)).astype(total.dtype)
+    res = wrap(from_4d(total, spatial, unbatched))
+    node = record(res, AvgPool2DBackward0, input)
+    if node is not None:
+        node.geo, node.divisor, node.spatial, node.unbatched = geo, divisor, spatial, unbatched
+    return res
+
+
+def avg_pool_spread(g: Tensor, geo: Geometry, divisor, spatial: int, unbatched: bool) -> Tensor:
+    """The adjoint of avg_pool_sum: each window's value over its divisor, added onto the window's positions
+    (each position collects in the order of the windows, as torch's backward does)."""
+    g4 = _to_4d(g._data, spatial, unbatched)
+    share = g4 / (divisor if isinstance(divisor, np.ndarray) else np.asarray(divisor, g4.dtype))
+    ph, pw = geo.padded_hw
+    out = np.zeros(g4.shape[:2] + (ph, pw), dtype=g4.dtype)
+    for i in reversed(range(geo.kernel[0])):
+        rows = geo.window_slice(0, i)
+        for j in reversed(range(geo.kernel[1])):
+            out[:, :, rows, geo.window_slice(1, j)] += share
+    top, _, left, _ = geo.pads
+    h, w = geo.in_hw
+    out = np.ascontiguousarray(out[:, :, top : top + h, left : left + w])
+    res = wrap(from_4d(out, spatial, unbatched))
+    node = record(res, AvgPool2DBackwardBackward0, g)
+    if node is not None:
+        node.geo, node.divisor, node.spatial, node.unbatched = geo, divisor, spatial, unbatched
+    return res
+
+
+def avg_pool(input: Tensor, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, spatial):
+    """avg_pool1d / avg_pool2d: the mean of each window, by torch's divisor rule."""
+    x4, unbatched = as_4d(input, spatial, f"avg_pool{spatial}d")
+    if x4.dtype.kind == "b":
+        check_float(input, f"avg_pool{spatial}d")
+    geo = _pool_geometry(x4, kernel_size, stride, padding, 1, ceil_mode, spatial)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    divisor = divisor_override if divisor_override is not None else _avg_divisors(geo, count_include_pad, None)
+    if isinstance(divisor, np.ndarray) and x4.dtype.kind == "f":
+        divisor = divisor.astype(x4.dtype)
+    return avg_pool_sum(input, geo, divisor, spatial, unbatched)
+
+
+class AdaptiveAvgPool2DBackward0(Node):
+    def backward(self, g):
+        return (adaptive_spread(g, self.bounds, self.in_hw, self.spatial, self.unbatched),)
+
+
+class AdaptiveAvgPool2DBackwardBackward0(Node):
+    def backward(self, g):
+        return (adaptive_mean(g, self.bounds, self.in_hw, self.spatial, self.unbatched),)
+
+
+def _adaptive_bounds(in_hw, out_hw) -> tuple:
+    """For each spatial dim, the [start, end) of every output cell: floor(i*H/OH) to ceil((i+1)*H/OH)."""
+    return tuple([((i * size) // n, -(-((i + 1) * size) // n)) for i in range(n)] for size, n in zip(in_hw, out_hw))
+
+
+def adaptive_mean(input: Tensor, bounds, in_hw, spatial: int, unbatched: bool) -> Tensor:
+    """The mean of each adaptive cell."""
+    x4 = _to_4d(input._data, spatial, unbatched)
+    out = np.empty(x4.shape[:2] + (len(bounds[0]), len(bounds[1])), dtype=x4.dtype)
+    for i, (h0, h1) in enumerate(bounds[0]):
+        for j, (w0, w1) in enumerate(bounds[1]):
+            cell = x4[:, :, h0:h1, w0:w1]
+            out[:, :, i, j] = float_sum(np.ascontiguousarray(cell), (2, 3), False, None) / np.asarray(
+                (h1 - h0) * (w1 - w0), x4.dtype
+            )
+    res = wrap(from_4d(out, spatial, unbatched))
+    node = record(res, AdaptiveAvgPool2DBackward0, input)
+    if node is not None:
+        node.bounds, node.in_hw, node.spatial, node.unbatched = bounds, in_hw, spatial, unbatched
+    return res
+
+
+def adaptive_spread(g: Tensor, bounds, in_hw, spatial: int, unbatched: bool) -> Tensor:
+    """The adjoint of adaptive_mean: each cell's value over its size, added onto the cell."""
+    g4 = _to_4d(g._data, spatial, unbatched)
+    out = np.zeros(g4.shape[:2] + tuple(in_hw), dtype=g4.dtype)
+    for i, (h0, h1) in enumerate(bounds[0]):
+        for j, (w0, w1) in enumerate(bounds[1]):
+            out[:, :, h0:h1, w0:w1] += (g4[:, :, i, j] / np.asarray((h1 - h0) * (w1 - w0), g4.dtype))[:, :, None, None]
+    res = wrap(from_4d(out, spatial, unbatched))
+    node = record(res, AdaptiveAvgPool2DBackwardBackward0, g)
+    if node is not None:
+        node.bounds, node.in_hw, node.spatial, node.unbatched = bounds, in_hw, spatial, unbatched
+    return res
+
+
+def adaptive_avg_pool(input: Tensor, output_size, spatial: int) -> Tensor:
+    """adaptive_avg_pool1d / 2d: output_size cells (None keeps the input's size), each the mean of its part."""
+    x4, unbatched = as_4d(input, spatial, f"adaptive_avg_pool{spatial}d")
+    if x4.dtype.kind != "f":
+        check_float(input, "adaptive_avg_pool2d")
+    in_hw = x4.shape[2:]
+    if spatial == 1:
+        sizes = (1,) + (pair(output_size, "output_size", 1))
+    elif isinstance(output_size, (int, np.integer)):
+        sizes = (int(output_size),) * 2
+    else:
+        sizes = tuple(in_hw[d] if s is None else int(s) for d, s in enumerate(output_size))
+    if min(in_hw) <= 0:
+        raise RuntimeError(
+            f"adaptive_avg_pool{spatial}d(): Expected input to have non-zero size for non-batch dimensions"
+        )
+    if min(sizes) < 0:
+        raise RuntimeError("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0")
+    return adaptive_mean(input, _adaptive_bounds(in_hw, sizes), in_hw, spatial, unbatched)

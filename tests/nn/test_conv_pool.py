@@ -1,0 +1,310 @@
+"""Convolution, unfold/fold and pooling against torch: values, every gradient, second derivatives, errors,
+modules (repr, state_dict, initialisation bounds), and the classic CNN programs trained step by step."""
+
+import numpy as np
+import pytest
+import torch
+from helpers import check_op, gradcheck, gradgradcheck, to_np
+
+import ember
+
+rng = np.random.default_rng(0)
+
+
+def arr(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------- conv2d / conv1d
+CONV2D_CASES = [
+    # (input shape, weight shape, kwargs)
+    ((2, 3, 8, 7), (4, 3, 3, 3), {}),
+    ((2, 3, 8, 7), (4, 3, 3, 3), {"stride": 2, "padding": 1}),
+    ((1, 2, 9, 9), (3, 2, 2, 3), {"stride": (2, 1), "padding": (1, 2), "dilation": (2, 1)}),
+    ((2, 4, 6, 6), (6, 2, 3, 3), {"groups": 2, "padding": 1}),
+    ((2, 4, 6, 6), (8, 1, 3, 3), {"groups": 4}),  # depthwise
+    ((2, 3, 7, 7), (2, 3, 3, 3), {"padding": "same"}),
+    ((2, 3, 7, 7), (2, 3, 4, 2), {"padding": "same", "dilation": (1, 2)}),  # uneven: padded on one side
+    ((2, 3, 7, 7), (2, 3, 3, 3), {"padding": "valid"}),
+    ((3, 6, 6), (4, 3, 3, 3), {"padding": 1}),  # unbatched
+    ((1, 1, 5, 5), (1, 1, 5, 5), {}),  # kernel as large as the input
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw", CONV2D_CASES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv2d_matches_torch(xs, ws, kw, bias):
+    arrays = [arr(*xs), arr(*ws)] + ([arr(ws[0])] if bias else [])
+
+    def fn(lib, x, w, b=None):
+        return lib.nn.functional.conv2d(x, w, b, **kw)
+
+    check_op(fn, *arrays, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "xs,ws,kw",
+    [
+        ((2, 3, 10), (4, 3, 3), {}),
+        ((2, 3, 10), (4, 3, 3), {"stride": 2, "padding": 2, "dilation": 2}),
+        ((2, 4, 9), (4, 1, 3), {"groups": 4, "padding": "same"}),
+        ((3, 10), (2, 3, 4), {"padding": "same"}),
+    ],
+)
+def test_conv1d_matches_torch(xs, ws, kw):
+    check_op(lambda lib, x, w, b: lib.nn.functional.conv1d(x, w, b, **kw), arr(*xs), arr(*ws), arr(ws[0]), atol=1e-4)
+
+
+@pytest.mark.parametrize("xs,ws,kw", CONV2D_CASES[:6])
+def test_conv2d_grad_names_match_torch(xs, ws, kw):
+    names = []
+    for lib in (ember, torch):
+        x = lib.tensor(arr(*xs), requires_grad=True)
+        y = lib.nn.functional.conv2d(x, lib.tensor(arr(*ws)), **kw)
+        names.append(type(y.grad_fn).__name__)
+    assert names[0] == names[1]
+
+
+def test_conv2d_gradcheck_and_second_derivatives():
+    x, w, b = rng.standard_normal((2, 4, 5, 6)), rng.standard_normal((4, 2, 3, 2)), rng.standard_normal(4)
+
+    def fn(x, w, b):
+        return ember.nn.functional.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2), groups=2)
+
+    gradcheck(fn, x, w, b)
+    gradgradcheck(fn, x, w, b)
+
+
+def test_conv2d_double_backward_matches_torch():
+    x, w = arr(2, 3, 6, 6).astype(np.float64), arr(4, 3, 3, 3).astype(np.float64)
+    res = []
+    for lib in (ember, torch):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(xt, wt, padding=1)
+        (gx,) = lib.autograd.grad((y * y).sum(), xt, create_graph=True)
+        (gw,) = lib.autograd.grad(gx.pow(2).sum(), wt)
+        res.append((to_np(gx), to_np(gw)))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.functional.conv2d(lib.ones(1, 3, 4, 4), lib.ones(2, 2, 3, 3)),
+        lambda lib: lib.nn.functional.conv2d(lib.ones(1, 2, 2, 2), lib.ones(2, 2, 3, 3)),
+        lambda lib: lib.nn.functional.conv2d(lib.ones(2, 3), lib.ones(1, 1, 1, 1)),
+        lambda lib: lib.nn.functional.conv2d(lib.ones(1, 4, 4, 4), lib.ones(3, 2, 1, 1), groups=2),
+        lambda lib: lib.nn.functional.conv2d(lib.ones(1, 2, 4, 4), lib.ones(3, 2, 1, 1), lib.ones(2)),
+        lambda lib: lib.nn.functional.conv2d(lib.ones(1, 2, 4, 4), lib.ones(3, 2, 1, 1), stride=2, padding="same"),
+        lambda lib: lib.nn.functional.conv2d(lib.ones(1, 2, 4, 4), lib.ones(3, 2, 1, 1).double()),
+        lambda lib: lib.nn.Conv2d(3, 6, 5)(lib.ones(1, 1, 28, 28)),
+        lambda lib: lib.nn.Conv2d(4, 6, 3, groups=3),
+    ],
+)
+def test_conv_errors_match_torch(call):
+    errors = []
+    for lib in (ember, torch):
+        with pytest.raises(Exception) as info:
+            call(lib)
+        errors.append(info.value)
+    assert type(errors[0]) is type(errors[1])
+    assert str(errors[1]).split("\n")[0] in str(errors[0]) or str(errors[0]).startswith(str(errors[1])[:40])
+
+
+def test_conv_layer_names_itself_and_the_shapes_on_a_wrong_channel_count():
+    layer = ember.nn.Conv2d(3, 6, 5)
+    with pytest.raises(RuntimeError, match=r"Conv2d\(3, 6, kernel_size=\(5, 5\).*expects 3 input channels"):
+        layer(ember.ones(1, 1, 28, 28))
+
+
+# ---------------------------------------------------------------------------- unfold / fold
+@pytest.mark.parametrize(
+    "kw", [{"kernel_size": 2}, {"kernel_size": (2, 3), "padding": 1, "stride": 2}, {"kernel_size": 3, "dilation": 2}]
+)
+def test_unfold_and_fold_match_torch(kw):
+    check_op(lambda lib, x: lib.nn.functional.unfold(x, **kw), arr(2, 3, 7, 8))
+    cols = ember.nn.functional.unfold(ember.ones(2, 3, 7, 8), **kw)
+    check_op(lambda lib, c: lib.nn.functional.fold(c, (7, 8), **kw), arr(*cols.shape))
+
+
+def test_fold_adds_overlaps_in_torchs_order_bit_for_bit():
+    c = arr(2, 12, 20)
+    e = ember.nn.functional.fold(ember.tensor(c), (5, 6), 2)
+    t = torch.nn.functional.fold(torch.tensor(c), (5, 6), 2)
+    assert to_np(e).tobytes() == to_np(t).tobytes()
+
+
+# ---------------------------------------------------------------------------- pooling
+POOL_INPUT = (2, 3, 9, 8)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"kernel_size": 2},
+        {"kernel_size": 3, "stride": 2, "padding": 1},
+        {"kernel_size": (2, 3), "stride": (1, 2)},
+        {"kernel_size": 2, "ceil_mode": True},
+        {"kernel_size": 3, "stride": 2, "dilation": 2},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    ],
+)
+def test_max_pool2d_values_indices_and_gradients_match_torch(kw):
+    check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, **kw), arr(*POOL_INPUT))
+    x = arr(*POOL_INPUT)
+    e = ember.nn.functional.max_pool2d(ember.tensor(x), return_indices=True, **kw)[1]
+    t = torch.nn.functional.max_pool2d(torch.tensor(x), return_indices=True, **kw)[1]
+    np.testing.assert_array_equal(to_np(e), to_np(t))
+    assert e.dtype == ember.int64
+
+
+def test_max_pool_takes_the_first_of_tied_maxima_like_torch():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    x[0, 0, 1, 1] = x[0, 0, 0, 1] = 1.0
+    e = ember.nn.functional.max_pool2d(ember.tensor(x), 3, 1, 1, return_indices=True)[1]
+    t = torch.nn.functional.max_pool2d(torch.tensor(x), 3, 1, 1, return_indices=True)[1]
+    np.testing.assert_array_equal(to_np(e), to_np(t))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"kernel_size": 2},
+        {"kernel_size": 3, "stride": 2, "padding": 1},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+        {"kernel_size": (3, 2), "divisor_override": 4},
+    ],
+)
+def test_avg_pool2d_matches_torch(kw):
+    check_op(lambda lib, x: lib.nn.functional.avg_pool2d(x, **kw), arr(*POOL_INPUT))
+
+
+def test_avg_pool_with_overlapping_windows_matches_torchs_gradient_bit_for_bit():
+    x, g = arr(2, 3, 9, 8), arr(2, 3, 5, 4)
+    grads = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        lib.nn.functional.avg_pool2d(t, 3, 2, 1).backward(lib.tensor(g))
+        grads.append(to_np(t.grad))
+    assert grads[0].tobytes() == grads[1].tobytes()
+
+
+@pytest.mark.parametrize("size", [1, (1, 1), 3, (4, 3), (None, 2), (9, 8), (5, 7)])
+def test_adaptive_avg_pool2d_matches_torch(size):
+    check_op(lambda lib, x: lib.nn.functional.adaptive_avg_pool2d(x, size), arr(*POOL_INPUT))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: lib.nn.functional.max_pool1d(x, 3, 2, 1),
+        lambda lib, x: lib.nn.functional.avg_pool1d(x, 3, 2, 1, count_include_pad=False),
+        lambda lib, x: lib.nn.functional.adaptive_avg_pool1d(x, 4),
+        lambda lib, x: lib.nn.functional.max_pool1d(x[0], 2),
+    ],
+)
+def test_one_dimensional_pooling_matches_torch(call):
+    check_op(call, arr(2, 3, 11))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: ember.nn.functional.max_pool2d(x, 3, 2, 1),
+        lambda x: ember.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+        lambda x: ember.nn.functional.adaptive_avg_pool2d(x, (2, 3)),
+        lambda x: ember.nn.functional.unfold(x, 2, padding=1),
+    ],
+)
+def test_pooling_gradcheck_and_the_gradient_of_the_backward(fn):
+    """These ops are (piecewise) linear, so the second derivative that matters is the backward's own
+    gradient with respect to the incoming gradient (what create_graph=True differentiates)."""
+    x = rng.permutation(2 * 2 * 5 * 6).reshape(2, 2, 5, 6) / 7.0  # distinct values: max is differentiable
+    gradcheck(fn, x)
+    xt = ember.tensor(x, requires_grad=True)
+    out_shape = tuple(fn(xt).shape)
+
+    def backward_of(g):
+        (gx,) = ember.autograd.grad(fn(xt), xt, grad_outputs=g, create_graph=True)
+        return gx
+
+    gradcheck(backward_of, rng.standard_normal(out_shape))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.functional.max_pool2d(lib.ones(1, 1, 2, 2), 3),
+        lambda lib: lib.nn.functional.max_pool2d(lib.ones(1, 1, 4, 4), 2, padding=2),
+        lambda lib: lib.nn.functional.max_pool2d(lib.ones(2, 3), 2),
+        lambda lib: lib.nn.functional.avg_pool2d(lib.ones(1, 1, 4, 4), 2, divisor_override=0),
+        lambda lib: lib.nn.functional.max_pool1d(lib.ones(2), 2),
+    ],
+)
+def test_pooling_errors_match_torch(call):
+    errors = []
+    for lib in (ember, torch):
+        with pytest.raises(Exception) as info:
+            call(lib)
+        errors.append(info.value)
+    assert type(errors[0]) is type(errors[1])
+    assert str(errors[0]) == str(errors[1])
+
+
+# ---------------------------------------------------------------------------- modules
+MODULES = [
+    lambda nn: nn.Conv2d(1, 6, 5),
+    lambda nn: nn.Conv2d(2, 4, 3, padding="same", bias=False, groups=2),
+    lambda nn: nn.Conv2d(3, 8, (3, 1), stride=(2, 1), padding=(1, 0), dilation=2),
+    lambda nn: nn.Conv1d(2, 4, 3, stride=2, dilation=2, padding=1),
+    lambda nn: nn.MaxPool2d(2),
+    lambda nn: nn.MaxPool2d(3, 2, 1, ceil_mode=True),
+    lambda nn: nn.MaxPool1d(3, 2),
+    lambda nn: nn.AvgPool2d(2),
+    lambda nn: nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+    lambda nn: nn.AvgPool1d(2),
+    lambda nn: nn.AdaptiveAvgPool2d((1, 1)),
+    lambda nn: nn.AdaptiveAvgPool1d(3),
+    lambda nn: nn.Dropout2d(0.3),
+    lambda nn: nn.Unfold(2, padding=1),
+    lambda nn: nn.Fold(4, 2),
+]
+
+
+@pytest.mark.parametrize("make", MODULES)
+def test_module_repr_and_state_dict_match_torch(make):
+    e, t = make(ember.nn), make(torch.nn)
+    assert repr(e) == repr(t)
+    assert {k: tuple(v.shape) for k, v in e.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in t.state_dict().items()
+    }
+
+
+def test_conv_default_initialisation_stays_in_torchs_bounds():
+    layer = ember.nn.Conv2d(6, 16, 5)
+    bound = 1 / np.sqrt(6 * 25)  # kaiming_uniform_(a=sqrt(5)) and the bias share it
+    w, b = to_np(layer.weight), to_np(layer.bias)
+    assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
+    assert np.abs(w).max() > 0.9 * bound  # not a narrower distribution
+
+
+def test_modules_with_loaded_weights_match_torch():
+    conv_t = torch.nn.Conv2d(3, 4, 3, padding=1, groups=1)
+    conv_e = ember.nn.Conv2d(3, 4, 3, padding=1)
+    conv_e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in conv_t.state_dict().items()})
+    x = arr(2, 3, 6, 6)
+    np.testing.assert_allclose(to_np(conv_e(ember.tensor(x))), to_np(conv_t(torch.tensor(x))), atol=1e-5)
+
+
+def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
+    ember.manual_seed(0)
+    x = ember.ones(8, 16, 3, 3)
+    y = to_np(ember.nn.functional.dropout2d(x, 0.5))
+    per_channel = y.reshape(8, 16, 9)
+    assert set(np.unique(per_channel)) <= {0.0, 2.0}
+    assert (per_channel.min(-1) == per_channel.max(-1)).all()  # one decision per channel
+    assert 0 < (per_channel[:, :, 0] == 0).mean() < 1
+    assert to_np(ember.nn.functional.dropout2d(x, 0.5, training=False)).tolist() == to_np(x).tolist()
