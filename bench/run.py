@@ -100,6 +100,25 @@ WORKLOADS = (
         rounds=3,
         quick_rounds=1,
     ),
+    Workload(
+        "lenet_epoch",
+        (
+            Metric("s_per_epoch", "(11) LeNet-5 epoch, batch 64", "s"),
+            Metric("samples_per_s", "(11) LeNet-5 inference, batch 1000", "samples/s", higher_is_better=True),
+        ),
+        rounds=5,
+        libraries=WITH_FALLBACKS,
+    ),
+    Workload(
+        "two_conv_epoch",
+        (
+            Metric("s_per_epoch", "(12) two-conv MNIST example epoch, batch 64", "s"),
+            Metric("samples_per_s", "(12) two-conv inference, batch 1000", "samples/s", higher_is_better=True),
+        ),
+        rounds=3,
+        quick_rounds=1,
+        libraries=WITH_FALLBACKS,
+    ),
 )
 
 

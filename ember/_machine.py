@@ -7,7 +7,7 @@ EMBER_FALLBACKS before ember is imported forces fallbacks by name, so both outco
 measured on any one machine:
 
     EMBER_FALLBACKS=all            every fallback below
-    EMBER_FALLBACKS=machine        those whose check reads the CPU, its BLAS or the clock (see MACHINE)
+    EMBER_FALLBACKS=machine        those whose check reads the CPU, its BLAS, the C library or the clock
     EMBER_FALLBACKS=axpy,threads   a comma-separated selection
 
 docs/performance.md lists what each check looks at and what its fallback costs.
@@ -25,12 +25,13 @@ CHOICES: dict[str, str] = {
     "threads": "per-shape choice of one BLAS thread or all, by timing (fallback: always the configured count)",
     "grad-reuse": "hand a leaf its gradient buffer when reference counts allow (fallback: copy it)",
     "errstate": "quiet NumPy's float warnings through its error-state context variable (fallback: np.errstate)",
+    "malloc": "on glibc, a 256 MiB heap top pad so large temporaries keep their pages (fallback: C library defaults)",
 }
 
 
 # The choices whose outcome differs between machines with the same Python and NumPy: another CPU, another
-# BLAS, another load. (grad-reuse depends on the interpreter's version, errstate on NumPy's.)
-MACHINE = ("openblas", "axpy", "threads")
+# BLAS, another C library, another load. (grad-reuse depends on the interpreter's version, errstate on NumPy's.)
+MACHINE = ("openblas", "axpy", "threads", "malloc")
 
 
 def _parse(value: str) -> frozenset[str]:
@@ -56,10 +57,11 @@ def forced(name: str) -> bool:
 
 def outcomes() -> dict[str, str]:
     """What every machine-dependent choice found on this machine (or was forced to), in words."""
-    from . import _blas, _quiet_floats
+    from . import _allocator, _blas, _quiet_floats
     from .autograd import engine
 
     found = _blas.outcomes()
     found["grad-reuse"] = "on" if engine._REFCOUNTS_CHECKED else "off (copies)"
     found["errstate"] = "NumPy's context variable" if _quiet_floats.FAST else "np.errstate"
+    found["malloc"] = _allocator.outcome()
     return found

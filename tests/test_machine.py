@@ -44,8 +44,8 @@ def test_each_name_forces_only_its_own_fallback():
 def test_all_forces_every_fallback():
     assert _report("all") == {"openblas": False, "axpy": False, "threads": True, "grad_reuse": False}
     assert _machine._parse("all") == frozenset(_machine.CHOICES)
-    assert _machine._parse("machine") == frozenset({"openblas", "axpy", "threads"})
-    assert _machine._parse("machine,errstate") == frozenset({"openblas", "axpy", "threads", "errstate"})
+    assert _machine._parse("machine") == frozenset({"openblas", "axpy", "threads", "malloc"})
+    assert _machine._parse("machine,errstate") == frozenset({"openblas", "axpy", "threads", "malloc", "errstate"})
     assert _machine._parse("") == frozenset()
 
 
@@ -68,5 +68,23 @@ def test_outcomes_describe_what_each_choice_found():
         "threads": "fixed at the configured count",
         "grad-reuse": "off (copies)",
         "errstate": "np.errstate",
+        "malloc": "C library defaults (forced)",
     }
     assert set(_machine.outcomes()) == set(_machine.CHOICES)
+
+
+def test_the_heap_top_pad_is_set_once_by_the_first_convolution_and_not_when_forced_off():
+    code = (
+        "import ember\n"
+        "from ember import _allocator\n"
+        "before = list(_allocator._outcome)\n"
+        "ember.nn.functional.conv2d(ember.ones(1, 1, 3, 3), ember.ones(1, 1, 2, 2))\n"
+        "print(before, _allocator._outcome)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != _machine.ENV}
+    free = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert free.startswith("[] [")  # nothing is changed at import
+    assert "top pad" in free or "C library defaults" in free
+    env[_machine.ENV] = "malloc"
+    forced = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert forced.strip() == "[] ['C library defaults (forced)']"

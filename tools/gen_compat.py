@@ -43,6 +43,8 @@ NOTES = {
         "partial: a hook that returns a replacement grad_output raises NotImplementedError"
     ),
     "F.pad": "partial: `mode='constant'` only; other modes raise NotImplementedError",
+    "nn.Conv2d(padding_mode=)": "partial: `'zeros'` only; reflect, replicate and circular raise NotImplementedError",
+    "nn.Conv1d(padding_mode=)": "partial: `'zeros'` only; reflect, replicate and circular raise NotImplementedError",
     "nn.Embedding(max_norm=)": "not implemented: raises NotImplementedError",
     "nn.Embedding(sparse=/scale_grad_by_freq=)": "not implemented: raises NotImplementedError",
     "F.embedding": "partial: `max_norm`, `scale_grad_by_freq`, `sparse` raise NotImplementedError",
@@ -102,6 +104,8 @@ EXTRA_ROWS = {
         ("nn.Embedding(max_norm=)", [r"max_norm"]),
         ("nn.Embedding(sparse=/scale_grad_by_freq=)", [r"sparse=True|scale_grad_by_freq"]),
         ("nn.UninitializedParameter", [r"UninitializedParameter"]),
+        ("nn.Conv2d(padding_mode=)", [r"padding_mode"]),
+        ("nn.Conv1d(padding_mode=)", [r"padding_mode"]),
     ],
     "losses": [
         ("nn.CrossEntropyLoss(label_smoothing=)", [r"label_smoothing"]),
@@ -124,16 +128,14 @@ EXTRA_ROWS = {
 # Notable torch names in each area that ember does not provide at all (AttributeError).
 ABSENT = {
     "layers": [
-        "Conv1d",
-        "Conv2d",
+        "ConvTranspose1d",
         "ConvTranspose2d",
-        "MaxPool2d",
-        "AvgPool2d",
-        "AdaptiveAvgPool2d",
+        "AdaptiveMaxPool2d",
+        "MaxUnpool2d",
         "BatchNorm3d",
         "GroupNorm",
         "InstanceNorm2d",
-        "Dropout2d",
+        "PixelShuffle",
         "RNN",
         "LSTM",
         "GRU",

@@ -502,10 +502,10 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
         kernel_size = (1, *_conv.pair(kernel_size, "kernel_size", 1))
         stride = None if stride is None or stride == () else (1, *_conv.pair(stride, "stride", 1))
         padding, dilation = (0, *_conv.pair(padding, "padding", 1)), (1, *_conv.pair(dilation, "dilation", 1))
-    res, indices = _conv.max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, True, 2)
     if return_indices:
+        res, indices = _conv.max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, True, 2)
         return _restore(res, added), _restore(indices, added)
-    return _restore(res, added)
+    return _restore(_conv.max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, False, 2), added)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import _dtype as dt
+from .._allocator import keep_heap_pages
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
 from ._op import Node, attach, check_float, record, wrap
@@ -85,13 +86,14 @@ def col2im(cols: np.ndarray, geo: Geometry) -> np.ndarray:
     (kh, kw), (oh, ow) = geo.kernel, geo.out_hw
     n = cols.shape[0]
     c = cols.shape[1] // (kh * kw)
-    c6 = cols.reshape(n, c, kh, kw, oh, ow)
+    c5 = cols.reshape(n * c, kh, kw, oh, ow)  # batch and channel merged: NumPy iterates one dim fewer
     ph, pw = geo.padded_hw
-    out = np.zeros((n, c, ph, pw), dtype=cols.dtype)
+    planes = np.zeros((n * c, ph, pw), dtype=cols.dtype)
     for i in range(kh):
         rows = geo.window_slice(0, i)
         for j in range(kw):
-            out[:, :, rows, geo.window_slice(1, j)] += c6[:, :, i, j]
+            planes[:, rows, geo.window_slice(1, j)] += c5[:, i, j]
+    out = planes.reshape(n, c, ph, pw)
     top, _, left, _ = geo.pads
     h, w = geo.in_hw
     if (top, left) == (0, 0) and (ph, pw) == (h, w):
@@ -296,6 +298,7 @@ def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, 
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}() received an invalid combination of arguments: input must be a Tensor")
     _check_conv(input, weight, bias, groups, spatial, op)
+    keep_heap_pages()
     if input._data.dtype.kind == "b":
         raise NotImplementedError("\"slow_conv2d_cpu\" not implemented for 'Bool'")
     x4 = _to_4d(input._data, spatial, input._data.ndim == spatial + 1)
@@ -463,27 +466,51 @@ class MaxPool2DWithIndicesBackward0(Node):
     collect all of theirs)."""
 
     def backward_arrays(self, g):
-        (idx,) = self.saved_arrays()
         gd = _to_4d(g._data, self.spatial, self.unbatched)
         n, c = gd.shape[:2]
         h, w = self.geo.in_hw
-        flat = np.zeros((n * c, h * w), dtype=gd.dtype)
-        rows = np.arange(n * c)[:, None]
-        src = gd.reshape(n * c, -1)
-        index = idx.reshape(n * c, -1)
+        geo = self.geo
         if self.disjoint:
-            flat[rows, index] = src
-        else:
-            np.add.at(flat, (rows, index), src)
+            # Each input position lies in at most one window: one pass per kernel offset writes the
+            # gradient where that offset was chosen (plus 0.0, so a -0 arrives as the +0 a sum would give).
+            share = gd + gd.dtype.type(0)
+            zero = gd.dtype.type(0)
+            ph, pw = geo.padded_hw
+            out = np.zeros((n, c, ph, pw), dtype=gd.dtype)
+            k = 0
+            for i in range(geo.kernel[0]):
+                rows = geo.window_slice(0, i)
+                for j in range(geo.kernel[1]):
+                    out[:, :, rows, geo.window_slice(1, j)] = np.where(self.local == k, share, zero)
+                    k += 1
+            top, _, left, _ = geo.pads
+            out = np.ascontiguousarray(out[:, :, top : top + h, left : left + w])
+            return (wrap(from_4d(out, self.spatial, self.unbatched)),)
+        flat = np.zeros((n * c, h * w), dtype=gd.dtype)
+        idx = _max_indices(self.local, geo)
+        np.add.at(flat, (np.arange(n * c)[:, None], idx.reshape(n * c, -1)), gd.reshape(n * c, -1))
         return (wrap(from_4d(flat.reshape(n, c, h, w), self.spatial, self.unbatched)),)
 
     def backward(self, g):
-        (idx,) = self.saved_tensors
+        idx = wrap(_max_indices(self.local, self.geo))
         g4 = _tensor_4d(g, self.spatial, self.unbatched)
         n, c = g4.shape[:2]
         h, w = self.geo.in_hw
         flat = g4.new_zeros((n * c, h * w)).scatter_add(1, idx.reshape(n * c, -1), g4.reshape(n * c, -1))
         return (_tensor_from_4d(flat.reshape(n, c, h, w), self.spatial, self.unbatched),)
+
+
+def _max_indices(local: np.ndarray, geo: Geometry) -> np.ndarray:
+    """Each window's chosen kernel offset (local) as an index into the input's H*W plane (int64)."""
+    top, _, left, _ = geo.pads
+    w_in = geo.in_hw[1]
+    corner = (np.arange(geo.out_hw[0]) * geo.stride[0] - top)[:, None] * w_in + (
+        np.arange(geo.out_hw[1]) * geo.stride[1] - left
+    )
+    offsets = np.array(
+        [i * geo.dilation[0] * w_in + j * geo.dilation[1] for i in range(geo.kernel[0]) for j in range(geo.kernel[1])]
+    )
+    return corner + offsets[local]
 
 
 def max_pool(
@@ -492,6 +519,7 @@ def max_pool(
     """max_pool1d / max_pool2d: the largest value of each window (the first one among ties, a NaN over any
     number), and optionally where it was, as an index into each (H*W) plane."""
     x4, unbatched = as_4d(input, spatial, f"max_pool{spatial}d")
+    keep_heap_pages()
     if x4.dtype.kind == "b":
         raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
     geo = _pool_geometry(x4, kernel_size, stride, padding, dilation, ceil_mode, spatial)
@@ -499,32 +527,33 @@ def max_pool(
         raise RuntimeError(f"max_pool{spatial}d: Expected input's non-batch dimensions to have positive length")
     fill = -np.inf if x4.dtype.kind == "f" else np.iinfo(x4.dtype).min
     p = padded(x4, geo, fill)
-    top, _, left, _ = geo.pads
-    w_in = geo.in_hw[1]
-    oh, ow = geo.out_hw
-    # index of each window's top-left corner in the unpadded plane
-    base = (np.arange(oh) * geo.stride[0] - top)[:, None] * w_in + (np.arange(ow) * geo.stride[1] - left)[None, :]
-    best = idx = None
-    for i in range(geo.kernel[0]):
-        rows = geo.window_slice(0, i)
-        for j in range(geo.kernel[1]):
-            v = p[:, :, rows, geo.window_slice(1, j)]
-            offset = i * geo.dilation[0] * w_in + j * geo.dilation[1]
-            if best is None:
-                best = v.copy()
-                idx = np.broadcast_to(base + offset, best.shape).copy()
-                continue
-            take = v > best
-            if x4.dtype.kind == "f":
-                take |= np.isnan(v)
-            np.copyto(best, v, where=take)
-            np.copyto(idx, base + offset, where=take)
+    windows = [
+        p[:, :, geo.window_slice(0, i), geo.window_slice(1, j)]
+        for i in range(geo.kernel[0])
+        for j in range(geo.kernel[1])
+    ]
+    # One pass per kernel offset: keep the larger value and which offset it came from (the first among ties).
+    # (Masked copies are slow in NumPy: the value is a maximum, the offset an update in wrapping integers,
+    # local + take * (k - local), which is exact for either outcome of take.)
+    best = windows[0].copy()
+    local = np.zeros(best.shape, np.uint8 if len(windows) <= 256 else np.int64)
+    step = np.empty_like(local)
+    for k, v in enumerate(windows[1:], 1):
+        take = np.greater(v, best)
+        np.maximum(best, v, out=best)
+        np.subtract(local.dtype.type(k), local, out=step)
+        np.multiply(step, take, out=step)
+        np.add(local, step, out=local)
+    if x4.dtype.kind == "f" and np.isnan(best).any():
+        for k, v in enumerate(windows):  # torch keeps a window's last NaN
+            nan = np.isnan(v)
+            np.copyto(best, v, where=nan)
+            np.copyto(local, k, where=nan)
     res = wrap(from_4d(best, spatial, unbatched))
-    indices = wrap(from_4d(idx, spatial, unbatched)) if (return_indices or input._requires_grad) else None
+    indices = wrap(from_4d(_max_indices(local, geo), spatial, unbatched)) if return_indices else None
     if input._requires_grad and grad_enabled():
         node = attach(res, MaxPool2DWithIndicesBackward0, input)
-        node.save(indices)
-        node.geo, node.spatial, node.unbatched = geo, spatial, unbatched
+        node.geo, node.spatial, node.unbatched, node.local = geo, spatial, unbatched, local
         node.disjoint = all(geo.stride[d] >= geo.dilation[d] * (geo.kernel[d] - 1) + 1 for d in range(2))
     if return_indices:
         return res, indices
@@ -603,6 +632,7 @@ def avg_pool_spread(g: Tensor, geo: Geometry, divisor, spatial: int, unbatched: 
 def avg_pool(input: Tensor, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, spatial):
     """avg_pool1d / avg_pool2d: the mean of each window, by torch's divisor rule."""
     x4, unbatched = as_4d(input, spatial, f"avg_pool{spatial}d")
+    keep_heap_pages()
     if x4.dtype.kind == "b":
         check_float(input, f"avg_pool{spatial}d")
     geo = _pool_geometry(x4, kernel_size, stride, padding, 1, ceil_mode, spatial)

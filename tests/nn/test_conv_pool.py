@@ -308,3 +308,13 @@ def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
     assert (per_channel.min(-1) == per_channel.max(-1)).all()  # one decision per channel
     assert 0 < (per_channel[:, :, 0] == 0).mean() < 1
     assert to_np(ember.nn.functional.dropout2d(x, 0.5, training=False)).tolist() == to_np(x).tolist()
+
+
+def test_conv_padding_mode_zeros_only_and_bad_modes_refused_like_torch():
+    with pytest.raises(NotImplementedError, match=r"Conv2d\(padding_mode='reflect'\)"):
+        ember.nn.Conv2d(1, 2, 3, padding_mode="reflect")
+    with pytest.raises(NotImplementedError, match=r"Conv1d\(padding_mode='circular'\)"):
+        ember.nn.Conv1d(1, 2, 3, padding_mode="circular")
+    for lib in (ember, torch):
+        with pytest.raises(ValueError, match="padding_mode must be one of"):
+            lib.nn.Conv2d(1, 2, 3, padding_mode="mirror")
