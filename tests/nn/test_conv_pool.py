@@ -318,3 +318,17 @@ def test_conv_padding_mode_zeros_only_and_bad_modes_refused_like_torch():
     for lib in (ember, torch):
         with pytest.raises(ValueError, match="padding_mode must be one of"):
             lib.nn.Conv2d(1, 2, 3, padding_mode="mirror")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: lib.nn.functional.max_pool2d_with_indices(x, 3, 2, 1),
+        lambda lib, x: lib.nn.functional.max_pool1d_with_indices(x[:, :, 0], 3, 2),
+    ],
+)
+def test_max_pool_with_indices_functions_return_values_and_indices_like_torch(call):
+    x = arr(2, 3, 7, 6)
+    (ev, ei), (tv, ti) = call(ember, ember.tensor(x)), call(torch, torch.tensor(x))
+    np.testing.assert_array_equal(to_np(ev), to_np(tv))
+    np.testing.assert_array_equal(to_np(ei), to_np(ti))
