@@ -710,10 +710,14 @@ def adaptive_mean(input: Tensor, bounds, in_hw, spatial: int, unbatched: bool) -
     out = np.empty(x4.shape[:2] + (len(bounds[0]), len(bounds[1])), dtype=x4.dtype)
     for i, (h0, h1) in enumerate(bounds[0]):
         for j, (w0, w1) in enumerate(bounds[1]):
-            cell = x4[:, :, h0:h1, w0:w1]
-            out[:, :, i, j] = float_sum(np.ascontiguousarray(cell), (2, 3), False, None) / np.asarray(
-                (h1 - h0) * (w1 - w0), x4.dtype
-            )
+            # torch's order: the cell's elements added one by one, then divided by its height, then its width
+            total = x4[:, :, h0, w0].copy()
+            for h in range(h0, h1):
+                for w in range(w0 + (h == h0), w1):
+                    total += x4[:, :, h, w]
+            total /= x4.dtype.type(h1 - h0)
+            total /= x4.dtype.type(w1 - w0)
+            out[:, :, i, j] = total
     res = wrap(from_4d(out, spatial, unbatched))
     node = record(res, AdaptiveAvgPool2DBackward0, input)
     if node is not None:
@@ -727,7 +731,8 @@ def adaptive_spread(g: Tensor, bounds, in_hw, spatial: int, unbatched: bool) -> 
     out = np.zeros(g4.shape[:2] + tuple(in_hw), dtype=g4.dtype)
     for i, (h0, h1) in enumerate(bounds[0]):
         for j, (w0, w1) in enumerate(bounds[1]):
-            out[:, :, h0:h1, w0:w1] += (g4[:, :, i, j] / np.asarray((h1 - h0) * (w1 - w0), g4.dtype))[:, :, None, None]
+            share = g4[:, :, i, j] / g4.dtype.type(h1 - h0) / g4.dtype.type(w1 - w0)
+            out[:, :, h0:h1, w0:w1] += share[:, :, None, None]
     res = wrap(from_4d(out, spatial, unbatched))
     node = record(res, AdaptiveAvgPool2DBackwardBackward0, g)
     if node is not None:

@@ -332,3 +332,28 @@ def test_max_pool_with_indices_functions_return_values_and_indices_like_torch(ca
     (ev, ei), (tv, ti) = call(ember, ember.tensor(x)), call(torch, torch.tensor(x))
     np.testing.assert_array_equal(to_np(ev), to_np(tv))
     np.testing.assert_array_equal(to_np(ei), to_np(ti))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: lib.nn.functional.avg_pool2d(x, 3, 2, 1),
+        lambda lib, x: lib.nn.functional.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        lambda lib, x: lib.nn.functional.adaptive_avg_pool2d(x, (5, 4)),
+        lambda lib, x: lib.nn.functional.adaptive_avg_pool2d(x, (6, 7)),
+        lambda lib, x: lib.nn.functional.max_pool2d(x, 3, 2, 1),
+        lambda lib, x: lib.nn.functional.unfold(x, 3, padding=1, stride=2),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pooling_and_unfold_match_torch_bit_for_bit(call, dtype):
+    """Values and gradients: these add in torch's order and divide as torch does."""
+    x = rng.standard_normal((2, 3, 17, 15)).astype(dtype)
+    res = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = call(lib, t)
+        y.backward(lib.tensor(np.random.default_rng(2).standard_normal(tuple(y.shape)).astype(dtype)))
+        res.append((to_np(y), to_np(t.grad)))
+    for a, b in zip(*res):
+        assert a.tobytes() == b.tobytes()
