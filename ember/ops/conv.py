@@ -384,31 +384,39 @@ def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, 
 
 
 # ---------------------------------------------------------------------------- unfold and fold
-class Im2ColBackward0(Node):
+class _Adjoint(Node):
+    """The node of a linear op whose gradient is another op, its adjoint, run with the same settings; the
+    adjoint's own node runs this op, so derivatives of any order follow."""
+
     def backward(self, g):
-        return (fold_columns(g, self.geo),)
+        return (self.adjoint(g, *self.settings),)
 
 
-class Col2ImBackward0(Node):
-    def backward(self, g):
-        return (unfold_windows(g, self.geo),)
+def _record_adjoint(res: Tensor, node_cls, input: Tensor, adjoint, *settings) -> None:
+    node = record(res, node_cls, input)
+    if node is not None:
+        node.adjoint, node.settings = adjoint, settings
+
+
+class Im2ColBackward0(_Adjoint):
+    pass
+
+
+class Col2ImBackward0(_Adjoint):
+    pass
 
 
 def unfold_windows(input: Tensor, geo: Geometry) -> Tensor:
     """im2col of a (N, C, H, W) tensor, recorded (its gradient is fold_columns)."""
     res = wrap(im2col(input._data, geo))
-    node = record(res, Im2ColBackward0, input)
-    if node is not None:
-        node.geo = geo
+    _record_adjoint(res, Im2ColBackward0, input, fold_columns, geo)
     return res
 
 
 def fold_columns(input: Tensor, geo: Geometry) -> Tensor:
     """col2im of (N, C*kh*kw, L) columns, recorded (its gradient is unfold_windows)."""
     res = wrap(col2im(input._data, geo))
-    node = record(res, Col2ImBackward0, input)
-    if node is not None:
-        node.geo = geo
+    _record_adjoint(res, Col2ImBackward0, input, unfold_windows, geo)
     return res
 
 
@@ -623,16 +631,12 @@ def _avg_divisors(geo: Geometry, count_include_pad: bool, divisor_override) -> n
     return np.outer(sizes[0], sizes[1])
 
 
-class AvgPool2DBackward0(Node):
-    """Each window's gradient, divided by its divisor, spread evenly over the window."""
-
-    def backward(self, g):
-        return (avg_pool_spread(g, self.geo, self.divisor, self.spatial, self.unbatched),)
+class AvgPool2DBackward0(_Adjoint):
+    """Each window's gradient, divided by its divisor, spread evenly over the window (avg_pool_spread)."""
 
 
-class AvgPool2DBackwardBackward0(Node):
-    def backward(self, g):
-        return (avg_pool_sum(g, self.geo, self.divisor, self.spatial, self.unbatched),)
+class AvgPool2DBackwardBackward0(_Adjoint):
+    pass
 
 
 def avg_pool_sum(input: Tensor, geo: Geometry, divisor, spatial: int, unbatched: bool) -> Tensor:
@@ -650,9 +654,7 @@ def avg_pool_sum(input: Tensor, geo: Geometry, divisor, spatial: int, unbatched:
     else:  # integers: the quotient truncated towards zero, as C++ divides
         total = (np.sign(total) * (np.abs(total) // divisor)).astype(total.dtype)
     res = wrap(from_4d(total, spatial, unbatched))
-    node = record(res, AvgPool2DBackward0, input)
-    if node is not None:
-        node.geo, node.divisor, node.spatial, node.unbatched = geo, divisor, spatial, unbatched
+    _record_adjoint(res, AvgPool2DBackward0, input, avg_pool_spread, geo, divisor, spatial, unbatched)
     return res
 
 
@@ -668,9 +670,7 @@ def avg_pool_spread(g: Tensor, geo: Geometry, divisor, spatial: int, unbatched: 
         for j in reversed(range(geo.kernel[1])):
             out[:, :, rows, geo.window_slice(1, j)] += share
     res = wrap(from_4d(_crop(out, geo), spatial, unbatched))
-    node = record(res, AvgPool2DBackwardBackward0, g)
-    if node is not None:
-        node.geo, node.divisor, node.spatial, node.unbatched = geo, divisor, spatial, unbatched
+    _record_adjoint(res, AvgPool2DBackwardBackward0, g, avg_pool_sum, geo, divisor, spatial, unbatched)
     return res
 
 
@@ -689,14 +689,12 @@ def avg_pool(input: Tensor, kernel_size, stride, padding, ceil_mode, count_inclu
     return avg_pool_sum(input, geo, divisor, spatial, unbatched)
 
 
-class AdaptiveAvgPool2DBackward0(Node):
-    def backward(self, g):
-        return (adaptive_spread(g, self.bounds, self.in_hw, self.spatial, self.unbatched),)
+class AdaptiveAvgPool2DBackward0(_Adjoint):
+    pass
 
 
-class AdaptiveAvgPool2DBackwardBackward0(Node):
-    def backward(self, g):
-        return (adaptive_mean(g, self.bounds, self.in_hw, self.spatial, self.unbatched),)
+class AdaptiveAvgPool2DBackwardBackward0(_Adjoint):
+    pass
 
 
 def _adaptive_bounds(in_hw, out_hw) -> tuple:
@@ -719,9 +717,7 @@ def adaptive_mean(input: Tensor, bounds, in_hw, spatial: int, unbatched: bool) -
             total /= x4.dtype.type(w1 - w0)
             out[:, :, i, j] = total
     res = wrap(from_4d(out, spatial, unbatched))
-    node = record(res, AdaptiveAvgPool2DBackward0, input)
-    if node is not None:
-        node.bounds, node.in_hw, node.spatial, node.unbatched = bounds, in_hw, spatial, unbatched
+    _record_adjoint(res, AdaptiveAvgPool2DBackward0, input, adaptive_spread, bounds, in_hw, spatial, unbatched)
     return res
 
 
@@ -734,9 +730,7 @@ def adaptive_spread(g: Tensor, bounds, in_hw, spatial: int, unbatched: bool) -> 
             share = g4[:, :, i, j] / g4.dtype.type(h1 - h0) / g4.dtype.type(w1 - w0)
             out[:, :, h0:h1, w0:w1] += share[:, :, None, None]
     res = wrap(from_4d(out, spatial, unbatched))
-    node = record(res, AdaptiveAvgPool2DBackwardBackward0, g)
-    if node is not None:
-        node.bounds, node.in_hw, node.spatial, node.unbatched = bounds, in_hw, spatial, unbatched
+    _record_adjoint(res, AdaptiveAvgPool2DBackwardBackward0, g, adaptive_mean, bounds, in_hw, spatial, unbatched)
     return res
 
 

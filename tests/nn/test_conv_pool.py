@@ -103,13 +103,19 @@ def test_conv2d_double_backward_matches_torch():
     ],
 )
 def test_conv_errors_match_torch(call):
+    mine, theirs = _errors(call)
+    assert type(mine) is type(theirs)
+    assert str(theirs).split("\n")[0] in str(mine) or str(mine).startswith(str(theirs)[:40])
+
+
+def _errors(call) -> list:
+    """The exceptions call(lib) raises with ember and with torch (each must raise)."""
     errors = []
     for lib in (ember, torch):
         with pytest.raises(Exception) as info:
             call(lib)
         errors.append(info.value)
-    assert type(errors[0]) is type(errors[1])
-    assert str(errors[1]).split("\n")[0] in str(errors[0]) or str(errors[0]).startswith(str(errors[1])[:40])
+    return errors
 
 
 def test_conv_layer_names_itself_and_the_shapes_on_a_wrong_channel_count():
@@ -245,13 +251,9 @@ def test_pooling_gradcheck_and_the_gradient_of_the_backward(fn):
     ],
 )
 def test_pooling_errors_match_torch(call):
-    errors = []
-    for lib in (ember, torch):
-        with pytest.raises(Exception) as info:
-            call(lib)
-        errors.append(info.value)
-    assert type(errors[0]) is type(errors[1])
-    assert str(errors[0]) == str(errors[1])
+    mine, theirs = _errors(call)
+    assert type(mine) is type(theirs)
+    assert str(mine) == str(theirs)
 
 
 # ---------------------------------------------------------------------------- modules

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 from ... import _creation
 from ..._tensor import Tensor
 from ...ops.conv import pair
 from .. import functional as F
-from .. import init
 from ..parameter import Parameter
-from .linear import _factory_dtype
+from .linear import _factory_dtype, reset_affine
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d"]
@@ -80,12 +77,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         """torch's default: kaiming_uniform_(a=sqrt(5)) weights, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bias."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_affine(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         n = self._spatial
