@@ -128,8 +128,6 @@ EXTRA_ROWS = {
 # Notable torch names in each area that ember does not provide at all (AttributeError).
 ABSENT = {
     "layers": [
-        "ConvTranspose1d",
-        "ConvTranspose2d",
         "AdaptiveMaxPool2d",
         "MaxUnpool2d",
         "BatchNorm3d",

@@ -461,6 +461,30 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _conv.convolution(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
+def conv_transpose1d(
+    input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
+    """Transposed 1-D convolution of (N, C_in, L) input with (C_in, C_out/groups, k) weight, plus bias."""
+    if isinstance(input, Tensor) and input._data.ndim == 2:
+        out = _conv.conv_transpose(
+            input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation, 1
+        )
+        return out.squeeze(0)
+    return _conv.conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+
+
+def conv_transpose2d(
+    input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
+    """Transposed 2-D convolution (the adjoint of conv2d in its input) with (C_in, C_out/groups, kh, kw) weight."""
+    if isinstance(input, Tensor) and input._data.ndim == 3:
+        out = _conv.conv_transpose(
+            input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation, 2
+        )
+        return out.squeeze(0)
+    return _conv.conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sliding windows of (N, C, H, W) input as columns (N, C*kh*kw, L)."""
     return _conv.unfold(input, kernel_size, dilation, padding, stride)

@@ -383,6 +383,129 @@ def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, 
     return res
 
 
+# ---------------------------------------------------------------------------- transposed convolution
+class _TransposedConvolutionBackward(Node):
+    """Gradients of a transposed convolution (the adjoint of a convolution in its input): input (the weight
+    times the gradient's columns), weight (the input times the gradient's columns, summed over the batch)
+    and bias. torch names the node as it names a convolution's."""
+
+    def backward_arrays(self, g):
+        x, w = self.saved_arrays()
+        geo, groups = self.geo, self.groups
+        g4 = _to_4d(g._data, self.spatial, False)
+        x4 = _to_4d(x, self.spatial, False)
+        n, cin = x4.shape[:2]
+        length = geo.out_hw[0] * geo.out_hw[1]
+        cols = im2col(g4, geo).reshape(n, groups, -1, length)
+        xg = x4.reshape(n, groups, cin // groups, length)
+        w3 = w.reshape(groups, cin // groups, -1)
+        gx = gw = gb = None
+        if self.next_nodes[0] is not None:
+            gx = wrap(np.matmul(w3, cols).reshape(x.shape))
+        if self.next_nodes[1] is not None:
+            gw = wrap(float_sum(np.matmul(xg, cols.transpose(0, 1, 3, 2)), (0,), False, None).reshape(w.shape))
+        if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
+            gb = wrap(float_sum(g4, (0, 2, 3), False, None))
+        return gx, gw, gb
+
+    def backward(self, g):
+        x, w = self.saved_tensors
+        geo, groups = self.geo, self.groups
+        g4 = _tensor_4d(g, self.spatial, False)
+        x4 = _tensor_4d(x, self.spatial, False)
+        n, cin = x4.shape[:2]
+        length = geo.out_hw[0] * geo.out_hw[1]
+        cols = unfold_windows(g4, geo).reshape(n, groups, -1, length)
+        xg = x4.reshape(n, groups, cin // groups, length)
+        w3 = w.reshape(groups, cin // groups, -1)
+        gx = gw = gb = None
+        if self.next_nodes[0] is not None:
+            gx = (w3 @ cols).reshape(x.shape)
+        if self.next_nodes[1] is not None:
+            gw = (xg @ cols.transpose(2, 3)).sum(0).reshape(w.shape)
+        if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
+            gb = g4.sum((0, 2, 3))
+        return gx, gw, gb
+
+
+_TransposedConvolutionBackward.__name__ = "ConvolutionBackward0"
+
+
+def transposed_output_size(in_hw, geo_args, output_padding) -> tuple:
+    """(H-1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1 for each spatial dim."""
+    kernel, stride, padding, dilation = geo_args
+    return tuple(
+        (in_hw[d] - 1) * stride[d] - 2 * padding[d] + dilation[d] * (kernel[d] - 1) + output_padding[d] + 1
+        for d in range(2)
+    )
+
+
+def conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, spatial: int):
+    """conv_transpose1d / 2d: the adjoint of a convolution, weight (C_in, C_out/groups, kh, kw), plus bias."""
+    op = f"conv_transpose{spatial}d"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}() received an invalid combination of arguments: input must be a Tensor")
+    full = spatial + 2
+    x, w = input._data, weight._data
+    if w.ndim != full:
+        raise RuntimeError(f"Expected {full}D weight for {op}, but got weight of size {list(w.shape)}")
+    if x.ndim != full:
+        raise RuntimeError(f"Expected {full}D (batched) input to {op}, but got input of size: {list(x.shape)}")
+    if not isinstance(groups, int) or groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if x.shape[1] != w.shape[0] or w.shape[0] % groups:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} to have "
+            f"{w.shape[0]} channels, but got {x.shape[1]} channels instead"
+        )
+    out_channels = w.shape[1] * groups
+    if bias is not None and (bias._data.ndim != 1 or bias._data.shape[0] != out_channels):
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(w.shape)}, expected bias to be 1-dimensional with "
+            f"{out_channels} elements, but got bias of size {list(bias._data.shape)} instead"
+        )
+    if x.dtype != w.dtype:
+        raise RuntimeError(
+            f"expected scalar type {dt.scalar_type_name(x.dtype)} but found {dt.scalar_type_name(w.dtype)}"
+        )
+    if x.dtype.kind == "b":
+        raise NotImplementedError("\"slow_conv_transpose2d_cpu\" not implemented for 'Bool'")
+    keep_heap_pages()
+    stride = _spatial_pair(stride, "stride", spatial, 1)
+    padding = _spatial_pair(padding, "padding", spatial, 0)
+    output_padding = _spatial_pair(output_padding, "output_padding", spatial, 0)
+    dilation = _spatial_pair(dilation, "dilation", spatial, 1)
+    if min(stride) <= 0 or min(dilation) <= 0 or min(padding) < 0:
+        raise RuntimeError("non-positive stride or dilation, or negative padding, is not supported")
+    if any(output_padding[d] >= max(stride[d], dilation[d]) for d in range(2)):
+        oh, ow = output_padding
+        raise RuntimeError(
+            f"output padding must be smaller than either stride or dilation, but got output_padding_height: {oh} "
+            f"output_padding_width: {ow} stride_height: {stride[0]} stride_width: {stride[1]} dilation_height: "
+            f"{dilation[0]} dilation_width: {dilation[1]}"
+        )
+    x4 = _to_4d(x, spatial, False)
+    w4 = _to_4d(w, spatial, False)
+    kernel = w4.shape[2:]
+    out_hw = transposed_output_size(x4.shape[2:], (kernel, stride, padding, dilation), output_padding)
+    if min(out_hw) <= 0:
+        raise RuntimeError(f"{op}: the calculated output size {out_hw} is too small for input {list(x.shape)}")
+    geo = Geometry(out_hw, kernel, stride, (padding[0], padding[0], padding[1], padding[1]), dilation, x4.shape[2:])
+    n, cin = x4.shape[:2]
+    length = x4.shape[2] * x4.shape[3]
+    w3 = w4.reshape(groups, cin // groups, -1)
+    cols = np.matmul(w3.transpose(0, 2, 1), x4.reshape(n, groups, cin // groups, length))
+    out = col2im(cols.reshape(n, -1, length), geo)
+    if bias is not None:
+        out += bias._data.reshape(-1, 1, 1)
+    res = wrap(from_4d(out, spatial, False))
+    if grad_enabled() and (input._requires_grad or weight._requires_grad or (bias is not None and bias._requires_grad)):
+        node = attach(res, _TransposedConvolutionBackward, input, weight, bias)
+        node.save(input, weight)
+        node.geo, node.groups, node.spatial = geo, groups, spatial
+    return res
+
+
 # ---------------------------------------------------------------------------- unfold and fold
 class _Adjoint(Node):
     """The node of a linear op whose gradient is another op, its adjoint, run with the same settings; the

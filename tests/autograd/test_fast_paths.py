@@ -290,6 +290,9 @@ ARRAY_FORMULA_SAMPLES = {
         lambda t: F.conv2d(t((2, 3, 5, 5)), t((4, 3, 3, 3)), t((4,)), padding=1),
         lambda t: F.conv2d(t((2, 4, 5, 5)), t((4, 2, 2, 2)), stride=2, groups=2),
         lambda t: F.conv1d(t((2, 3, 7)), t((2, 3, 3)), t((2,)), dilation=2),
+        lambda t: F.conv2d(t((2, 3, 6, 5)), t((4, 3, 3, 2)), t((4,)), stride=(2, 1), padding=1),
+        lambda t: F.conv_transpose2d(t((2, 4, 3, 3)), t((4, 3, 2, 2)), t((3,)), stride=2, output_padding=1),
+        lambda t: F.conv_transpose2d(t((2, 4, 3, 3)), t((4, 1, 3, 3)), groups=2, padding=1),
     ],
     "MaxPool2DWithIndicesBackward0": [
         lambda t: F.max_pool2d(t((2, 3, 6, 6)), 2),

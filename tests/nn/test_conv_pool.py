@@ -262,6 +262,7 @@ MODULES = [
     lambda nn: nn.Conv2d(2, 4, 3, padding="same", bias=False, groups=2),
     lambda nn: nn.Conv2d(3, 8, (3, 1), stride=(2, 1), padding=(1, 0), dilation=2),
     lambda nn: nn.Conv1d(2, 4, 3, stride=2, dilation=2, padding=1),
+    lambda nn: nn.ConvTranspose2d(3, 8, 3, stride=2, output_padding=1, groups=1),
     lambda nn: nn.MaxPool2d(2),
     lambda nn: nn.MaxPool2d(3, 2, 1, ceil_mode=True),
     lambda nn: nn.MaxPool1d(3, 2),
@@ -359,3 +360,74 @@ def test_pooling_and_unfold_match_torch_bit_for_bit(call, dtype):
         res.append((to_np(y), to_np(t.grad)))
     for a, b in zip(*res):
         assert a.tobytes() == b.tobytes()
+
+
+# ---------------------------------------------------------------------------- transposed convolution
+CONV_TRANSPOSE2D_CASES = [
+    ((2, 4, 5, 6), (4, 3, 3, 3), {}),
+    ((2, 4, 5, 6), (4, 3, 3, 3), {"stride": 2, "padding": 1, "output_padding": 1}),
+    ((2, 4, 5, 6), (4, 3, 3, 3), {"stride": (2, 1), "padding": (0, 2), "dilation": (1, 2), "output_padding": (1, 1)}),
+    ((2, 4, 5, 6), (4, 2, 2, 3), {"groups": 2, "stride": 2}),
+    ((4, 5, 6), (4, 3, 3, 3), {"stride": 2}),  # unbatched
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw", CONV_TRANSPOSE2D_CASES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_transpose2d_matches_torch(xs, ws, kw, bias):
+    out_channels = ws[1] * kw.get("groups", 1)
+    arrays = [arr(*xs), arr(*ws)] + ([arr(out_channels)] if bias else [])
+    check_op(lambda lib, x, w, b=None: lib.nn.functional.conv_transpose2d(x, w, b, **kw), *arrays, atol=1e-4)
+
+
+def test_conv_transpose1d_matches_torch_and_passes_gradient_checks():
+    check_op(
+        lambda lib, x, w, b: lib.nn.functional.conv_transpose1d(x, w, b, stride=3, padding=1, output_padding=2),
+        arr(2, 4, 6),
+        arr(4, 3, 3),
+        arr(3),
+        atol=1e-4,
+    )
+    x, w = rng.standard_normal((2, 4, 3, 4)), rng.standard_normal((4, 1, 2, 3))
+
+    def fn(x, w):
+        return ember.nn.functional.conv_transpose2d(x, w, stride=2, padding=1, groups=2, output_padding=1)
+
+    gradcheck(fn, x, w)
+    gradgradcheck(fn, x, w)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.functional.conv_transpose2d(
+            lib.ones(1, 4, 5, 5), lib.ones(4, 3, 3, 3), stride=2, output_padding=2
+        ),
+        lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(1, 4, 5, 5), lib.ones(3, 3, 3, 3)),
+        lambda lib: lib.nn.ConvTranspose2d(4, 3, 3, stride=2)(lib.ones(2, 4, 5, 5), output_size=(13, 13)),
+    ],
+)
+def test_conv_transpose_errors_match_torch(call):
+    mine, theirs = _errors(call)
+    assert type(mine) is type(theirs)
+    assert str(mine) == str(theirs)
+
+
+def test_conv_transpose_module_output_size_repr_and_parameters_match_torch():
+    for make in (
+        lambda nn: nn.ConvTranspose2d(16, 6, 5, stride=2, padding=1, output_padding=1),
+        lambda nn: nn.ConvTranspose1d(4, 2, 3, groups=2, bias=False, dilation=2),
+    ):
+        e, t = make(ember.nn), make(torch.nn)
+        assert repr(e) == repr(t)
+        assert {k: tuple(v.shape) for k, v in e.state_dict().items()} == {
+            k: tuple(v.shape) for k, v in t.state_dict().items()
+        }
+    t = torch.nn.ConvTranspose2d(4, 3, 3, stride=2)
+    e = ember.nn.ConvTranspose2d(4, 3, 3, stride=2)
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    x = arr(2, 4, 5, 5)
+    for size in [(11, 11), (12, 12), [2, 3, 11, 12]]:
+        np.testing.assert_allclose(
+            to_np(e(ember.tensor(x), output_size=size)), to_np(t(torch.tensor(x), output_size=size)), atol=1e-5
+        )

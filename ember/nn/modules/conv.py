@@ -10,7 +10,7 @@ from ..parameter import Parameter
 from .linear import _factory_dtype, reset_affine
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -19,6 +19,7 @@ class _ConvNd(Module):
     """What Conv1d and Conv2d share: argument checks, parameters, torch's default initialisation, repr."""
 
     _spatial = 2
+    _transposed = False
 
     def __init__(
         self,
@@ -64,10 +65,13 @@ class _ConvNd(Module):
             self.padding = pair(padding, "padding", n)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.output_padding = (0,) * n
-        self.transposed = False
+        self.transposed = self._transposed
         self.padding_mode = padding_mode
         d = _factory_dtype(dtype)
-        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        if self.transposed:
+            shape = (in_channels, out_channels // groups, *self.kernel_size)
+        else:
+            shape = (out_channels, in_channels // groups, *self.kernel_size)
         self.weight = Parameter(_creation.empty(*shape, dtype=d, device=device))
         if bias:
             self.bias = Parameter(_creation.empty(out_channels, dtype=d, device=device))
@@ -84,6 +88,8 @@ class _ConvNd(Module):
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * n:
             text += f", padding={self.padding}"
+        if self.output_padding != (0,) * n:
+            text += f", output_padding={self.output_padding}"
         if self.dilation != (1,) * n:
             text += f", dilation={self.dilation}"
         if self.groups != 1:
@@ -133,3 +139,94 @@ class Conv2d(_ConvNd):
         """Convolve input with the layer's weight and add its bias."""
         self._check_input(input)
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """What ConvTranspose1d and ConvTranspose2d share: output_padding, and output_size= in forward."""
+
+    _transposed = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        if isinstance(padding, str):
+            raise ValueError(f"padding='{padding}' is not supported by {type(self).__name__}")
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
+        )
+        self.output_padding = pair(output_padding, "output_padding", self._spatial)
+
+    def _output_padding(self, input: Tensor, output_size) -> tuple:
+        """The output_padding that gives output_size (torch's rule), or the layer's own."""
+        if output_size is None:
+            return self.output_padding
+        n = self._spatial
+        sizes = [int(s) for s in output_size][-n:]
+        if len(sizes) != n:
+            raise ValueError(
+                f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} or {n + 2} elements"
+            )
+        spatial = tuple(input.shape)[-n:]
+        smallest = [
+            (spatial[d] - 1) * self.stride[d] - 2 * self.padding[d] + self.dilation[d] * (self.kernel_size[d] - 1) + 1
+            for d in range(n)
+        ]
+        largest = [smallest[d] + self.stride[d] - 1 for d in range(n)]
+        if any(not smallest[d] <= sizes[d] <= largest[d] for d in range(n)):
+            raise ValueError(
+                f"requested an output size of {tuple(sizes)}, but valid sizes range from {smallest} to "
+                f"{largest} (for an input of torch.Size({list(spatial)}))"
+            )
+        return tuple(sizes[d] - smallest[d] for d in range(n))
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution (the adjoint of Conv1d): weight (in_channels, out_channels/groups, k)."""
+
+    _spatial = 1
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        """The transposed convolution of input (output_size picks among the sizes a stride allows)."""
+        return F.conv_transpose1d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution (the adjoint of Conv2d): weight (in_channels, out_channels/groups, kh, kw)."""
+
+    _spatial = 2
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        """The transposed convolution of input (output_size picks among the sizes a stride allows)."""
+        return F.conv_transpose2d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
