@@ -42,9 +42,6 @@ NOTES = {
     "nn.Module.register_full_backward_pre_hook": (
         "partial: a hook that returns a replacement grad_output raises NotImplementedError"
     ),
-    "F.pad": "partial: `mode='constant'` only; other modes raise NotImplementedError",
-    "nn.Conv2d(padding_mode=)": "partial: `'zeros'` only; reflect, replicate and circular raise NotImplementedError",
-    "nn.Conv1d(padding_mode=)": "partial: `'zeros'` only; reflect, replicate and circular raise NotImplementedError",
     "nn.Embedding(max_norm=)": "not implemented: raises NotImplementedError",
     "nn.Embedding(sparse=/scale_grad_by_freq=)": "not implemented: raises NotImplementedError",
     "F.embedding": "partial: `max_norm`, `scale_grad_by_freq`, `sparse` raise NotImplementedError",

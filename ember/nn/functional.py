@@ -631,10 +631,15 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
-    """Pad the trailing dims by (left, right) pairs, starting from the last dim; only constant mode."""
-    if mode != "constant":
-        raise NotImplementedError(f"ember does not implement torch.nn.functional.pad(mode='{mode}')")
-    return K.constant_pad(input, pad, 0.0 if value is None else value)
+    """Pad the trailing dims by (left, right) pairs, starting from the last dim: with a constant, or by
+    reflecting, replicating or wrapping around (modes 'reflect', 'replicate', 'circular')."""
+    if mode == "constant":
+        return K.constant_pad(input, pad, 0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument.')
+    return K.mode_pad(input, pad, mode)
 
 
 def embedding(

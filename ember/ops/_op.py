@@ -15,6 +15,8 @@ __all__ = [
     "Tensor",
     "record",
     "attach",
+    "Adjoint",
+    "record_adjoint",
     "grad_node_of",
     "unbroadcast",
     "as_tensor_arg",
@@ -80,6 +82,22 @@ def attach(out: Tensor, node_cls, *inputs):
     if _anomaly[0]:
         _remember_traceback(node)
     return node
+
+
+class Adjoint(Node):
+    """The node of a linear op whose gradient is another op, its adjoint, called with the same settings
+    (unfold and fold, pooling and spreading, gathering and scattering); the adjoint records a node that
+    calls this op back, so derivatives of any order follow."""
+
+    def backward(self, g):
+        return (self.adjoint(g, *self.settings),)
+
+
+def record_adjoint(out: Tensor, node_cls, input: Tensor, adjoint, *settings) -> None:
+    """record() an Adjoint node for out, keeping the adjoint op and its settings."""
+    node = record(out, node_cls, input)
+    if node is not None:
+        node.adjoint, node.settings = adjoint, settings
 
 
 def _remember_traceback(node) -> None:

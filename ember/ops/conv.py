@@ -15,7 +15,7 @@ from .. import _dtype as dt
 from .._allocator import keep_heap_pages
 from .._tensor import Tensor
 from ..autograd.grad_mode import grad_enabled
-from ._op import Node, attach, check_float, record, wrap
+from ._op import Adjoint, Node, attach, check_float, record_adjoint, wrap
 from .reduction import float_sum
 
 
@@ -507,39 +507,25 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
 
 
 # ---------------------------------------------------------------------------- unfold and fold
-class _Adjoint(Node):
-    """The node of a linear op whose gradient is another op, its adjoint, run with the same settings; the
-    adjoint's own node runs this op, so derivatives of any order follow."""
-
-    def backward(self, g):
-        return (self.adjoint(g, *self.settings),)
-
-
-def _record_adjoint(res: Tensor, node_cls, input: Tensor, adjoint, *settings) -> None:
-    node = record(res, node_cls, input)
-    if node is not None:
-        node.adjoint, node.settings = adjoint, settings
-
-
-class Im2ColBackward0(_Adjoint):
+class Im2ColBackward0(Adjoint):
     pass
 
 
-class Col2ImBackward0(_Adjoint):
+class Col2ImBackward0(Adjoint):
     pass
 
 
 def unfold_windows(input: Tensor, geo: Geometry) -> Tensor:
     """im2col of a (N, C, H, W) tensor, recorded (its gradient is fold_columns)."""
     res = wrap(im2col(input._data, geo))
-    _record_adjoint(res, Im2ColBackward0, input, fold_columns, geo)
+    record_adjoint(res, Im2ColBackward0, input, fold_columns, geo)
     return res
 
 
 def fold_columns(input: Tensor, geo: Geometry) -> Tensor:
     """col2im of (N, C*kh*kw, L) columns, recorded (its gradient is unfold_windows)."""
     res = wrap(col2im(input._data, geo))
-    _record_adjoint(res, Col2ImBackward0, input, unfold_windows, geo)
+    record_adjoint(res, Col2ImBackward0, input, unfold_windows, geo)
     return res
 
 
@@ -754,11 +740,11 @@ def _avg_divisors(geo: Geometry, count_include_pad: bool, divisor_override) -> n
     return np.outer(sizes[0], sizes[1])
 
 
-class AvgPool2DBackward0(_Adjoint):
+class AvgPool2DBackward0(Adjoint):
     """Each window's gradient, divided by its divisor, spread evenly over the window (avg_pool_spread)."""
 
 
-class AvgPool2DBackwardBackward0(_Adjoint):
+class AvgPool2DBackwardBackward0(Adjoint):
     pass
 
 
@@ -777,7 +763,7 @@ def avg_pool_sum(input: Tensor, geo: Geometry, divisor, spatial: int, unbatched:
     else:  # integers: the quotient truncated towards zero, as C++ divides
         total = (np.sign(total) * (np.abs(total) // divisor)).astype(total.dtype)
     res = wrap(from_4d(total, spatial, unbatched))
-    _record_adjoint(res, AvgPool2DBackward0, input, avg_pool_spread, geo, divisor, spatial, unbatched)
+    record_adjoint(res, AvgPool2DBackward0, input, avg_pool_spread, geo, divisor, spatial, unbatched)
     return res
 
 
@@ -793,7 +779,7 @@ def avg_pool_spread(g: Tensor, geo: Geometry, divisor, spatial: int, unbatched: 
         for j in reversed(range(geo.kernel[1])):
             out[:, :, rows, geo.window_slice(1, j)] += share
     res = wrap(from_4d(_crop(out, geo), spatial, unbatched))
-    _record_adjoint(res, AvgPool2DBackwardBackward0, g, avg_pool_sum, geo, divisor, spatial, unbatched)
+    record_adjoint(res, AvgPool2DBackwardBackward0, g, avg_pool_sum, geo, divisor, spatial, unbatched)
     return res
 
 
@@ -812,11 +798,11 @@ def avg_pool(input: Tensor, kernel_size, stride, padding, ceil_mode, count_inclu
     return avg_pool_sum(input, geo, divisor, spatial, unbatched)
 
 
-class AdaptiveAvgPool2DBackward0(_Adjoint):
+class AdaptiveAvgPool2DBackward0(Adjoint):
     pass
 
 
-class AdaptiveAvgPool2DBackwardBackward0(_Adjoint):
+class AdaptiveAvgPool2DBackwardBackward0(Adjoint):
     pass
 
 
@@ -840,7 +826,7 @@ def adaptive_mean(input: Tensor, bounds, in_hw, spatial: int, unbatched: bool) -
             total /= x4.dtype.type(w1 - w0)
             out[:, :, i, j] = total
     res = wrap(from_4d(out, spatial, unbatched))
-    _record_adjoint(res, AdaptiveAvgPool2DBackward0, input, adaptive_spread, bounds, in_hw, spatial, unbatched)
+    record_adjoint(res, AdaptiveAvgPool2DBackward0, input, adaptive_spread, bounds, in_hw, spatial, unbatched)
     return res
 
 
@@ -853,7 +839,7 @@ def adaptive_spread(g: Tensor, bounds, in_hw, spatial: int, unbatched: bool) -> 
             share = g4[:, :, i, j] / g4.dtype.type(h1 - h0) / g4.dtype.type(w1 - w0)
             out[:, :, h0:h1, w0:w1] += share[:, :, None, None]
     res = wrap(from_4d(out, spatial, unbatched))
-    _record_adjoint(res, AdaptiveAvgPool2DBackwardBackward0, g, adaptive_mean, bounds, in_hw, spatial, unbatched)
+    record_adjoint(res, AdaptiveAvgPool2DBackwardBackward0, g, adaptive_mean, bounds, in_hw, spatial, unbatched)
     return res
 
 

@@ -12,7 +12,7 @@ from .._quiet_floats import quietly
 from .._tensor import Tensor
 from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
-from ._op import Node, attach, check_float, record, unbroadcast, wrap, wrap_dim
+from ._op import Adjoint, Node, attach, check_float, record, record_adjoint, unbroadcast, wrap, wrap_dim
 from .elementwise import where
 from .pointwise import mask_like, softplus_neg
 from .reduction import float_sum
@@ -865,6 +865,117 @@ def constant_pad(input: Tensor, pad, value: float = 0.0) -> Tensor:
     if node is not None:
         node.pad = pad
     return res
+
+
+# ---------------------------------------------------------------------------- reflect / replicate / circular padding
+class ReflectionPad1DBackward0(Adjoint):
+    pass
+
+
+class ReflectionPad2DBackward0(Adjoint):
+    pass
+
+
+class ReflectionPad3DBackward0(Adjoint):
+    pass
+
+
+class ReplicationPad1DBackward0(Adjoint):
+    pass
+
+
+class ReplicationPad2DBackward0(Adjoint):
+    pass
+
+
+class ReplicationPad3DBackward0(Adjoint):
+    pass
+
+
+class CopySlices(Adjoint):
+    """Circular padding (torch builds it from slice copies, and names its node so)."""
+
+
+class PadScatterBackward(Adjoint):
+    """The gradient of a padding's gradient: gathering again."""
+
+
+_PAD_NODES = {
+    "reflect": (ReflectionPad1DBackward0, ReflectionPad2DBackward0, ReflectionPad3DBackward0),
+    "replicate": (ReplicationPad1DBackward0, ReplicationPad2DBackward0, ReplicationPad3DBackward0),
+    "circular": (CopySlices,) * 3,
+}
+
+
+def _source_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """For each output position along a dim of size n padded by (lo, hi): the input position it copies."""
+    src = np.arange(-lo, n + hi)
+    if mode == "reflect":
+        src = np.abs(src)
+        return np.where(src > n - 1, 2 * (n - 1) - src, src)
+    if mode == "replicate":
+        return np.clip(src, 0, n - 1)
+    # circular: a negative amount crops first, and the wrapping repeats what is left
+    start, length = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+    return start + (np.arange(-max(lo, 0), length + max(hi, 0)) % length)
+
+
+def _gather_planes(input: Tensor, index: np.ndarray, in_shape: tuple, node_cls) -> Tensor:
+    """input's trailing dims (in_shape) replaced by the elements that index (an array of flat positions) names."""
+    a = input._data
+    lead = a.shape[: a.ndim - len(in_shape)]
+    flat = a.reshape(lead + (-1,))
+    res = wrap(np.ascontiguousarray(flat[..., index.ravel()]).reshape(lead + index.shape))
+    record_adjoint(res, node_cls, input, _scatter_planes, index, in_shape, node_cls)
+    return res
+
+
+def _scatter_planes(g: Tensor, index: np.ndarray, in_shape: tuple, node_cls) -> Tensor:
+    """The adjoint of _gather_planes: every element of g added onto the input position it came from, in
+    the order of g's elements (as torch's padding backward adds)."""
+    gd = g._data
+    lead = gd.shape[: gd.ndim - index.ndim]
+    rows = int(np.prod(lead, dtype=np.int64))
+    out = np.zeros((rows, int(np.prod(in_shape))), dtype=gd.dtype)
+    np.add.at(out, (np.arange(rows)[:, None], index.reshape(1, -1)), gd.reshape(rows, -1))
+    res = wrap(out.reshape(lead + tuple(in_shape)))
+    record_adjoint(res, PadScatterBackward, g, _gather_planes, index, in_shape, node_cls)
+    return res
+
+
+def mode_pad(input: Tensor, pad, mode: str) -> Tensor:
+    """Pad the last len(pad)//2 dims by reflecting at the edges, repeating the edge, or wrapping around."""
+    pad = tuple(int(p) for p in pad)
+    a = input._data
+    k = len(pad) // 2
+    if len(pad) % 2 or k not in (1, 2, 3) or a.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {a.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+        )
+    in_shape = a.shape[a.ndim - k :]
+    indices = []
+    for i in range(k):
+        d = a.ndim - 1 - i
+        lo, hi, n = pad[2 * i], pad[2 * i + 1], a.shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, but got: "
+                f"padding ({lo}, {hi}) at dimension {d} of input {list(a.shape)}"
+            )
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if n + lo + hi <= 0 or (mode == "replicate" and n == 0):
+            raise RuntimeError(
+                f"input tensor {list(a.shape)} is too small for padding {pad}: the padded size of dimension {d} "
+                f"would be {n + lo + hi}"
+            )
+        indices.append(_source_index(n, lo, hi, mode))
+    flat = np.ravel_multi_index(np.ix_(*reversed(indices)), in_shape)
+    return _gather_planes(input, flat, in_shape, _PAD_NODES[mode][k - 1])
 
 
 TENSOR_METHODS = {"softmax": softmax, "log_softmax": log_softmax}

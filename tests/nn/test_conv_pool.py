@@ -313,11 +313,20 @@ def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
     assert to_np(ember.nn.functional.dropout2d(x, 0.5, training=False)).tolist() == to_np(x).tolist()
 
 
-def test_conv_padding_mode_zeros_only_and_bad_modes_refused_like_torch():
-    with pytest.raises(NotImplementedError, match=r"Conv2d\(padding_mode='reflect'\)"):
-        ember.nn.Conv2d(1, 2, 3, padding_mode="reflect")
-    with pytest.raises(NotImplementedError, match=r"Conv1d\(padding_mode='circular'\)"):
-        ember.nn.Conv1d(1, 2, 3, padding_mode="circular")
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, (2, 1), "same"])
+def test_conv_padding_modes_match_torch(mode, padding):
+    t = torch.nn.Conv2d(2, 3, (3, 4), padding=padding, padding_mode=mode)
+    e = ember.nn.Conv2d(2, 3, (3, 4), padding=padding, padding_mode=mode)
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    assert repr(e) == repr(t)
+    x = arr(2, 2, 7, 6)
+    xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ye, yt = e(xe), t(xt)
+    np.testing.assert_allclose(to_np(ye), to_np(yt), atol=1e-5)
+    ye.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(to_np(xe.grad), to_np(xt.grad), atol=1e-5)
     for lib in (ember, torch):
         with pytest.raises(ValueError, match="padding_mode must be one of"):
             lib.nn.Conv2d(1, 2, 3, padding_mode="mirror")
@@ -431,3 +440,98 @@ def test_conv_transpose_module_output_size_repr_and_parameters_match_torch():
         np.testing.assert_allclose(
             to_np(e(ember.tensor(x), output_size=size)), to_np(t(torch.tensor(x), output_size=size)), atol=1e-5
         )
+
+
+# ---------------------------------------------------------------------------- padding modes
+PAD_CASES = [
+    ((2, 3, 5), (1, 2)),
+    ((2, 3, 5, 6), (1, 2, 2, 1)),
+    ((3, 5, 6), (1, 2, 0, 1)),
+    ((1, 2, 3, 4, 5), (1, 1, 2, 1, 1, 0)),
+    ((2, 3, 5, 6), (-1, 2, 2, -1)),
+]
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape,pad", PAD_CASES)
+def test_pad_modes_match_torch(mode, shape, pad):
+    x = rng.standard_normal(shape)
+    res = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.pad(t, pad, mode=mode)
+        y.backward(lib.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape))))
+        res.append((to_np(y), to_np(t.grad), type(y.grad_fn).__name__))
+    (ey, eg, en), (ty, tg, tn) = res
+    assert en == tn
+    assert ey.tobytes() == ty.tobytes()  # copies: exact
+    if mode == "circular":  # torch sums the wrapped copies in another order
+        np.testing.assert_allclose(eg, tg, rtol=1e-12)
+    else:
+        assert eg.tobytes() == tg.tobytes()
+
+
+def test_pad_modes_second_derivatives():
+    x = rng.standard_normal((2, 3, 4, 5))
+    for mode in ("reflect", "replicate", "circular"):
+        fn = lambda t, mode=mode: ember.nn.functional.pad(t, (2, 1, 1, 3), mode=mode)  # noqa: E731
+        gradcheck(fn, x)
+        xt = ember.tensor(x, requires_grad=True)
+
+        def backward_of(g, fn=fn, xt=xt):
+            (gx,) = ember.autograd.grad(fn(xt), xt, grad_outputs=g, create_graph=True)
+            return gx
+
+        gradcheck(backward_of, rng.standard_normal(tuple(fn(xt).shape)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.functional.pad(lib.ones(1, 2, 3, 3), (3, 0, 0, 0), mode="reflect"),
+        lambda lib: lib.nn.functional.pad(lib.ones(1, 2, 3, 3), (4, 0, 0, 0), mode="circular"),
+        lambda lib: lib.nn.functional.pad(lib.ones(1, 2, 3, 3), (1, 0), mode="bogus"),
+        lambda lib: lib.nn.functional.pad(lib.ones(4), (1, 1), mode="reflect"),
+        lambda lib: lib.nn.functional.pad(lib.ones(2, 3, 4), (1, 1, 1, 1, 1, 1), mode="replicate"),
+    ],
+)
+def test_pad_mode_errors_match_torch(call):
+    mine, theirs = _errors(call)
+    assert type(mine) is type(theirs)
+    assert str(mine) == str(theirs)
+
+
+PAD_MODULES = [
+    lambda nn: nn.ReflectionPad1d(2),
+    lambda nn: nn.ReflectionPad2d((1, 2, 0, 1)),
+    lambda nn: nn.ReflectionPad3d(1),
+    lambda nn: nn.ReplicationPad1d(3),
+    lambda nn: nn.ReplicationPad2d(1),
+    lambda nn: nn.ReplicationPad3d((1, 0, 1, 0, 0, 1)),
+    lambda nn: nn.CircularPad1d(1),
+    lambda nn: nn.CircularPad2d((1, 2, 2, 1)),
+    lambda nn: nn.CircularPad3d(1),
+    lambda nn: nn.ZeroPad1d(2),
+    lambda nn: nn.ZeroPad2d((1, 2, 3, 4)),
+    lambda nn: nn.ZeroPad3d(1),
+    lambda nn: nn.ConstantPad1d(2, 1.5),
+    lambda nn: nn.ConstantPad2d((1, 0, 2, 1), -2.0),
+    lambda nn: nn.ConstantPad3d(1, 3.5),
+]
+
+
+@pytest.mark.parametrize("make", PAD_MODULES)
+def test_padding_modules_match_torch(make):
+    e, t = make(ember.nn), make(torch.nn)
+    assert repr(e) == repr(t)
+    dims = len(t.padding) // 2
+    x = arr(*(2, 3, 4, 5, 6)[: dims + 2])
+    np.testing.assert_array_equal(to_np(e(ember.tensor(x))), to_np(t(torch.tensor(x))))
+
+
+def test_conv1d_padding_mode_matches_torch():
+    t = torch.nn.Conv1d(2, 3, 3, padding=2, padding_mode="reflect")
+    e = ember.nn.Conv1d(2, 3, 3, padding=2, padding_mode="reflect")
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    x = arr(2, 2, 9)
+    np.testing.assert_allclose(to_np(e(ember.tensor(x))), to_np(t(torch.tensor(x))), atol=1e-5)

@@ -306,13 +306,12 @@ def test_constant_pad_hypothesis(shape, pads, value):
     check_op(lambda lib, a: lib.nn.functional.pad(a, pads, value=value), x)
 
 
-def test_pad_grad_fn_and_unsupported_modes():
+def test_pad_grad_fn_and_an_unknown_mode():
     x = ember.randn(2, 3, requires_grad=True)
     assert ember.nn.functional.pad(x, (1, 1)).grad_fn.name() == "ConstantPadNdBackward0"
     gradgradcheck(lambda a: ember.nn.functional.pad(a, (1, 2, -1, 0)) ** 2, rng.standard_normal((3, 3)))
-    for mode in ("reflect", "replicate", "circular"):
-        with pytest.raises(NotImplementedError, match=mode):
-            ember.nn.functional.pad(x, (1, 1), mode=mode)
+    with pytest.raises(NotImplementedError, match="Unrecognised padding mode mirror"):
+        ember.nn.functional.pad(x, (1, 1), mode="mirror")
 
 
 def test_linear_functional_gradcheck():

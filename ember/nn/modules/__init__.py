@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from . import activation, container, conv, dropout, flatten, fold, linear, loss, module, normalization, pooling, sparse
+from . import (
+    activation,
+    container,
+    conv,
+    dropout,
+    flatten,
+    fold,
+    linear,
+    loss,
+    module,
+    normalization,
+    padding,
+    pooling,
+    sparse,
+)
 from .activation import *  # noqa: F403
 from .container import *  # noqa: F403
 from .conv import *  # noqa: F403
@@ -13,6 +27,7 @@ from .linear import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .module import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .sparse import *  # noqa: F403
 
@@ -25,6 +40,7 @@ __all__ = [
         linear,
         conv,
         pooling,
+        padding,
         dropout,
         flatten,
         fold,

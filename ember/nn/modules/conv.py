@@ -47,11 +47,6 @@ class _ConvNd(Module):
             raise ValueError(
                 f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode='{padding_mode}'"
             )
-        if padding_mode != "zeros":
-            raise NotImplementedError(
-                f"ember does not implement torch.nn.Conv{n}d(padding_mode='{padding_mode}') yet; "
-                "use padding_mode='zeros'"
-            )
         self.kernel_size = pair(kernel_size, "kernel_size", n)
         self.stride = pair(stride, "stride", n)
         self.dilation = pair(dilation, "dilation", n)
@@ -64,6 +59,15 @@ class _ConvNd(Module):
         else:
             self.padding = pair(padding, "padding", n)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        if isinstance(self.padding, str):
+            # 'same' with another mode: torch pads explicitly, the larger half after
+            amounts = []
+            for d in reversed(range(n)):
+                total = self.dilation[d] * (self.kernel_size[d] - 1) if self.padding == "same" else 0
+                amounts += [total // 2, total - total // 2]
+            self._reversed_padding_repeated_twice = tuple(amounts)
+        else:
+            self._reversed_padding_repeated_twice = tuple(p for p in reversed(self.padding) for _ in range(2))
         self.output_padding = (0,) * n
         self.transposed = self._transposed
         self.padding_mode = padding_mode
@@ -118,6 +122,12 @@ class _ConvNd(Module):
                 f"shape {list(shape)} has {channels}."
             )
 
+    def _padded(self, input: Tensor) -> tuple:
+        """input and the padding left for the convolution: a padding_mode other than zeros pads first."""
+        if self.padding_mode == "zeros":
+            return input, self.padding
+        return F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
+
 
 class Conv1d(_ConvNd):
     """1-D convolution over (N, C, L) input: weight (out_channels, in_channels/groups, kernel_size)."""
@@ -127,7 +137,8 @@ class Conv1d(_ConvNd):
     def forward(self, input: Tensor) -> Tensor:
         """Convolve input with the layer's weight and add its bias."""
         self._check_input(input)
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = self._padded(input)
+        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv2d(_ConvNd):
@@ -138,7 +149,8 @@ class Conv2d(_ConvNd):
     def forward(self, input: Tensor) -> Tensor:
         """Convolve input with the layer's weight and add its bias."""
         self._check_input(input)
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = self._padded(input)
+        return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class _ConvTransposeNd(_ConvNd):
