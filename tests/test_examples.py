@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import struct
 import subprocess
@@ -60,3 +61,39 @@ def test_cnn_example_trains_under_ember_run(tmp_path):
     accuracy = [int(m.group(2)) for m in tests if m]
     assert len(accuracy) == 2 and accuracy[1] > max(100, accuracy[0])  # learning, far above chance (20 of 200)
     assert (tmp_path / "lenet_mnist.pt").is_file()
+
+
+def _cifar_batches(root: Path) -> Path:
+    """cifar-10-batches-py under root: 80 training and 20 test images of random pixels."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name, count in [*((f"data_batch_{i}", 16) for i in range(1, 6)), ("test_batch", 20)]:
+        entry = {
+            b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8),
+            b"labels": rng.integers(0, 10, count).tolist(),
+        }
+        (folder / name).write_bytes(pickle.dumps(entry, protocol=2))
+    names = [n.encode() for n in ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")]
+    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": names}, protocol=2))
+    return root
+
+
+def test_cifar10_classifier_example_runs_under_ember_run(tmp_path):
+    root = _cifar_batches(tmp_path / "data")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ember", "run", str(REPO / "examples" / "cifar10_classifier.py"), str(root), "2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert [line[:9] for line in lines[:2]] == ["[1,    20", "[2,    20"]
+    assert all(re.fullmatch(r"\[\d,\s+20\] loss: \d\.\d{3}", line) for line in lines[:2])
+    assert lines[2] == "Finished Training"
+    per_class = lines[3:]
+    assert len(per_class) == 10 and all(re.fullmatch(r"Accuracy for class: \w+\s* is \d+\.\d %", s) for s in per_class)

@@ -81,6 +81,9 @@ NOTES = {
     "torchvision.datasets.load_digits": "ember extra (not in torchvision)",
     "torchvision.datasets.read_idx": "ember extra (not in torchvision): reads an IDX file",
     "torchvision.datasets.IDXFormatError": "ember extra (not in torchvision)",
+    "torchvision.datasets.CIFARFormatError": "ember extra (not in torchvision): a batch file that is malformed or names code",
+    "torchvision.datasets.CIFAR10": "partial: `download=True` raises (offline); reads the extracted python batches",
+    "torchvision.datasets.CIFAR100": "partial: `download=True` raises (offline); reads the extracted python batches",
 }
 
 # Rows that are not plain names: (api, regex patterns that a test must contain).
