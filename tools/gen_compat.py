@@ -131,8 +131,6 @@ ABSENT = {
         "AdaptiveMaxPool2d",
         "MaxUnpool2d",
         "BatchNorm3d",
-        "GroupNorm",
-        "InstanceNorm2d",
         "PixelShuffle",
         "RNN",
         "LSTM",

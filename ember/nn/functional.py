@@ -695,6 +695,67 @@ def batch_norm(
     return K.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
+def instance_norm(
+    input: Tensor,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each (sample, channel) plane over its own positions: batch_norm on the input seen as one
+    sample of N*C channels, as torch computes it (running stats are the average over the batch)."""
+    shape = tuple(input.shape)
+    if len(shape) < 3:
+        raise ValueError(f"expected 3D or more input for instance_norm (got {len(shape)}D input)")
+    n, c = shape[:2]
+    planes = input.reshape(1, n * c, *shape[2:])
+
+    def repeated(t):
+        return None if t is None else t.repeat(n)
+
+    rm, rv = repeated(running_mean), repeated(running_var)
+    out = batch_norm(planes, rm, rv, repeated(weight), repeated(bias), use_input_stats, momentum, eps)
+    from ..autograd.grad_mode import no_grad
+
+    with no_grad():
+        if running_mean is not None:
+            running_mean.copy_(rm.view(n, c).mean(0))
+        if running_var is not None:
+            running_var.copy_(rv.view(n, c).mean(0))
+    return out.view(shape)
+
+
+def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalize each sample's channels in num_groups groups (each group over its channels and positions),
+    then scale and shift each channel."""
+    shape = tuple(input.shape)
+    if len(shape) < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {len(shape)}")
+    n, c = shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
+            f"{list(shape)} and num_groups={num_groups}"
+        )
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != (c,):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in input, but got "
+                f"{name} of shape {list(p.shape)} and input of shape {list(shape)}"
+            )
+    groups = input.reshape(n, num_groups, -1)
+    out = K.layer_norm(groups, (groups.shape[-1],), None, None, eps).reshape(shape)
+    per_channel = (1, c) + (1,) * (len(shape) - 2)
+    if weight is not None:
+        out = out * weight.reshape(per_channel)
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
+    return out
+
+
 # ---------------------------------------------------------------------------- losses
 def mse_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean", weight=None
