@@ -42,6 +42,7 @@ NOTES = {
     "nn.Module.register_full_backward_pre_hook": (
         "partial: a hook that returns a replacement grad_output raises NotImplementedError"
     ),
+    "F.interpolate": "partial: modes 'nearest' (1-D, 2-D) and 'bilinear'; others and antialias raise NotImplementedError",
     "nn.Embedding(max_norm=)": "not implemented: raises NotImplementedError",
     "nn.Embedding(sparse=/scale_grad_by_freq=)": "not implemented: raises NotImplementedError",
     "F.embedding": "partial: `max_norm`, `scale_grad_by_freq`, `sparse` raise NotImplementedError",
@@ -137,7 +138,6 @@ ABSENT = {
         "GRU",
         "MultiheadAttention",
         "Transformer",
-        "Upsample",
     ],
     "losses": [
         "CTCLoss",

@@ -485,6 +485,62 @@ def conv_transpose2d(
     return _conv.conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
 
 
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners=None,
+    recompute_scale_factor=None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the trailing spatial dims to size (or by scale_factor): 'nearest' (1-D or 2-D) or 'bilinear' (2-D)."""
+    if mode not in ("nearest", "bilinear"):
+        raise NotImplementedError(f"ember does not implement torch.nn.functional.interpolate(mode='{mode}')")
+    if antialias:
+        raise NotImplementedError("ember does not implement torch.nn.functional.interpolate(antialias=True)")
+    if align_corners is not None and mode == "nearest":
+        raise ValueError(
+            "align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear"
+        )
+    spatial = input.dim() - 2
+    if mode == "bilinear" and spatial != 2:
+        raise NotImplementedError(f"Got {input.dim()}D input, but bilinear mode needs 4D input")
+    if spatial not in (1, 2):
+        raise NotImplementedError(f"ember's interpolate takes 3-D or 4-D input, got {input.dim()}-D")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    in_sizes = tuple(input.shape[2:])
+    if size is not None:
+        out_sizes = tuple(int(s) for s in size) if isinstance(size, (tuple, list)) else (int(size),) * spatial
+        if len(out_sizes) != spatial:
+            raise ValueError(
+                f"Input and output must have the same number of spatial dimensions, but got input with spatial "
+                f"dimensions of {list(in_sizes)} and output size of {list(out_sizes)}. Please provide input tensor "
+                "in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format."
+            )
+        scales = (None,) * spatial
+    else:
+        factors = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * spatial
+        out_sizes = tuple(int(math.floor(n * float(f))) for n, f in zip(in_sizes, factors))
+        scales = (None,) * spatial if recompute_scale_factor else tuple(float(f) for f in factors)
+    if mode == "nearest":
+        taps = _conv.nearest_taps(in_sizes, out_sizes, scales)
+        node = _conv.UpsampleNearest1DBackward0 if spatial == 1 else _conv.UpsampleNearest2DBackward0
+    else:
+        taps = _conv.bilinear_taps(in_sizes, out_sizes, scales, bool(align_corners), input._data.dtype)
+        node = _conv.UpsampleBilinear2DBackward0
+    return _conv.resample(input, taps, out_sizes, node)
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None) -> Tensor:
+    """Deprecated name of interpolate."""
+    _warn_user("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sliding windows of (N, C, H, W) input as columns (N, C*kh*kw, L)."""
     return _conv.unfold(input, kernel_size, dilation, padding, stride)

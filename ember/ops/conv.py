@@ -506,6 +506,96 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
     return res
 
 
+# ---------------------------------------------------------------------------- resampling (interpolate)
+class UpsampleNearest1DBackward0(Adjoint):
+    pass
+
+
+class UpsampleNearest2DBackward0(Adjoint):
+    pass
+
+
+class UpsampleBilinear2DBackward0(Adjoint):
+    pass
+
+
+class ResampleBackwardBackward(Adjoint):
+    """The gradient of a resampling's gradient: the resampling again."""
+
+
+def resample(input: Tensor, taps: list, out_shape: tuple, node_cls) -> Tensor:
+    """out[..., p] = sum over taps (index, weight) of weight[p] * input[..., index[p]], over the flattened
+    trailing planes of input; a tap's weight None means 1. Nearest resampling has one tap, bilinear four."""
+    a = input._data
+    plane = len(out_shape)
+    lead = a.shape[: a.ndim - plane]
+    flat = a.reshape(lead + (-1,))
+    out = None
+    for index, weight in taps:
+        part = flat[..., index.ravel()]
+        if weight is not None:
+            part = part * weight.ravel().astype(a.dtype)
+        out = part if out is None else np.add(out, part, out=out)
+    res = wrap(np.ascontiguousarray(out).reshape(lead + tuple(out_shape)))
+    record_adjoint(res, node_cls, input, resample_adjoint, taps, a.shape[a.ndim - plane :], node_cls)
+    return res
+
+
+def resample_adjoint(g: Tensor, taps: list, in_shape: tuple, node_cls) -> Tensor:
+    """The adjoint of resample: each output value, times each tap's weight, added onto the tap's input."""
+    gd = g._data
+    plane = len(in_shape)
+    lead = gd.shape[: gd.ndim - plane]
+    rows = int(np.prod(lead, dtype=np.int64))
+    src = gd.reshape(rows, -1)
+    out = np.zeros((rows, int(np.prod(in_shape))), dtype=gd.dtype)
+    cols = np.arange(rows)[:, None]
+    for index, weight in taps:
+        part = src if weight is None else src * weight.reshape(1, -1).astype(gd.dtype)
+        np.add.at(out, (cols, index.reshape(1, -1)), part)
+    res = wrap(out.reshape(lead + tuple(in_shape)))
+    out_shape = gd.shape[gd.ndim - plane :]
+    record_adjoint(res, ResampleBackwardBackward, g, resample, taps, out_shape, node_cls)
+    return res
+
+
+def _source_scale(n_in: int, n_out: int, scale) -> float:
+    """The input step per output step: 1/scale_factor when one was given, else in/out (torch's rule)."""
+    return 1.0 / scale if scale is not None else n_in / n_out
+
+
+def nearest_taps(in_sizes: tuple, out_sizes: tuple, scales: tuple) -> list:
+    """One tap: each output position copies input position floor(out * step) (clamped)."""
+    axes = []
+    for n_in, n_out, sc in zip(in_sizes, out_sizes, scales):
+        step = np.float32(_source_scale(n_in, n_out, sc))
+        axes.append(np.minimum(np.floor(np.arange(n_out, dtype=np.float32) * step).astype(np.int64), n_in - 1))
+    return [(np.ravel_multi_index(np.ix_(*axes), in_sizes), None)]
+
+
+def bilinear_taps(in_sizes: tuple, out_sizes: tuple, scales: tuple, align_corners: bool, dtype) -> list:
+    """Four taps (the corners around each output position's source point) with their bilinear weights."""
+    lows, highs, fracs = [], [], []
+    for n_in, n_out, sc in zip(in_sizes, out_sizes, scales):
+        out_pos = np.arange(n_out, dtype=np.float64)
+        if align_corners:
+            step = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+            src = out_pos * step
+        else:
+            src = np.maximum((out_pos + 0.5) * _source_scale(n_in, n_out, sc) - 0.5, 0.0)
+        low = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+        lows.append(low)
+        highs.append(np.minimum(low + 1, n_in - 1))
+        fracs.append((src - low).astype(dtype))
+    (h0, w0), (h1, w1), (fh, fw) = lows, highs, fracs
+    one = np.asarray(1, dtype)
+    taps = []
+    for hi, hw in ((h0, one - fh), (h1, fh)):
+        for wi, ww in ((w0, one - fw), (w1, fw)):
+            taps.append((np.ravel_multi_index(np.ix_(hi, wi), in_sizes), np.outer(hw, ww)))
+    return taps
+
+
 # ---------------------------------------------------------------------------- unfold and fold
 class Im2ColBackward0(Adjoint):
     pass
