@@ -129,10 +129,7 @@ EXTRA_ROWS = {
 # Notable torch names in each area that ember does not provide at all (AttributeError).
 ABSENT = {
     "layers": [
-        "AdaptiveMaxPool2d",
-        "MaxUnpool2d",
         "BatchNorm3d",
-        "PixelShuffle",
         "RNN",
         "LSTM",
         "GRU",

@@ -653,6 +653,101 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     return _restore(_conv.adaptive_avg_pool(x, sizes, 2), added)
 
 
+def _adaptive_max(input: Tensor, output_size, return_indices: bool, spatial: int):
+    message = (
+        "adaptive_max_pool1d(): Expected 2D or 3D tensor, but got: {shape}"
+        if spatial == 1
+        else "adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {shape}"
+    )
+    x, added = _as_batched_2d(input, spatial, message)
+    h, w = x._data.shape[2:]
+    if spatial == 1:
+        sizes = (1, *_conv.pair(output_size, "output_size", 1))
+    elif isinstance(output_size, int):
+        sizes = (output_size, output_size)
+    else:
+        sizes = tuple(size if s is None else int(s) for size, s in zip((h, w), output_size))
+    res, indices = _conv.adaptive_max_pool(x, sizes, return_indices)
+    if return_indices:
+        return _restore(res, added), _restore(indices, added)
+    return _restore(res, added)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """The largest value in each of output_size nearly equal parts of the last dim."""
+    return _adaptive_max(input, output_size, return_indices, 1)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """The largest value in each cell of an output_size grid over the last two dims (and where it was)."""
+    return _adaptive_max(input, output_size, return_indices, 2)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """The inverse of max_pool2d's selection: each value put back at its index, zeros elsewhere."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """The inverse of max_pool1d's selection along the last dim."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def _max_unpool(input, indices, kernel_size, stride, padding, output_size, spatial: int) -> Tensor:
+    kernel = _conv.pair(kernel_size, "kernel_size", spatial)
+    stride = kernel if stride is None else _conv.pair(stride, "stride", spatial)
+    padding = _conv.pair(padding, "padding", spatial)
+    in_sizes = tuple(input.shape[-spatial:])
+    default = tuple((in_sizes[d] - 1) * stride[d] - 2 * padding[d] + kernel[d] for d in range(spatial))
+    if output_size is None:
+        sizes = default
+    else:
+        sizes = tuple(int(s) for s in output_size)[-spatial:]
+        for d in range(spatial):
+            low, high = default[d] - stride[d], default[d] + stride[d]
+            if not low < sizes[d] < high:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between {low} and {high})')
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(
+            f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) but got "
+            f"indices tensor with shape: {list(indices.shape)}"
+        )
+    return _conv.max_unpool(input, indices, sizes)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C*r*r, H, W) to (*, C, H*r, W*r): each group of r*r channels becomes an r x r block."""
+    *lead, c, h, w = input.shape
+    r = int(upscale_factor)
+    if c % (r * r):
+        raise RuntimeError(
+            f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, "
+            f"but input.size(-3)={c} is not divisible by {r * r}"
+        )
+    k = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H*r, W*r) to (*, C*r*r, H, W): the inverse of pixel_shuffle."""
+    *lead, c, h, w = input.shape
+    r = int(downscale_factor)
+    if h % r or w % r:
+        raise RuntimeError(
+            f"pixel_unshuffle expects height to be divisible by downscale_factor, but input.size(-2)={h} is not "
+            f"divisible by {r}"
+            if h % r
+            else f"pixel_unshuffle expects width to be divisible by downscale_factor, but input.size(-1)={w} is not "
+            f"divisible by {r}"
+        )
+    k = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, H, W) input with probability p, scaling the rest by 1/(1-p)."""
     if p < 0.0 or p > 1.0:

@@ -742,12 +742,16 @@ class MaxPool2DWithIndicesBackward0(Node):
                     k += 1
             return (wrap(from_4d(_crop(out, geo), self.spatial, self.unbatched)),)
         flat = np.zeros((n * c, h * w), dtype=gd.dtype)
-        idx = _max_indices(self.local, geo)
+        idx = self.indices()
         np.add.at(flat, (np.arange(n * c)[:, None], idx.reshape(n * c, -1)), gd.reshape(n * c, -1))
         return (wrap(from_4d(flat.reshape(n, c, h, w), self.spatial, self.unbatched)),)
 
+    def indices(self) -> np.ndarray:
+        """Where each output's value came from, as flat indices into its input plane."""
+        return _max_indices(self.local, self.geo)
+
     def backward(self, g):
-        idx = wrap(_max_indices(self.local, self.geo))
+        idx = wrap(self.indices())
         g4 = _tensor_4d(g, self.spatial, self.unbatched)
         n, c = g4.shape[:2]
         h, w = self.geo.in_hw
@@ -894,6 +898,90 @@ class AdaptiveAvgPool2DBackward0(Adjoint):
 
 class AdaptiveAvgPool2DBackwardBackward0(Adjoint):
     pass
+
+
+class AdaptiveMaxPool2DBackward0(MaxPool2DWithIndicesBackward0):
+    """Like max pooling's: the gradient goes to where each cell's maximum was (cells may overlap)."""
+
+    disjoint = False
+
+    def indices(self) -> np.ndarray:
+        return self.index
+
+
+def adaptive_max_pool(input: Tensor, sizes: tuple, return_indices: bool):
+    """The largest value of each adaptive cell of a (N, C, H, W) input (the first among ties, the last of
+    several NaNs, as torch), and where it was."""
+    x4 = input._data
+    if x4.dtype.kind == "b":
+        raise NotImplementedError("\"adaptive_max_pool2d\" not implemented for 'Bool'")
+    n, c, h, w = x4.shape
+    if min(h, w) <= 0:
+        raise RuntimeError("adaptive_max_pool2d(): Expected input to have non-zero size for non-batch dimensions")
+    bounds = _adaptive_bounds((h, w), sizes)
+    out = np.empty((n, c) + tuple(sizes), dtype=x4.dtype)
+    index = np.empty((n, c) + tuple(sizes), dtype=np.int64)
+    for i, (h0, h1) in enumerate(bounds[0]):
+        for j, (w0, w1) in enumerate(bounds[1]):
+            cell = x4[:, :, h0:h1, w0:w1].reshape(n, c, -1)
+            k = cell.argmax(-1)
+            if x4.dtype.kind == "f":
+                nan = np.isnan(cell)
+                if nan.any():
+                    last_nan = cell.shape[-1] - 1 - nan[..., ::-1].argmax(-1)
+                    k = np.where(nan.any(-1), last_nan, k)
+            out[:, :, i, j] = np.take_along_axis(cell, k[..., None], -1)[..., 0]
+            index[:, :, i, j] = (h0 + k // (w1 - w0)) * w + w0 + k % (w1 - w0)
+    res = wrap(out)
+    if input._requires_grad and grad_enabled():
+        node = attach(res, AdaptiveMaxPool2DBackward0, input)
+        node.index, node.spatial, node.unbatched = index, 2, False
+        node.geo = Geometry((h, w), (1, 1), (1, 1), (0, 0, 0, 0), (1, 1), tuple(sizes))
+    return res, wrap(index)
+
+
+class MaxUnpool2DBackward0(Adjoint):
+    pass
+
+
+class MaxUnpoolBackwardBackward(Adjoint):
+    pass
+
+
+def max_unpool(input: Tensor, indices: Tensor, out_sizes: tuple) -> Tensor:
+    """Each value of input placed at its flat index in a zero plane of out_sizes (the trailing dims)."""
+    idx = indices._data.astype(np.int64, copy=False)
+    plane = int(np.prod(out_sizes))
+    invalid = (idx < 0) | (idx >= plane)
+    if invalid.any():
+        bad = int(idx.ravel()[np.argmax(invalid.ravel())])  # the first one, as torch reports it
+        sizes = "x".join(map(str, out_sizes))
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size {sizes})")
+    return _place(input, idx, tuple(out_sizes))
+
+
+def _place(input: Tensor, idx: np.ndarray, out_sizes: tuple) -> Tensor:
+    a = input._data
+    spatial = len(out_sizes)
+    lead = a.shape[: a.ndim - spatial]
+    rows = int(np.prod(lead, dtype=np.int64))
+    out = np.zeros((rows, int(np.prod(out_sizes))), dtype=a.dtype)
+    out[np.arange(rows)[:, None], idx.reshape(rows, -1)] = a.reshape(rows, -1)
+    res = wrap(out.reshape(lead + out_sizes))
+    record_adjoint(res, MaxUnpool2DBackward0, input, _pick, idx, a.shape[a.ndim - spatial :])
+    return res
+
+
+def _pick(g: Tensor, idx: np.ndarray, in_sizes: tuple) -> Tensor:
+    """The adjoint of _place: the values at the indices."""
+    gd = g._data
+    spatial = len(in_sizes)
+    lead = gd.shape[: gd.ndim - spatial]
+    rows = int(np.prod(lead, dtype=np.int64))
+    out = gd.reshape(rows, -1)[np.arange(rows)[:, None], idx.reshape(rows, -1)]
+    res = wrap(np.ascontiguousarray(out).reshape(lead + tuple(in_sizes)))
+    record_adjoint(res, MaxUnpoolBackwardBackward, g, _place, idx, gd.shape[gd.ndim - spatial :])
+    return res
 
 
 def _adaptive_bounds(in_hw, out_hw) -> tuple:

@@ -298,6 +298,10 @@ ARRAY_FORMULA_SAMPLES = {
         lambda t: F.max_pool2d(t((2, 3, 6, 6)), 2),
         lambda t: F.max_pool2d(t((2, 3, 6, 6)), 3, 2, 1),
     ],
+    "AdaptiveMaxPool2DBackward0": [
+        lambda t: F.adaptive_max_pool2d(t((2, 3, 7, 9)), (4, 5)),
+        lambda t: F.adaptive_max_pool2d(t((2, 3, 6, 6)), 3),
+    ],
 }
 
 

@@ -535,3 +535,66 @@ def test_conv1d_padding_mode_matches_torch():
     e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
     x = arr(2, 2, 9)
     np.testing.assert_allclose(to_np(e(ember.tensor(x))), to_np(t(torch.tensor(x))), atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- adaptive max, unpool, pixel shuffle
+POOL_SAMPLE = np.random.default_rng(7).standard_normal((1, 1, 7, 9))
+
+
+@pytest.mark.parametrize("size", [3, (4, 5), (None, 2), (7, 9), (5, 4)])
+def test_adaptive_max_pool2d_values_indices_and_gradients_match_torch_bit_for_bit(size):
+    x = rng.standard_normal((2, 3, 7, 9))
+    res = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y, idx = lib.nn.functional.adaptive_max_pool2d(t, size, return_indices=True)
+        y.backward(lib.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape))))
+        res.append((to_np(y), to_np(idx), to_np(t.grad), type(y.grad_fn).__name__))
+    for a, b in zip(*res):
+        assert a == b if isinstance(a, str) else a.tobytes() == b.tobytes()
+
+
+def test_adaptive_max_pool1d_and_modules_match_torch():
+    check_op(lambda lib, x: lib.nn.functional.adaptive_max_pool1d(x, 4), arr(2, 3, 10))
+    for make in (lambda nn: nn.AdaptiveMaxPool2d((5, 7)), lambda nn: nn.AdaptiveMaxPool1d(3, return_indices=True)):
+        assert repr(make(ember.nn)) == repr(make(torch.nn))
+
+
+def test_max_unpool_inverts_max_pool_like_torch():
+    x = rng.standard_normal((2, 3, 7, 9))
+    res = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y, idx = lib.nn.functional.max_pool2d(t, 2, return_indices=True)
+        u = lib.nn.MaxUnpool2d(2)(y, idx, output_size=(7, 9))
+        (u * u).sum().backward()
+        y1, i1 = lib.nn.functional.max_pool1d(lib.tensor(x[:, :, 0]), 3, 2, 1, return_indices=True)
+        u1 = lib.nn.functional.max_unpool1d(y1, i1, 3, 2, 1)
+        res.append((to_np(u), to_np(t.grad), to_np(u1), type(u.grad_fn).__name__, repr(lib.nn.MaxUnpool1d(3, 2, 1))))
+    for a, b in zip(*res):
+        assert a == b if isinstance(a, str) else np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.functional.max_unpool2d(
+            *lib.nn.functional.max_pool2d(lib.tensor(POOL_SAMPLE), 2, return_indices=True), 2
+        ),
+        lambda lib: lib.nn.functional.max_unpool2d(
+            *lib.nn.functional.max_pool2d(lib.ones(1, 1, 7, 9), 2, return_indices=True), 2, output_size=(9, 9)
+        ),
+        lambda lib: lib.nn.functional.pixel_shuffle(lib.ones(1, 6, 2, 2), 2),
+    ],
+)
+def test_unpool_and_shuffle_errors_match_torch(call):
+    mine, theirs = _errors(call)
+    assert type(mine) is type(theirs) and str(mine) == str(theirs)
+
+
+def test_pixel_shuffle_and_unshuffle_match_torch():
+    check_op(lambda lib, x: lib.nn.functional.pixel_shuffle(x, 2), arr(2, 8, 3, 4))
+    check_op(lambda lib, x: lib.nn.functional.pixel_unshuffle(x, 3), arr(2, 2, 6, 9))
+    for make in (lambda nn: nn.PixelShuffle(3), lambda nn: nn.PixelUnshuffle(2)):
+        e, t = make(ember.nn), make(torch.nn)
+        assert repr(e) == repr(t)
