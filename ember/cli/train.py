@@ -17,6 +17,7 @@ FLAG_KEYS = {
     "val_fraction": "data.val_fraction",
     "test_fraction": "data.test_fraction",
     "limit": "data.limit",
+    "model": "model.kind",
     "hidden": "model.hidden",
     "activation": "model.activation",
     "init": "model.init",
@@ -70,6 +71,7 @@ def _add_train(subparsers) -> None:
     data.add_argument("--test-fraction", metavar="F", help="CSV: share of the rows held out for testing")
     data.add_argument("--limit", metavar="N", help="use only the first N training examples (quick runs)")
     model = p.add_argument_group("model")
+    model.add_argument("--model", metavar="KIND", help="mlp (default) or cnn (LeNet-style, for image data)")
     model.add_argument("--hidden", metavar="128,64", help="hidden layer sizes, comma-separated")
     model.add_argument("--activation", metavar="A", help=", ".join(ACTIVATIONS))
     model.add_argument("--init", metavar="I", help=", ".join(INITS))

@@ -49,13 +49,15 @@ def dead_relu(
     feeder: str | None,
     step: int,
     th: Thresholds,
+    unit: str = "units",
 ) -> Finding | None:
-    """Too many ReLU units that output 0 for every example in the pooled sampled batches."""
+    """Too many ReLU units (or feature-map channels, unit="channels") that output 0 for every example in the
+    pooled sampled batches."""
     if dead_fraction <= th.dead_fraction:
         return None
     dead = round(dead_fraction * units)
     source = f"layer {feeder}" if feeder else "the layer before it"
-    count = f"all {units} units" if dead == units else f"{dead_fraction:.0%} of the {units} units ({dead})"
+    count = f"all {units} {unit}" if dead == units else f"{dead_fraction:.0%} of the {units} {unit} ({dead})"
     message = (
         f"{count} of {_where(layer, cls_name)} were never active "
         f"over the last {samples} sampled batches ({examples} examples): they output 0 for every input, pass no "

@@ -283,7 +283,16 @@ class Doctor:
             dead = float(1.0 - pooled.mean())
             examples = sum(hist["examples"])
             finding = checks.dead_relu(
-                layer.name, layer.cls_name, dead, pooled.size, len(hist["masks"]), examples, feeder, s, th
+                layer.name,
+                layer.cls_name,
+                dead,
+                pooled.size,
+                len(hist["masks"]),
+                examples,
+                feeder,
+                s,
+                th,
+                rec.get("unit", "units"),
             )
         else:
             hist["saturated"] = [*hist["saturated"], rec["saturated"]][-th.activation_window :]

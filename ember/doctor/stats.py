@@ -111,7 +111,12 @@ def summarise_output(kind: str, out: np.ndarray, inp: np.ndarray | None, margin:
     rec: dict = {"finite": True, "rms": math.sqrt(sq / n), "batch": int(flat.shape[0])}
     if kind == "relu":
         active = flat > 0
-        rec["alive"] = active.any(axis=0)
+        if out.ndim > 2:
+            # Feature maps (N, C, ...): a unit is a channel, alive when it is positive anywhere for any example.
+            rec["alive"] = active.reshape(out.shape[0], out.shape[1], -1).any(axis=(0, 2))
+            rec["unit"] = "channels"
+        else:
+            rec["alive"] = active.any(axis=0)
         rec["active_fraction"] = np.count_nonzero(active) / n
     elif kind == "sigmoid":
         rec["saturated"] = (np.count_nonzero(v < margin) + np.count_nonzero(v > 1.0 - margin)) / n

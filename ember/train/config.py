@@ -26,8 +26,9 @@ class DataConfig:
 
 @dataclasses.dataclass
 class ModelConfig:
-    """The multilayer perceptron to build."""
+    """The network to build: a multilayer perceptron, or a LeNet-style CNN in front of the same hidden layers."""
 
+    kind: str = "mlp"  # mlp, or cnn (square images: two 5x5 convolutions with pooling, then the hidden layers)
     hidden: list[int] = dataclasses.field(default_factory=lambda: [128, 64])
     activation: str = "relu"  # relu, leaky_relu, elu, gelu, tanh, sigmoid, silu
     init: str = "default"  # default (PyTorch's), kaiming, xavier, normal (std 0.01), randn (std 1), zeros
@@ -82,6 +83,7 @@ class RunConfig:
     def validate(self) -> RunConfig:
         """Check value ranges and choices; raises ConfigError naming the first bad setting."""
         d, m, t = self.data, self.model, self.train
+        _choice("model.kind", m.kind, MODEL_KINDS)
         _choice("model.activation", m.activation, ACTIVATIONS)
         _choice("model.init", m.init, INITS)
         _choice("train.loss", t.loss, LOSSES)
@@ -101,6 +103,7 @@ class RunConfig:
         return self
 
 
+MODEL_KINDS = ("mlp", "cnn")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "silu")
 INITS = ("default", "kaiming", "xavier", "normal", "randn", "zeros")
 LOSSES = ("cross_entropy", "nll", "mse")

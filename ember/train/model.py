@@ -34,7 +34,8 @@ LEAKY_SLOPE = 0.01
 
 
 def build_model(cfg: RunConfig, in_features: int, num_classes: int) -> nn.Sequential:
-    """The MLP of cfg.model: per hidden layer fcK, [bnK], actK, [dropK]; then `out` (and `log_softmax` for nll).
+    """The network of cfg.model: for a cnn, the convolutional layers of _conv_layers first; then per hidden layer
+    fcK, [bnK], actK, [dropK]; then `out` (and `log_softmax` for nll).
 
     ember's global generator is seeded with cfg.train.seed first, so one config always gives the same weights.
     """
@@ -46,6 +47,8 @@ def build_model(cfg: RunConfig, in_features: int, num_classes: int) -> nn.Sequen
     manual_seed(cfg.train.seed)
     layers: list[tuple[str, nn.Module]] = []
     width = in_features
+    if m.kind == "cnn":
+        layers, width = _conv_layers(in_features, m.activation)
     for k, size in enumerate(m.hidden, start=1):
         layers.append((f"fc{k}", nn.Linear(width, size)))
         if m.batch_norm:
@@ -60,6 +63,35 @@ def build_model(cfg: RunConfig, in_features: int, num_classes: int) -> nn.Sequen
     model = nn.Sequential(OrderedDict(layers))
     initialise(model, m.init, m.activation)
     return model
+
+
+def image_side(in_features: int) -> int:
+    """The side of the square one-channel image in_features pixels make (a ConfigError when they make none)."""
+    side = int(round(in_features**0.5))
+    if side * side != in_features or side < 4:
+        raise ConfigError(
+            f"model.kind = 'cnn' needs square one-channel images of at least 4x4 pixels; this data has "
+            f"{in_features} features per example (use model.kind = 'mlp')"
+        )
+    return side
+
+
+def _conv_layers(in_features: int, activation: str) -> tuple[list, int]:
+    """LeNet-style feature layers for flattened square images: unflatten to 1 x S x S, then two blocks of a
+    5x5 convolution (padded to keep the size), the activation and 2x2 max-pooling (6 then 16 channels),
+    then flatten. Returns the layers and the number of features they give."""
+    side = image_side(in_features)
+    layers = [("image", nn.Unflatten(1, (1, side, side)))]
+    channels = 1
+    for k, out in enumerate((6, 16), start=1):
+        layers += [
+            (f"conv{k}", nn.Conv2d(channels, out, 5, padding=2)),
+            (f"conv_act{k}", ACTIVATION_MODULES[activation]()),
+            (f"pool{k}", nn.MaxPool2d(2)),
+        ]
+        channels, side = out, side // 2
+    layers.append(("flatten", nn.Flatten()))
+    return layers, channels * side * side
 
 
 def initialise(model: nn.Sequential, init: str, activation: str) -> None:

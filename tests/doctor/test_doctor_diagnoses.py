@@ -47,6 +47,23 @@ def test_dead_relu_partial_reports_the_share():
     assert f.step == 10  # the third sample (steps 0, 5, 10) is the first with enough evidence
 
 
+def test_dead_relu_channels_of_a_convolution_are_counted_per_channel():
+    model = nn.Sequential(
+        nn.Unflatten(1, (1, 8, 8)),
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(8 * 4 * 4, 10),
+    )
+    with ember.no_grad():
+        model[1].bias[:6].fill_(-50.0)  # six of the eight channels can never fire
+    doctor = train(model, ember.optim.SGD(model.parameters(), lr=0.01), 20)
+    f = by_key(doctor)[("dead_relu", "2")]
+    assert "of the 8 channels (6)" in f.message and "layer 2 (ReLU)" in f.message
+    assert f.data["units"] == 8 and f.data["dead_units"] == 6
+
+
 def test_leaky_relu_with_a_real_slope_is_not_called_dead():
     model = nn.Sequential(nn.Linear(64, 32), nn.LeakyReLU(0.2), nn.Linear(32, 10))
     with ember.no_grad():

@@ -236,3 +236,36 @@ def test_model_layer_names_are_readable():
     names = [name for name, _ in model.named_children()]
     assert names == ["fc1", "bn1", "act1", "drop1", "fc2", "bn2", "act2", "drop2", "out"]
     assert isinstance(model.out, nn.Linear) and model.out.out_features == 2
+
+
+def test_cnn_model_is_lenet_style_and_matches_the_same_pytorch_network():
+    cfg = cfg_with(model__kind="cnn", model__hidden="32")
+    model = build_model(cfg, 784, 10)
+    t = torch.nn.Sequential(
+        OrderedDict(
+            [
+                ("image", torch.nn.Unflatten(1, (1, 28, 28))),
+                ("conv1", torch.nn.Conv2d(1, 6, 5, padding=2)),
+                ("conv_act1", torch.nn.ReLU()),
+                ("pool1", torch.nn.MaxPool2d(2)),
+                ("conv2", torch.nn.Conv2d(6, 16, 5, padding=2)),
+                ("conv_act2", torch.nn.ReLU()),
+                ("pool2", torch.nn.MaxPool2d(2)),
+                ("flatten", torch.nn.Flatten()),
+                ("fc1", torch.nn.Linear(16 * 7 * 7, 32)),
+                ("act1", torch.nn.ReLU()),
+                ("out", torch.nn.Linear(32, 10)),
+            ]
+        )
+    )
+    assert repr(model) == repr(t)
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((5, 784)).astype(np.float32)
+    np.testing.assert_allclose(model(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), atol=1e-5)
+
+
+def test_cnn_model_needs_square_images():
+    with pytest.raises(ember.train.ConfigError, match="needs square one-channel images"):
+        build_model(cfg_with(model__kind="cnn"), 13, 3)
+    with pytest.raises(ember.train.ConfigError, match="model.kind"):
+        cfg_with(model__kind="rnn")
