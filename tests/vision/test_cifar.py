@@ -101,3 +101,24 @@ def test_missing_or_malformed_batches_get_one_line_errors(tmp_path):
     _write(tmp_path / "cifar-10-batches-py" / "data_batch_3", {b"data": np.zeros((2, 10), np.uint8), b"labels": [0, 1]})
     with pytest.raises(datasets.CIFARFormatError, match="uint8 array of N x 3072"):
         datasets.CIFAR10(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "tf",
+    [
+        transforms.ToTensor(),
+        transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]),
+        transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.49, 0.48, 0.45), (0.25, 0.24, 0.26))]),
+        transforms.Compose([transforms.ToTensor(), transforms.Normalize(0.5, 0.25)]),
+    ],
+)
+def test_the_batch_fast_path_gives_the_per_image_values_bit_for_bit(tmp_path, tf):
+    _cifar10(tmp_path)
+    fast = datasets.CIFAR10(tmp_path, transform=tf)
+    slow = datasets.CIFAR10(tmp_path, transform=tf)
+    slow.fast_path = False
+    assert fast._plan() is not None and slow._plan() is None
+    idx = [0, 17, 42, 99]
+    for (a, la), (b, lb) in zip(fast.__getitems__(idx), [slow[i] for i in idx]):
+        assert la == lb and a.numpy().tobytes() == b.numpy().tobytes() and a.dtype == b.dtype
+    assert fast[5][0].numpy().tobytes() == slow[5][0].numpy().tobytes()

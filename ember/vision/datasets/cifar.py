@@ -13,8 +13,9 @@ import pickle
 import numpy as np
 
 from ..._tensor import Tensor
+from ..transforms._batch import batch_plan
 from ..transforms.functional import _pil
-from .vision import VisionDataset
+from .vision import StandardTransform, VisionDataset
 
 
 class CIFARFormatError(ValueError):
@@ -110,15 +111,35 @@ class CIFAR10(VisionDataset):
         self.classes = [n.decode("latin1") if isinstance(n, bytes) else str(n) for n in names]
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
+    # Transform whole batches with NumPy when the transform allows it (same values; tests switch it off).
+    fast_path = True
+
+    def _plan(self):
+        if not self.fast_path or (self.transforms is not None and type(self.transforms) is not StandardTransform):
+            return None
+        return batch_plan(self.transform, channels=3)
+
+    def _target(self, t: int):
+        return self.target_transform(t) if self.target_transform is not None else t
+
     def __getitem__(self, index):
         if isinstance(index, Tensor):
             index = int(index)
-        img, target = _pil().fromarray(self.data[index]), self.targets[index]
+        plan = self._plan()
+        if plan is not None:
+            return Tensor._wrap(plan(self.data[index : index + 1])[0]), self._target(self.targets[index])
+        img = _pil().fromarray(self.data[index])
         if self.transform is not None:
             img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return img, self._target(self.targets[index])
+
+    def __getitems__(self, indices: list[int]) -> list:
+        """Many items at once: one NumPy pass over the batch when the transform allows it."""
+        plan = self._plan()
+        if plan is None:
+            return [self[i] for i in indices]
+        images = plan(self.data[np.asarray(indices, dtype=np.int64)])
+        return [(Tensor._wrap(images[k]), self._target(self.targets[i])) for k, i in enumerate(indices)]
 
     def __len__(self) -> int:
         return len(self.data)
