@@ -250,10 +250,10 @@ class ConvolutionBackward0(Node):
             if geo.stride == (1, 1):
                 gx4 = _input_grad_by_offset(_to_4d(w, self.spatial, False), gg, geo)
             else:
-                gx4 = col2im(np.matmul(w3.transpose(0, 2, 1), gg).reshape(n, -1, length), geo)
+                gx4 = col2im(_merge_groups(np.matmul(w3.transpose(0, 2, 1), gg)), geo)
             gx = wrap(from_4d(gx4, self.spatial, self.unbatched))
         if self.next_nodes[1] is not None:
-            c4 = cols.reshape(n, groups, -1, length)
+            c4 = _split_groups(cols, groups)
             gw = wrap(float_sum(np.matmul(gg, c4.transpose(0, 1, 3, 2)), (0,), False, None).reshape(self.w_shape))
         if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
             gb = wrap(float_sum(g4, (0, 2, 3), False, None))
@@ -273,11 +273,11 @@ class ConvolutionBackward0(Node):
             if geo.stride == (1, 1):
                 gx4 = _tensor_input_grad_by_offset(_tensor_4d(w, spatial, False), gg, geo)
             else:
-                gx4 = fold_columns((w3.transpose(1, 2) @ gg).reshape(n, -1, length), geo)
+                gx4 = fold_columns(_merge_groups(w3.transpose(1, 2) @ gg), geo)
             gx = _tensor_from_4d(gx4, spatial, self.unbatched)
         if self.next_nodes[1] is not None:
             cols = unfold_windows(_tensor_4d(x, spatial, self.unbatched), geo)
-            c4 = cols.reshape(n, groups, -1, length)
+            c4 = _split_groups(cols, groups)
             gw = (gg @ c4.transpose(2, 3)).sum(0).reshape(self.w_shape)
         if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
             gb = g4.sum((0, 2, 3))
@@ -324,6 +324,18 @@ def _tensor_input_grad_by_offset(w4: Tensor, gg: Tensor, geo: Geometry) -> Tenso
     return total[:, :, top : top + h, left : left + w]
 
 
+def _split_groups(cols, groups: int):
+    """(N, G*K, L) columns (an array or a tensor) as (N, G, K, L), also when N is 0."""
+    n, rows, length = cols.shape
+    return cols.reshape(n, groups, rows // groups, length)
+
+
+def _merge_groups(cols):
+    """(N, G, K, L) as (N, G*K, L), also when N is 0."""
+    n, groups, rows, length = cols.shape
+    return cols.reshape(n, groups * rows, length)
+
+
 def _to_4d(a: np.ndarray, spatial: int, unbatched: bool) -> np.ndarray:
     if unbatched:
         a = a[None]
@@ -365,12 +377,11 @@ def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, 
     n, o = x4.shape[0], w4.shape[0]
     og = o // groups
     cols = im2col(x4, geo)
-    length = cols.shape[2]
     w3 = w4.reshape(groups, og, -1)
     if groups == 1:
         out = np.matmul(w3[0], cols)
     else:
-        out = np.matmul(w3, cols.reshape(n, groups, -1, length))
+        out = np.matmul(w3, _split_groups(cols, groups))
     out = out.reshape((n, o) + geo.out_hw)
     if bias is not None:
         out += bias._data.reshape(o, 1, 1)
@@ -396,7 +407,7 @@ class _TransposedConvolutionBackward(Node):
         x4 = _to_4d(x, self.spatial, False)
         n, cin = x4.shape[:2]
         length = geo.out_hw[0] * geo.out_hw[1]
-        cols = im2col(g4, geo).reshape(n, groups, -1, length)
+        cols = _split_groups(im2col(g4, geo), groups)
         xg = x4.reshape(n, groups, cin // groups, length)
         w3 = w.reshape(groups, cin // groups, -1)
         gx = gw = gb = None
@@ -415,7 +426,7 @@ class _TransposedConvolutionBackward(Node):
         x4 = _tensor_4d(x, self.spatial, False)
         n, cin = x4.shape[:2]
         length = geo.out_hw[0] * geo.out_hw[1]
-        cols = unfold_windows(g4, geo).reshape(n, groups, -1, length)
+        cols = _split_groups(unfold_windows(g4, geo), groups)
         xg = x4.reshape(n, groups, cin // groups, length)
         w3 = w.reshape(groups, cin // groups, -1)
         gx = gw = gb = None
@@ -468,6 +479,12 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
         raise RuntimeError(
             f"expected scalar type {dt.scalar_type_name(x.dtype)} but found {dt.scalar_type_name(w.dtype)}"
         )
+    if bias is not None and bias._data.dtype != x.dtype:
+        raise RuntimeError(
+            f"Input type (torch.{dt.scalar_type_name(x.dtype)}Tensor) and bias type "
+            f"(torch.{dt.scalar_type_name(bias._data.dtype)}Tensor) should be the same or input should be a MKLDNN "
+            "tensor and bias is a dense tensor"
+        )
     if x.dtype.kind == "b":
         raise NotImplementedError("\"slow_conv_transpose2d_cpu\" not implemented for 'Bool'")
     keep_heap_pages()
@@ -495,7 +512,7 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
     length = x4.shape[2] * x4.shape[3]
     w3 = w4.reshape(groups, cin // groups, -1)
     cols = np.matmul(w3.transpose(0, 2, 1), x4.reshape(n, groups, cin // groups, length))
-    out = col2im(cols.reshape(n, -1, length), geo)
+    out = col2im(_merge_groups(cols), geo)
     if bias is not None:
         out += bias._data.reshape(-1, 1, 1)
     res = wrap(from_4d(out, spatial, False))
@@ -568,6 +585,11 @@ def nearest_taps(in_sizes: tuple, out_sizes: tuple, scales: tuple) -> list:
     """One tap: each output position copies input position floor(out * step) (clamped)."""
     axes = []
     for n_in, n_out, sc in zip(in_sizes, out_sizes, scales):
+        if len(in_sizes) == 2 and n_out in (n_in, 2 * n_in):
+            # torch's 2-D kernel copies a dim of unchanged size, and halves indices for an exact doubling,
+            # whatever scale_factor was asked for
+            axes.append(np.arange(n_out) // (n_out // n_in))
+            continue
         step = np.float32(_source_scale(n_in, n_out, sc))
         axes.append(np.minimum(np.floor(np.arange(n_out, dtype=np.float32) * step).astype(np.int64), n_in - 1))
     return [(np.ravel_multi_index(np.ix_(*axes), in_sizes), None)]
@@ -578,7 +600,9 @@ def bilinear_taps(in_sizes: tuple, out_sizes: tuple, scales: tuple, align_corner
     lows, highs, fracs = [], [], []
     for n_in, n_out, sc in zip(in_sizes, out_sizes, scales):
         out_pos = np.arange(n_out, dtype=np.float64)
-        if align_corners:
+        if n_out == n_in:  # torch leaves a dim of unchanged size as it is
+            src = out_pos
+        elif align_corners:
             step = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
             src = out_pos * step
         else:
@@ -759,6 +783,23 @@ class MaxPool2DWithIndicesBackward0(Node):
         return (_tensor_from_4d(flat.reshape(n, c, h, w), self.spatial, self.unbatched),)
 
 
+def _first_real_offset(geo: Geometry) -> np.ndarray:
+    """For each window (OH, OW): the first kernel offset, in scan order, that falls inside the unpadded input."""
+    top, _, left, _ = geo.pads
+    rows = [np.arange(geo.out_hw[0]) * geo.stride[0] - top + i * geo.dilation[0] for i in range(geo.kernel[0])]
+    cols = [np.arange(geo.out_hw[1]) * geo.stride[1] - left + j * geo.dilation[1] for j in range(geo.kernel[1])]
+    first = np.zeros(geo.out_hw, dtype=np.int64)
+    found = np.zeros(geo.out_hw, dtype=bool)
+    k = 0
+    for r in rows:
+        for c in cols:
+            inside = ((r >= 0) & (r < geo.in_hw[0]))[:, None] & ((c >= 0) & (c < geo.in_hw[1]))[None, :]
+            first[inside & ~found] = k
+            found |= inside
+            k += 1
+    return first
+
+
 def _max_indices(local: np.ndarray, geo: Geometry) -> np.ndarray:
     """Each window's chosen kernel offset (local) as an index into the input's H*W plane (int64)."""
     top, _, left, _ = geo.pads
@@ -782,7 +823,7 @@ def max_pool(
     if x4.dtype.kind == "b":
         raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
     geo = _pool_geometry(x4, kernel_size, stride, padding, dilation, ceil_mode, spatial)
-    if x4.size == 0:
+    if min(x4.shape[1:]) == 0:
         raise RuntimeError(f"max_pool{spatial}d: Expected input's non-batch dimensions to have positive length")
     fill = -np.inf if x4.dtype.kind == "f" else np.iinfo(x4.dtype).min
     p = padded(x4, geo, fill)
@@ -808,6 +849,12 @@ def max_pool(
             nan = np.isnan(v)
             np.copyto(best, v, where=nan)
             np.copyto(local, k, where=nan)
+    if p is not x4:
+        # A window whose real values all equal the padding's fill (-inf, or the integer minimum) took a padding
+        # offset; torch starts each window at its first real element, which then stays the choice.
+        at_fill = best == fill
+        if at_fill.any():
+            np.copyto(local, _first_real_offset(geo).astype(local.dtype), where=at_fill)
     res = wrap(from_4d(best, spatial, unbatched))
     indices = wrap(from_4d(_max_indices(local, geo), spatial, unbatched)) if return_indices else None
     if input._requires_grad and grad_enabled():

@@ -598,3 +598,66 @@ def test_pixel_shuffle_and_unshuffle_match_torch():
     for make in (lambda nn: nn.PixelShuffle(3), lambda nn: nn.PixelUnshuffle(2)):
         e, t = make(ember.nn), make(torch.nn)
         assert repr(e) == repr(t)
+
+
+# ---------------------------------------------------------------------------- edge cases found in review
+def test_max_pool_never_chooses_padding_even_when_the_real_values_equal_its_fill():
+    for shape, args in (((1, 1, 4, 4), (3, 2, 1)), ((1, 1, 4, 4), (2, 2, 1))):
+        res = []
+        for lib in (ember, torch):
+            x = lib.full(shape, float("-inf"), requires_grad=True)
+            y, idx = lib.nn.functional.max_pool2d(x, *args, return_indices=True)
+            y.sum().backward()
+            res.append((to_np(idx), to_np(x.grad)))
+        for a, b in zip(*res):
+            np.testing.assert_array_equal(a, b)
+    lowest = np.iinfo(np.int64).min
+    e = ember.nn.functional.max_pool2d(
+        ember.full((1, 1, 2, 2), lowest, dtype=ember.int64), 2, 1, 1, return_indices=True
+    )
+    t = torch.nn.functional.max_pool2d(
+        torch.full((1, 1, 2, 2), lowest, dtype=torch.int64), 2, 1, 1, return_indices=True
+    )
+    np.testing.assert_array_equal(to_np(e[1]), to_np(t[1]))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: lib.nn.functional.conv2d(x, lib.ones(4, 2, 3, 3), groups=2),
+        lambda lib, x: lib.nn.functional.conv2d(x, lib.ones(3, 4, 3, 3), lib.ones(3)),
+        lambda lib, x: lib.nn.functional.conv_transpose2d(x, lib.ones(4, 3, 3, 3)),
+        lambda lib, x: lib.nn.functional.max_pool2d(x, 2),
+        lambda lib, x: lib.nn.functional.avg_pool2d(x, 2),
+    ],
+)
+def test_an_empty_batch_goes_through_like_torch(call):
+    res = []
+    for lib in (ember, torch):
+        x = lib.zeros(0, 4, 5, 5, requires_grad=True)
+        y = call(lib, x)
+        y.sum().backward()
+        res.append((tuple(y.shape), tuple(x.grad.shape)))
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize(
+    "shape,kw",
+    [
+        ((1, 1, 2, 2), {"scale_factor": 1.4}),
+        ((1, 1, 2, 2), {"scale_factor": 1.4, "mode": "bilinear"}),
+        ((1, 1, 4, 3), {"scale_factor": 2.2}),
+        ((1, 1, 3, 3), {"scale_factor": (1.2, 2.0), "mode": "bilinear"}),
+        ((1, 1, 3, 3), {"scale_factor": (1.2, 2.0)}),
+    ],
+)
+def test_interpolate_keeps_torchs_special_cases_for_unchanged_and_doubled_sizes(shape, kw):
+    check_op(
+        lambda lib, x: lib.nn.functional.interpolate(x, **kw),
+        np.arange(np.prod(shape), dtype=np.float64).reshape(shape),
+    )
+
+
+def test_conv_transpose_refuses_a_bias_of_another_dtype():
+    with pytest.raises(RuntimeError, match=r"Input type \(torch.FloatTensor\) and bias type \(torch.DoubleTensor\)"):
+        ember.nn.functional.conv_transpose2d(ember.ones(2, 4, 5, 5), ember.ones(4, 3, 3, 3), ember.ones(3).double())
