@@ -512,6 +512,12 @@ def interpolate(
         raise ValueError("either size or scale_factor should be defined")
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
+    kind = input._data.dtype.kind
+    if kind in "iub" and input._data.dtype != np.uint8:
+        kernel = "compute_indices_weights_nearest" if spatial == 1 else f"upsample_{mode}2d_channels_last"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt.scalar_type_name(input._data.dtype)}'")
+    if kind == "u" and mode == "bilinear":
+        raise NotImplementedError("ember does not implement torch.nn.functional.interpolate(mode='bilinear') on uint8")
     in_sizes = tuple(input.shape[2:])
     if size is not None:
         out_sizes = tuple(int(s) for s in size) if isinstance(size, (tuple, list)) else (int(size),) * spatial
@@ -897,6 +903,10 @@ def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: floa
                 f"Expected {name} to be a vector of size equal to the number of channels in input, but got "
                 f"{name} of shape {list(p.shape)} and input of shape {list(shape)}"
             )
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f"\"GroupNormKernelImpl\" not implemented for '{dt.scalar_type_name(input._data.dtype)}'"
+        )
     groups = input.reshape(n, num_groups, -1)
     out = K.layer_norm(groups, (groups.shape[-1],), None, None, eps).reshape(shape)
     per_channel = (1, c) + (1,) * (len(shape) - 2)

@@ -631,6 +631,7 @@ class Col2ImBackward0(Adjoint):
 
 def unfold_windows(input: Tensor, geo: Geometry) -> Tensor:
     """im2col of a (N, C, H, W) tensor, recorded (its gradient is fold_columns)."""
+    check_float(input, "im2col_out_cpu")
     res = wrap(im2col(input._data, geo))
     record_adjoint(res, Im2ColBackward0, input, fold_columns, geo)
     return res
@@ -638,6 +639,7 @@ def unfold_windows(input: Tensor, geo: Geometry) -> Tensor:
 
 def fold_columns(input: Tensor, geo: Geometry) -> Tensor:
     """col2im of (N, C*kh*kw, L) columns, recorded (its gradient is unfold_windows)."""
+    check_float(input, "col2im_out_cpu")
     res = wrap(col2im(input._data, geo))
     record_adjoint(res, Col2ImBackward0, input, unfold_windows, geo)
     return res
@@ -928,8 +930,8 @@ def avg_pool(input: Tensor, kernel_size, stride, padding, ceil_mode, count_inclu
     """avg_pool1d / avg_pool2d: the mean of each window, by torch's divisor rule."""
     x4, unbatched = as_4d(input, spatial, f"avg_pool{spatial}d")
     keep_heap_pages()
-    if x4.dtype.kind == "b":
-        check_float(input, f"avg_pool{spatial}d")
+    if x4.dtype.kind == "b" or (x4.dtype.kind in "iu" and x4.dtype != np.int64):
+        check_float(input, "avg_pool2d")  # torch averages int64 only among the integer types
     geo = _pool_geometry(x4, kernel_size, stride, padding, 1, ceil_mode, spatial)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
@@ -960,8 +962,7 @@ def adaptive_max_pool(input: Tensor, sizes: tuple, return_indices: bool):
     """The largest value of each adaptive cell of a (N, C, H, W) input (the first among ties, the last of
     several NaNs, as torch), and where it was."""
     x4 = input._data
-    if x4.dtype.kind == "b":
-        raise NotImplementedError("\"adaptive_max_pool2d\" not implemented for 'Bool'")
+    check_float(input, "adaptive_max_pool2d")
     n, c, h, w = x4.shape
     if min(h, w) <= 0:
         raise RuntimeError("adaptive_max_pool2d(): Expected input to have non-zero size for non-batch dimensions")

@@ -661,3 +661,28 @@ def test_interpolate_keeps_torchs_special_cases_for_unchanged_and_doubled_sizes(
 def test_conv_transpose_refuses_a_bias_of_another_dtype():
     with pytest.raises(RuntimeError, match=r"Input type \(torch.FloatTensor\) and bias type \(torch.DoubleTensor\)"):
         ember.nn.functional.conv_transpose2d(ember.ones(2, 4, 5, 5), ember.ones(4, 3, 3, 3), ember.ones(3).double())
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "int64"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: lib.nn.functional.avg_pool2d(x, 2),
+        lambda lib, x: lib.nn.functional.avg_pool1d(x[0], 2),
+        lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, 2),
+        lambda lib, x: lib.nn.functional.interpolate(x, scale_factor=2),
+        lambda lib, x: lib.nn.functional.interpolate(x[0], scale_factor=2),
+        lambda lib, x: lib.nn.functional.unfold(x, 2),
+        lambda lib, x: lib.nn.functional.fold(x[0, :, :, :3].reshape(1, 4, 3), (3, 4), 2),
+        lambda lib, x: lib.nn.functional.group_norm(x, 1),
+    ],
+)
+def test_integer_inputs_do_what_torch_does(dtype, call):
+    x = np.arange(16).reshape(1, 1, 4, 4) % 7
+    outcomes = []
+    for lib in (ember, torch):
+        try:
+            outcomes.append(to_np(call(lib, lib.tensor(x, dtype=getattr(lib, dtype)))).tolist())
+        except Exception as e:  # noqa: BLE001 - the error itself is compared
+            outcomes.append(f"{type(e).__name__}: {e}")
+    assert outcomes[0] == outcomes[1]
