@@ -166,3 +166,23 @@ def gradgradcheck(fn, *arrays, eps=1e-6, atol=1e-4, rtol=1e-3) -> None:
         return tuple(g for g in gs if g is not None)
 
     gradcheck(first_grad, *arrays, eps=eps, atol=atol, rtol=rtol)
+
+
+def raised_by_both(call) -> list:
+    """The exceptions call(lib) raises with ember and with torch (each must raise)."""
+    errors = []
+    for lib in (ember, torch):
+        try:
+            call(lib)
+        except Exception as e:  # noqa: BLE001 - any exception is what is compared
+            errors.append(e)
+        else:
+            raise AssertionError(f"{lib.__name__} raised nothing")
+    return errors
+
+
+def assert_same_error(call) -> None:
+    """call(lib) raises the same exception type with the same message in ember and in torch."""
+    mine, theirs = raised_by_both(call)
+    assert type(mine) is type(theirs), (mine, theirs)
+    assert str(mine) == str(theirs)

@@ -465,24 +465,22 @@ def conv_transpose1d(
     input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
 ) -> Tensor:
     """Transposed 1-D convolution of (N, C_in, L) input with (C_in, C_out/groups, k) weight, plus bias."""
-    if isinstance(input, Tensor) and input._data.ndim == 2:
-        out = _conv.conv_transpose(
-            input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation, 1
-        )
-        return out.squeeze(0)
-    return _conv.conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
 
 
 def conv_transpose2d(
     input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
 ) -> Tensor:
     """Transposed 2-D convolution (the adjoint of conv2d in its input) with (C_in, C_out/groups, kh, kw) weight."""
-    if isinstance(input, Tensor) and input._data.ndim == 3:
-        out = _conv.conv_transpose(
-            input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation, 2
-        )
-        return out.squeeze(0)
-    return _conv.conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, spatial: int):
+    """conv_transpose1d/2d, with an unbatched input seen as a batch of one (recorded as torch records it)."""
+    settings = (stride, padding, output_padding, groups, dilation, spatial)
+    if isinstance(input, Tensor) and input._data.ndim == spatial + 1:
+        return _conv.conv_transpose(input.unsqueeze(0), weight, bias, *settings).squeeze(0)
+    return _conv.conv_transpose(input, weight, bias, *settings)
 
 
 def interpolate(

@@ -217,13 +217,18 @@ def _check_conv(input: Tensor, weight: Tensor, bias, groups: int, spatial: int, 
             f"Given weight of size {list(w.shape)}, expected bias to be 1-dimensional with {w.shape[0]} elements, "
             f"but got bias of size {list(bias._data.shape)} instead"
         )
-    if x.dtype != w.dtype:
-        raise RuntimeError(
-            f"expected scalar type {dt.scalar_type_name(x.dtype)} but found {dt.scalar_type_name(w.dtype)}"
-        )
+    _same_dtype(x, w)
     if bias is not None and bias._data.dtype != x.dtype:
         raise RuntimeError(
             f"Input type ({_c_type(x.dtype)}) and bias type ({_c_type(bias._data.dtype)}) should be the same"
+        )
+
+
+def _same_dtype(x: np.ndarray, w: np.ndarray) -> None:
+    """Refuse a weight of another dtype than the input, with torch's message."""
+    if x.dtype != w.dtype:
+        raise RuntimeError(
+            f"expected scalar type {dt.scalar_type_name(x.dtype)} but found {dt.scalar_type_name(w.dtype)}"
         )
 
 
@@ -475,10 +480,7 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
             f"Given transposed=1, weight of size {list(w.shape)}, expected bias to be 1-dimensional with "
             f"{out_channels} elements, but got bias of size {list(bias._data.shape)} instead"
         )
-    if x.dtype != w.dtype:
-        raise RuntimeError(
-            f"expected scalar type {dt.scalar_type_name(x.dtype)} but found {dt.scalar_type_name(w.dtype)}"
-        )
+    _same_dtype(x, w)
     if bias is not None and bias._data.dtype != x.dtype:
         raise RuntimeError(
             f"Input type (torch.{dt.scalar_type_name(x.dtype)}Tensor) and bias type "

@@ -4,7 +4,7 @@ modules (repr, state_dict, initialisation bounds), and the classic CNN programs 
 import numpy as np
 import pytest
 import torch
-from helpers import check_op, gradcheck, gradgradcheck, to_np
+from helpers import assert_same_error, check_op, gradcheck, gradgradcheck, raised_by_both, to_np
 
 import ember
 
@@ -103,19 +103,9 @@ def test_conv2d_double_backward_matches_torch():
     ],
 )
 def test_conv_errors_match_torch(call):
-    mine, theirs = _errors(call)
+    mine, theirs = raised_by_both(call)
     assert type(mine) is type(theirs)
     assert str(theirs).split("\n")[0] in str(mine) or str(mine).startswith(str(theirs)[:40])
-
-
-def _errors(call) -> list:
-    """The exceptions call(lib) raises with ember and with torch (each must raise)."""
-    errors = []
-    for lib in (ember, torch):
-        with pytest.raises(Exception) as info:
-            call(lib)
-        errors.append(info.value)
-    return errors
 
 
 def test_conv_layer_names_itself_and_the_shapes_on_a_wrong_channel_count():
@@ -251,9 +241,7 @@ def test_pooling_gradcheck_and_the_gradient_of_the_backward(fn):
     ],
 )
 def test_pooling_errors_match_torch(call):
-    mine, theirs = _errors(call)
-    assert type(mine) is type(theirs)
-    assert str(mine) == str(theirs)
+    assert_same_error(call)
 
 
 # ---------------------------------------------------------------------------- modules
@@ -417,9 +405,7 @@ def test_conv_transpose1d_matches_torch_and_passes_gradient_checks():
     ],
 )
 def test_conv_transpose_errors_match_torch(call):
-    mine, theirs = _errors(call)
-    assert type(mine) is type(theirs)
-    assert str(mine) == str(theirs)
+    assert_same_error(call)
 
 
 def test_conv_transpose_module_output_size_repr_and_parameters_match_torch():
@@ -496,9 +482,7 @@ def test_pad_modes_second_derivatives():
     ],
 )
 def test_pad_mode_errors_match_torch(call):
-    mine, theirs = _errors(call)
-    assert type(mine) is type(theirs)
-    assert str(mine) == str(theirs)
+    assert_same_error(call)
 
 
 PAD_MODULES = [
@@ -588,8 +572,7 @@ def test_max_unpool_inverts_max_pool_like_torch():
     ],
 )
 def test_unpool_and_shuffle_errors_match_torch(call):
-    mine, theirs = _errors(call)
-    assert type(mine) is type(theirs) and str(mine) == str(theirs)
+    assert_same_error(call)
 
 
 def test_pixel_shuffle_and_unshuffle_match_torch():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from helpers import check_op, gradcheck, to_np
+from helpers import assert_same_error, check_op, gradcheck, to_np
 
 import ember
 
@@ -71,12 +71,7 @@ def test_interpolate_gradients_of_every_order():
     ],
 )
 def test_interpolate_errors_match_torch(call):
-    errors = []
-    for lib in (ember, torch):
-        with pytest.raises(Exception) as info:
-            call(lib)
-        errors.append(info.value)
-    assert type(errors[0]) is type(errors[1]) and str(errors[0]) == str(errors[1])
+    assert_same_error(call)
 
 
 @pytest.mark.parametrize(

@@ -122,6 +122,13 @@ class _ConvNd(Module):
                 f"shape {list(shape)} has {channels}."
             )
 
+    def forward(self, input: Tensor) -> Tensor:
+        """Convolve input with the layer's weight and add its bias."""
+        self._check_input(input)
+        input, padding = self._padded(input)
+        convolve = F.conv1d if self._spatial == 1 else F.conv2d
+        return convolve(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
     def _padded(self, input: Tensor) -> tuple:
         """input and the padding left for the convolution: a padding_mode other than zeros pads first."""
         if self.padding_mode == "zeros":
@@ -134,23 +141,11 @@ class Conv1d(_ConvNd):
 
     _spatial = 1
 
-    def forward(self, input: Tensor) -> Tensor:
-        """Convolve input with the layer's weight and add its bias."""
-        self._check_input(input)
-        input, padding = self._padded(input)
-        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
-
 
 class Conv2d(_ConvNd):
     """2-D convolution over (N, C, H, W) input: weight (out_channels, in_channels/groups, kh, kw)."""
 
     _spatial = 2
-
-    def forward(self, input: Tensor) -> Tensor:
-        """Convolve input with the layer's weight and add its bias."""
-        self._check_input(input)
-        input, padding = self._padded(input)
-        return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -182,6 +177,20 @@ class _ConvTransposeNd(_ConvNd):
         )
         self.output_padding = pair(output_padding, "output_padding", self._spatial)
 
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        """The transposed convolution of input (output_size picks among the sizes a stride allows)."""
+        transposed = F.conv_transpose1d if self._spatial == 1 else F.conv_transpose2d
+        return transposed(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
+
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         """The output_padding that gives output_size (torch's rule), or the layer's own."""
         if output_size is None:
@@ -211,34 +220,8 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     _spatial = 1
 
-    def forward(self, input: Tensor, output_size=None) -> Tensor:
-        """The transposed convolution of input (output_size picks among the sizes a stride allows)."""
-        return F.conv_transpose1d(
-            input,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self._output_padding(input, output_size),
-            self.groups,
-            self.dilation,
-        )
-
 
 class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution (the adjoint of Conv2d): weight (in_channels, out_channels/groups, kh, kw)."""
 
     _spatial = 2
-
-    def forward(self, input: Tensor, output_size=None) -> Tensor:
-        """The transposed convolution of input (output_size picks among the sizes a stride allows)."""
-        return F.conv_transpose2d(
-            input,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self._output_padding(input, output_size),
-            self.groups,
-            self.dilation,
-        )
