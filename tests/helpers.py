@@ -186,3 +186,18 @@ def assert_same_error(call) -> None:
     mine, theirs = raised_by_both(call)
     assert type(mine) is type(theirs), (mine, theirs)
     assert str(mine) == str(theirs)
+
+
+def linear_op_gradcheck(fn, x) -> None:
+    """For an op linear in its input (pooling, padding, resampling): the finite-difference check of its
+    gradient, and of its backward's gradient with respect to the incoming gradient (what create_graph=True
+    differentiates; the second derivative in the input is zero)."""
+    gradcheck(fn, x)
+    xt = ember.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+    out_shape = tuple(fn(xt).shape)
+
+    def backward_of(g):
+        (gx,) = ember.autograd.grad(fn(xt), xt, grad_outputs=g, create_graph=True)
+        return gx
+
+    gradcheck(backward_of, np.random.default_rng(3).standard_normal(out_shape))

@@ -17,6 +17,15 @@ from ember.data import digits_arrays
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _run_example(name: str, cwd: Path, *args) -> subprocess.CompletedProcess:
+    """examples/NAME run under `python -m ember run` in cwd; it must exit with status 0."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "ember", "run", str(REPO / "examples" / name), *map(str, args)]
+    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
 def _write_idx(path: Path, array: np.ndarray) -> None:
     """An MNIST-style IDX file of uint8 data."""
     header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + b"".join(struct.pack(">I", s) for s in array.shape)
@@ -38,17 +47,7 @@ def _digit_images(root: Path) -> Path:
 
 
 def test_cnn_example_trains_under_ember_run(tmp_path):
-    root = _digit_images(tmp_path / "data")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "ember", "run", str(REPO / "examples" / "cnn_mnist.py"), str(root)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = _run_example("cnn_mnist.py", tmp_path, _digit_images(tmp_path / "data"))
     lines = proc.stdout.splitlines()
     # torchsummary's table for the convolutional layers
     assert any(re.fullmatch(r"\s+Conv2d-1\s+\[-1, 6, 28, 28\]\s+156", line) for line in lines), proc.stdout
@@ -80,17 +79,7 @@ def _cifar_batches(root: Path) -> Path:
 
 
 def test_cifar10_classifier_example_runs_under_ember_run(tmp_path):
-    root = _cifar_batches(tmp_path / "data")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "ember", "run", str(REPO / "examples" / "cifar10_classifier.py"), str(root), "2"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = _run_example("cifar10_classifier.py", tmp_path, _cifar_batches(tmp_path / "data"), "2")
     lines = proc.stdout.splitlines()
     assert [line[:9] for line in lines[:2]] == ["[1,    20", "[2,    20"]
     assert all(re.fullmatch(r"\[\d,\s+20\] loss: \d\.\d{3}", line) for line in lines[:2])

@@ -4,7 +4,15 @@ modules (repr, state_dict, initialisation bounds), and the classic CNN programs 
 import numpy as np
 import pytest
 import torch
-from helpers import assert_same_error, check_op, gradcheck, gradgradcheck, raised_by_both, to_np
+from helpers import (
+    assert_same_error,
+    check_op,
+    gradcheck,
+    gradgradcheck,
+    linear_op_gradcheck,
+    raised_by_both,
+    to_np,
+)
 
 import ember
 
@@ -219,15 +227,7 @@ def test_pooling_gradcheck_and_the_gradient_of_the_backward(fn):
     """These ops are (piecewise) linear, so the second derivative that matters is the backward's own
     gradient with respect to the incoming gradient (what create_graph=True differentiates)."""
     x = rng.permutation(2 * 2 * 5 * 6).reshape(2, 2, 5, 6) / 7.0  # distinct values: max is differentiable
-    gradcheck(fn, x)
-    xt = ember.tensor(x, requires_grad=True)
-    out_shape = tuple(fn(xt).shape)
-
-    def backward_of(g):
-        (gx,) = ember.autograd.grad(fn(xt), xt, grad_outputs=g, create_graph=True)
-        return gx
-
-    gradcheck(backward_of, rng.standard_normal(out_shape))
+    linear_op_gradcheck(fn, x)
 
 
 @pytest.mark.parametrize(
@@ -460,15 +460,7 @@ def test_pad_modes_match_torch(mode, shape, pad):
 def test_pad_modes_second_derivatives():
     x = rng.standard_normal((2, 3, 4, 5))
     for mode in ("reflect", "replicate", "circular"):
-        fn = lambda t, mode=mode: ember.nn.functional.pad(t, (2, 1, 1, 3), mode=mode)  # noqa: E731
-        gradcheck(fn, x)
-        xt = ember.tensor(x, requires_grad=True)
-
-        def backward_of(g, fn=fn, xt=xt):
-            (gx,) = ember.autograd.grad(fn(xt), xt, grad_outputs=g, create_graph=True)
-            return gx
-
-        gradcheck(backward_of, rng.standard_normal(tuple(fn(xt).shape)))
+        linear_op_gradcheck(lambda t, mode=mode: ember.nn.functional.pad(t, (2, 1, 1, 3), mode=mode), x)
 
 
 @pytest.mark.parametrize(
