@@ -528,8 +528,22 @@ def interpolate(
         scales = (None,) * spatial
     else:
         factors = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * spatial
+        if len(factors) != spatial:
+            raise ValueError(
+                f"Input and scale_factor must have the same number of spatial dimensions, but got input with spatial "
+                f"dimensions of {list(in_sizes)} and scale_factor of shape {scale_factor}. Please provide input tensor "
+                "in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format."
+            )
         out_sizes = tuple(int(math.floor(n * float(f))) for n, f in zip(in_sizes, factors))
         scales = (None,) * spatial if recompute_scale_factor else tuple(float(f) for f in factors)
+    if min(in_sizes + out_sizes) <= 0:
+        names = ("H", "W")[-spatial:] if spatial == 2 else ("W",)
+        sizes_in = ", ".join(f"{k}: {v}" for k, v in zip(names, in_sizes))
+        sizes_out = ", ".join(f"{k}: {v}" for k, v in zip(names, out_sizes))
+        joint = " and output" if spatial == 1 else " output"
+        raise RuntimeError(
+            f"Input and output sizes should be greater than 0, but got input ({sizes_in}){joint} ({sizes_out})"
+        )
     if mode == "nearest":
         taps = _conv.nearest_taps(in_sizes, out_sizes, scales)
         node = _conv.UpsampleNearest1DBackward0 if spatial == 1 else _conv.UpsampleNearest2DBackward0

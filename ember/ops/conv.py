@@ -1000,7 +1000,11 @@ class MaxUnpoolBackwardBackward(Adjoint):
 
 def max_unpool(input: Tensor, indices: Tensor, out_sizes: tuple) -> Tensor:
     """Each value of input placed at its flat index in a zero plane of out_sizes (the trailing dims)."""
-    idx = indices._data.astype(np.int64, copy=False)
+    if indices._data.dtype != np.int64:
+        raise RuntimeError(
+            f"elements in indices should be type int64 but got: {dt.scalar_type_name(indices._data.dtype)}"
+        )
+    idx = indices._data
     plane = int(np.prod(out_sizes))
     invalid = (idx < 0) | (idx >= plane)
     if invalid.any():

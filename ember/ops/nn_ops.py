@@ -956,6 +956,9 @@ def mode_pad(input: Tensor, pad, mode: str) -> Tensor:
             "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
         )
+    if a.dtype.kind == "b" and mode != "circular":
+        kernel = {"reflect": "reflection_pad", "replicate": "replication_pad"}[mode]
+        raise NotImplementedError(f"\"{kernel}{k}d\" not implemented for 'Bool'")
     in_shape = a.shape[a.ndim - k :]
     indices = []
     for i in range(k):

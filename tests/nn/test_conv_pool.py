@@ -661,3 +661,19 @@ def test_integer_inputs_do_what_torch_does(dtype, call):
         except Exception as e:  # noqa: BLE001 - the error itself is compared
             outcomes.append(f"{type(e).__name__}: {e}")
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.functional.interpolate(lib.ones(1, 2, 1, 4), scale_factor=0.6),
+        lambda lib: lib.nn.functional.interpolate(lib.ones(1, 2, 3, 4), scale_factor=(2, 2, 2)),
+        lambda lib: lib.nn.functional.interpolate(lib.ones(1, 2, 3, 4), size=(0, 3)),
+        lambda lib: lib.nn.functional.interpolate(lib.ones(1, 2, 4), size=0),
+        lambda lib: lib.nn.functional.pad(lib.ones(1, 3, 3, dtype=lib.bool), (1, 1), mode="reflect"),
+        lambda lib: lib.nn.functional.pad(lib.ones(1, 3, 3, dtype=lib.bool), (1, 1), mode="replicate"),
+        lambda lib: lib.nn.functional.max_unpool2d(lib.ones(1, 1, 2, 2), lib.zeros(1, 1, 2, 2, dtype=lib.int32), 2),
+    ],
+)
+def test_more_refusals_match_torch(call):
+    assert_same_error(call)
