@@ -6,6 +6,7 @@ from . import functional
 from .functional import InterpolationMode
 from .transforms import (
     CenterCrop,
+    ColorJitter,
     Compose,
     Grayscale,
     Lambda,
@@ -23,6 +24,7 @@ from .transforms import (
 
 __all__ = [
     "CenterCrop",
+    "ColorJitter",
     "Compose",
     "Grayscale",
     "InterpolationMode",

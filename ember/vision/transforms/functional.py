@@ -421,3 +421,121 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
 
 
 to_grayscale = rgb_to_grayscale
+
+
+# ---------------------------------------------------------------------------- colour adjustments
+def _image_array(img: Tensor) -> tuple[np.ndarray, float]:
+    """A tensor image's values as floats (in the default float dtype for integers) and its maximum value."""
+    a = img._data
+    if a.dtype.kind == "f":
+        return a, 1.0
+    return a.astype(_float_dtype()), float(np.iinfo(a.dtype).max) if a.dtype.kind in "iu" else 1.0
+
+
+def _from_image_array(values: np.ndarray, like: Tensor, bound: float) -> Tensor:
+    """values clamped to [0, bound] and cast back to like's dtype (integers truncate, as torch casts)."""
+    out = np.clip(values, 0, bound)
+    return Tensor._wrap(out.astype(like._data.dtype, copy=False))
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """0.2989 R + 0.587 G + 0.114 B over the channel dim (-3), kept as a dim of size 1."""
+    r, g, b = rgb[..., 0:1, :, :], rgb[..., 1:2, :, :], rgb[..., 2:3, :, :]
+    return 0.2989 * r + 0.587 * g + 0.114 * b
+
+
+def _check_factor(name: str, factor: float) -> None:
+    if factor < 0:
+        raise ValueError(f"{name}_factor ({factor}) is not non-negative.")
+
+
+def adjust_brightness(img, brightness_factor: float):
+    """Scale the image's values by brightness_factor (0 gives black, 1 the image itself)."""
+    _check_image(img)
+    _check_factor("brightness", brightness_factor)
+    if _is_pil(img):
+        from PIL import ImageEnhance
+
+        return ImageEnhance.Brightness(img).enhance(brightness_factor)
+    a, bound = _image_array(img)
+    return _from_image_array(a * brightness_factor, img, bound)
+
+
+def adjust_contrast(img, contrast_factor: float):
+    """Blend the image with the mean of its grey levels (0 gives that flat grey, 1 the image itself)."""
+    _check_image(img)
+    _check_factor("contrast", contrast_factor)
+    if _is_pil(img):
+        from PIL import ImageEnhance
+
+        return ImageEnhance.Contrast(img).enhance(contrast_factor)
+    a, bound = _image_array(img)
+    grey = _luma(a) if a.shape[-3] == 3 else a
+    if img._data.dtype.kind != "f":
+        grey = np.floor(grey)  # integer images take their grey levels as integers first
+    mean = grey.mean(axis=(-3, -2, -1), keepdims=True)
+    return _from_image_array(contrast_factor * a + (1.0 - contrast_factor) * mean, img, bound)
+
+
+def adjust_saturation(img, saturation_factor: float):
+    """Blend the image with its grey version (0 gives grey, 1 the image itself, 2 doubles the colour)."""
+    _check_image(img)
+    _check_factor("saturation", saturation_factor)
+    if _is_pil(img):
+        from PIL import ImageEnhance
+
+        return ImageEnhance.Color(img).enhance(saturation_factor)
+    a, bound = _image_array(img)
+    if a.shape[-3] == 1:
+        return img.clone()
+    grey = _luma(a)
+    if img._data.dtype.kind != "f":
+        grey = np.floor(grey)
+    return _from_image_array(saturation_factor * a + (1.0 - saturation_factor) * grey, img, bound)
+
+
+def adjust_hue(img, hue_factor: float):
+    """Turn every colour's hue by hue_factor of a full turn (in [-0.5, 0.5]); grey images are unchanged."""
+    _check_image(img)
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f"hue_factor ({hue_factor}) is not in [-0.5, 0.5].")
+    if _is_pil(img):
+        if img.mode in ("L", "1", "I", "F"):
+            return img
+        mode = img.mode
+        h, s, v = img.convert("HSV").split()
+        turned = (np.asarray(h, dtype=np.uint8) + np.uint8(int(hue_factor * 255) % 256)).astype(np.uint8)
+        return _pil().merge("HSV", (_pil().fromarray(turned, "L"), s, v)).convert(mode)
+    if img.shape[-3] == 1:
+        return img.clone()
+    a, bound = _image_array(img)
+    h, s, v = _rgb_to_hsv(a / bound)
+    rgb = _hsv_to_rgb((h + hue_factor) % 1.0, s, v) * bound
+    if img._data.dtype.kind != "f":
+        rgb = np.round(rgb)
+    return _from_image_array(rgb, img, bound)
+
+
+def _rgb_to_hsv(rgb: np.ndarray) -> tuple:
+    """Hue (in turns), saturation and value of RGB values in [0, 1] over the channel dim (-3)."""
+    r, g, b = rgb[..., 0, :, :], rgb[..., 1, :, :], rgb[..., 2, :, :]
+    top, bottom = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
+    spread = top - bottom
+    grey = spread == 0
+    s = spread / np.where(top == 0, 1, top)
+    d = np.where(grey, 1, spread)
+    rc, gc, bc = (top - r) / d, (top - g) / d, (top - b) / d
+    h = np.where(top == r, bc - gc, np.where(top == g, 2.0 + rc - bc, 4.0 + gc - rc))
+    h = np.where(grey, 0.0, (h / 6.0) % 1.0)
+    return h, s, top
+
+
+def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """RGB in [0, 1] (channel dim -3) from hue in turns, saturation and value."""
+    sector = np.floor(h * 6.0)
+    f = h * 6.0 - sector
+    sector = sector.astype(np.int64) % 6
+    p, q, t = v * (1.0 - s), v * (1.0 - s * f), v * (1.0 - s * (1.0 - f))
+    choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
+    out = [np.select([sector == k for k in range(6)], [c[i] for c in choices]) for i in range(3)]
+    return np.stack(out, axis=-3)

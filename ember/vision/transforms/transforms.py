@@ -283,3 +283,65 @@ class Grayscale:
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(num_output_channels={self.num_output_channels})"
+
+
+class ColorJitter:
+    """Randomly change brightness, contrast, saturation and hue, in a random order (each a factor drawn
+    uniformly from its range; a number x means [max(0, 1 - x), 1 + x], and [-x, x] for hue)."""
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0) -> None:
+        self.brightness = self._range(brightness, "brightness")
+        self.contrast = self._range(contrast, "contrast")
+        self.saturation = self._range(saturation, "saturation")
+        self.hue = self._range(hue, "hue", center=0.0, bound=(-0.5, 0.5), clip_first_on_zero=False)
+
+    @staticmethod
+    def _range(value, name: str, center: float = 1.0, bound=(0.0, float("inf")), clip_first_on_zero: bool = True):
+        if isinstance(value, numbers.Number):
+            if value < 0:
+                raise ValueError(f"If {name} is a single number, it must be non negative.")
+            value = [center - float(value), center + float(value)]
+            if clip_first_on_zero:
+                value[0] = max(value[0], 0.0)
+        elif isinstance(value, Sequence) and len(value) == 2:
+            value = [float(value[0]), float(value[1])]
+        else:
+            raise TypeError(f"{name} should be a single number or a list/tuple with length 2.")
+        if not bound[0] <= value[0] <= value[1] <= bound[1]:
+            raise ValueError(f"{name} values should be between {bound}, but got {value}.")
+        return None if value[0] == value[1] == center else tuple(value)
+
+    @staticmethod
+    def get_params(brightness, contrast, saturation, hue):
+        """A random order of the four adjustments and the factor of each (None where the range is empty)."""
+        from ... import empty, randperm
+
+        order = randperm(4)
+        factors = [
+            None if r is None else float(empty(1).uniform_(r[0], r[1]).item())
+            for r in (brightness, contrast, saturation, hue)
+        ]
+        return (order, *factors)
+
+    def __call__(self, img):
+        order, b, c, s, h = self.get_params(self.brightness, self.contrast, self.saturation, self.hue)
+        steps = {
+            0: (F.adjust_brightness, b),
+            1: (F.adjust_contrast, c),
+            2: (F.adjust_saturation, s),
+            3: (F.adjust_hue, h),
+        }
+        for k in order.tolist():
+            fn, factor = steps[k]
+            if factor is not None:
+                img = fn(img, factor)
+        return img
+
+    def __repr__(self) -> str:
+        def show(r):
+            return None if r is None else list(r)
+
+        return (
+            f"{self.__class__.__name__}(brightness={show(self.brightness)}, contrast={show(self.contrast)}, "
+            f"saturation={show(self.saturation)}, hue={show(self.hue)})"
+        )
