@@ -392,6 +392,10 @@ def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: b
     return img.rotate(angle, _PIL_FILTERS[interpolation], expand, center, **_pil_fill(fill, img, "fillcolor"))
 
 
+# The weights of R, G and B in an image's grey level (luma), for tensors and arrays alike.
+_LUMA_WEIGHTS = (0.2989, 0.587, 0.114)
+
+
 def rgb_to_grayscale(img, num_output_channels: int = 1):
     """Luma (0.2989 R + 0.587 G + 0.114 B) in 1 or 3 channels."""
     _check_image(img)
@@ -412,7 +416,8 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
         # ember ops rather than NumPy, so a float image keeps its autograd history; integer images are
         # weighted in the default float dtype (the scalars promote them) and cast back
         r, g, b = img[..., 0:1, :, :], img[..., 1:2, :, :], img[..., 2:3, :, :]
-        lum = (0.2989 * r + 0.587 * g + 0.114 * b).to(img.dtype)
+        wr, wg, wb = _LUMA_WEIGHTS
+        lum = (wr * r + wg * g + wb * b).to(img.dtype)
     else:
         lum = img.clone()
     if num_output_channels == 3:
@@ -441,57 +446,55 @@ def _from_image_array(values: np.ndarray, like: Tensor, bound: float) -> Tensor:
 def _luma(rgb: np.ndarray) -> np.ndarray:
     """0.2989 R + 0.587 G + 0.114 B over the channel dim (-3), kept as a dim of size 1."""
     r, g, b = rgb[..., 0:1, :, :], rgb[..., 1:2, :, :], rgb[..., 2:3, :, :]
-    return 0.2989 * r + 0.587 * g + 0.114 * b
+    wr, wg, wb = _LUMA_WEIGHTS
+    return wr * r + wg * g + wb * b
 
 
-def _check_factor(name: str, factor: float) -> None:
+def _enhance(img, name: str, factor: float, pil_enhancer: str, on_tensor):
+    """A colour adjustment: PIL's ImageEnhance.<pil_enhancer> on an image, on_tensor(values, bound) on a
+    tensor (its values as floats and their maximum), clamped and cast back to the tensor's dtype."""
+    _check_image(img)
     if factor < 0:
         raise ValueError(f"{name}_factor ({factor}) is not non-negative.")
+    if _is_pil(img):
+        from PIL import ImageEnhance
+
+        return getattr(ImageEnhance, pil_enhancer)(img).enhance(factor)
+    a, bound = _image_array(img)
+    return _from_image_array(on_tensor(a), img, bound)
+
+
+def _grey_levels(img: Tensor, a: np.ndarray) -> np.ndarray:
+    """The luma of an RGB image's values (the values themselves for one channel); whole numbers for an
+    integer image, whose grey levels are integers before they are blended."""
+    grey = _luma(a) if a.shape[-3] == 3 else a
+    return grey if img._data.dtype.kind == "f" else np.floor(grey)
 
 
 def adjust_brightness(img, brightness_factor: float):
     """Scale the image's values by brightness_factor (0 gives black, 1 the image itself)."""
-    _check_image(img)
-    _check_factor("brightness", brightness_factor)
-    if _is_pil(img):
-        from PIL import ImageEnhance
-
-        return ImageEnhance.Brightness(img).enhance(brightness_factor)
-    a, bound = _image_array(img)
-    return _from_image_array(a * brightness_factor, img, bound)
+    return _enhance(img, "brightness", brightness_factor, "Brightness", lambda a: a * brightness_factor)
 
 
 def adjust_contrast(img, contrast_factor: float):
     """Blend the image with the mean of its grey levels (0 gives that flat grey, 1 the image itself)."""
-    _check_image(img)
-    _check_factor("contrast", contrast_factor)
-    if _is_pil(img):
-        from PIL import ImageEnhance
 
-        return ImageEnhance.Contrast(img).enhance(contrast_factor)
-    a, bound = _image_array(img)
-    grey = _luma(a) if a.shape[-3] == 3 else a
-    if img._data.dtype.kind != "f":
-        grey = np.floor(grey)  # integer images take their grey levels as integers first
-    mean = grey.mean(axis=(-3, -2, -1), keepdims=True)
-    return _from_image_array(contrast_factor * a + (1.0 - contrast_factor) * mean, img, bound)
+    def blend(a):
+        mean = _grey_levels(img, a).mean(axis=(-3, -2, -1), keepdims=True)
+        return contrast_factor * a + (1.0 - contrast_factor) * mean
+
+    return _enhance(img, "contrast", contrast_factor, "Contrast", blend)
 
 
 def adjust_saturation(img, saturation_factor: float):
     """Blend the image with its grey version (0 gives grey, 1 the image itself, 2 doubles the colour)."""
-    _check_image(img)
-    _check_factor("saturation", saturation_factor)
-    if _is_pil(img):
-        from PIL import ImageEnhance
 
-        return ImageEnhance.Color(img).enhance(saturation_factor)
-    a, bound = _image_array(img)
-    if a.shape[-3] == 1:
-        return img.clone()
-    grey = _luma(a)
-    if img._data.dtype.kind != "f":
-        grey = np.floor(grey)
-    return _from_image_array(saturation_factor * a + (1.0 - saturation_factor) * grey, img, bound)
+    def blend(a):
+        if a.shape[-3] == 1:
+            return a
+        return saturation_factor * a + (1.0 - saturation_factor) * _grey_levels(img, a)
+
+    return _enhance(img, "saturation", saturation_factor, "Color", blend)
 
 
 def adjust_hue(img, hue_factor: float):
@@ -510,10 +513,7 @@ def adjust_hue(img, hue_factor: float):
         return img.clone()
     a, bound = _image_array(img)
     h, s, v = _rgb_to_hsv(a / bound)
-    rgb = _hsv_to_rgb((h + hue_factor) % 1.0, s, v) * bound
-    if img._data.dtype.kind != "f":
-        rgb = np.round(rgb)
-    return _from_image_array(rgb, img, bound)
+    return _from_image_array(_hsv_to_rgb((h + hue_factor) % 1.0, s, v) * bound, img, bound)
 
 
 def _rgb_to_hsv(rgb: np.ndarray) -> tuple:
