@@ -212,15 +212,20 @@ def _check_conv(input: Tensor, weight: Tensor, bias, groups: int, spatial: int, 
             f"Given groups={groups}, weight of size {list(w.shape)}, expected input{shape} to have "
             f"{w.shape[1] * groups} channels, but got {channels} channels instead"
         )
-    if bias is not None and (bias._data.ndim != 1 or bias._data.shape[0] != w.shape[0]):
-        raise RuntimeError(
-            f"Given weight of size {list(w.shape)}, expected bias to be 1-dimensional with {w.shape[0]} elements, "
-            f"but got bias of size {list(bias._data.shape)} instead"
-        )
+    _check_bias_shape(bias, w, w.shape[0], "")
     _same_dtype(x, w)
     if bias is not None and bias._data.dtype != x.dtype:
         raise RuntimeError(
             f"Input type ({_c_type(x.dtype)}) and bias type ({_c_type(bias._data.dtype)}) should be the same"
+        )
+
+
+def _check_bias_shape(bias, w: np.ndarray, channels: int, kind: str) -> None:
+    """Refuse a bias that is not one number per output channel, with torch's message."""
+    if bias is not None and (bias._data.ndim != 1 or bias._data.shape[0] != channels):
+        raise RuntimeError(
+            f"Given {kind}weight of size {list(w.shape)}, expected bias to be 1-dimensional with {channels} "
+            f"elements, but got bias of size {list(bias._data.shape)} instead"
         )
 
 
@@ -474,12 +479,7 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
             f"Given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} to have "
             f"{w.shape[0]} channels, but got {x.shape[1]} channels instead"
         )
-    out_channels = w.shape[1] * groups
-    if bias is not None and (bias._data.ndim != 1 or bias._data.shape[0] != out_channels):
-        raise RuntimeError(
-            f"Given transposed=1, weight of size {list(w.shape)}, expected bias to be 1-dimensional with "
-            f"{out_channels} elements, but got bias of size {list(bias._data.shape)} instead"
-        )
+    _check_bias_shape(bias, w, w.shape[1] * groups, "transposed=1, ")
     _same_dtype(x, w)
     if bias is not None and bias._data.dtype != x.dtype:
         raise RuntimeError(

@@ -402,6 +402,7 @@ def test_conv_transpose1d_matches_torch_and_passes_gradient_checks():
         ),
         lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(1, 4, 5, 5), lib.ones(3, 3, 3, 3)),
         lambda lib: lib.nn.ConvTranspose2d(4, 3, 3, stride=2)(lib.ones(2, 4, 5, 5), output_size=(13, 13)),
+        lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(1, 2, 4, 4), lib.ones(2, 3, 1, 1), lib.ones(2)),
     ],
 )
 def test_conv_transpose_errors_match_torch(call):
@@ -677,3 +678,19 @@ def test_integer_inputs_do_what_torch_does(dtype, call):
 )
 def test_more_refusals_match_torch(call):
     assert_same_error(call)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: ember.nn.functional.adaptive_max_pool2d(x, (2, 4)),
+        lambda x: ember.nn.functional.fold(x.reshape(2, 60)[:, :48].reshape(2, 4, 12), (4, 5), 2),
+        lambda x: ember.nn.functional.pixel_shuffle(x.reshape(2, 4, 3, 5), 2),
+        lambda x: ember.nn.functional.max_unpool2d(*ember.nn.functional.max_pool2d(x, 2, return_indices=True), 2),
+        lambda x: ember.nn.functional.conv1d(x.reshape(2, 4, 15), x.reshape(2, 4, 15)[:1, :, :3]),
+    ],
+)
+def test_gradient_checks_of_the_other_spatial_ops(fn):
+    """Finite differences for the ops whose tests above compare with torch only (float64, distinct values)."""
+    x = rng.permutation(2 * 2 * 5 * 6).reshape(2, 2, 5, 6) / 7.0
+    gradcheck(fn, x)
