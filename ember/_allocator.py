@@ -23,27 +23,30 @@ def keep_heap_pages() -> None:
     """Once per process: on glibc, raise malloc's top pad to TOP_PAD (a no-op elsewhere or when forced off)."""
     if _outcome:
         return
-    _outcome.append(_tune())
+    mallopt, reason = _mallopt()
+    if mallopt is not None and mallopt(_M_TOP_PAD, TOP_PAD) != 1:
+        reason = "C library defaults (mallopt refused)"
+    _outcome.append(reason)
 
 
-def _tune() -> str:
+def _mallopt():
+    """glibc's mallopt and what calling it will do, or None and why the defaults stay."""
     if forced("malloc"):
-        return "C library defaults (forced)"
+        return None, "C library defaults (forced)"
     if not sys.platform.startswith("linux"):
-        return "C library defaults (not glibc)"
+        return None, "C library defaults (not glibc)"
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.gnu_get_libc_version  # only glibc has it
         mallopt = libc.mallopt
     except (OSError, AttributeError):
-        return "C library defaults (not glibc)"
+        return None, "C library defaults (not glibc)"
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    if mallopt(_M_TOP_PAD, TOP_PAD) != 1:
-        return "C library defaults (mallopt refused)"
-    return f"glibc heap keeps a {TOP_PAD >> 20} MiB top pad"
+    return mallopt, f"glibc heap keeps a {TOP_PAD >> 20} MiB top pad"
 
 
 def outcome() -> str:
-    """What keep_heap_pages did, in words (it runs first if no convolution has yet)."""
-    keep_heap_pages()
-    return _outcome[0]
+    """What keep_heap_pages did, in words; before the first convolution, what it will do (changing nothing)."""
+    if _outcome:
+        return _outcome[0]
+    return _mallopt()[1] + " (from the first convolution)"

@@ -68,7 +68,7 @@ def test_outcomes_describe_what_each_choice_found():
         "threads": "fixed at the configured count",
         "grad-reuse": "off (copies)",
         "errstate": "np.errstate",
-        "malloc": "C library defaults (forced)",
+        "malloc": "C library defaults (forced) (from the first convolution)",
     }
     assert set(_machine.outcomes()) == set(_machine.CHOICES)
 
@@ -88,3 +88,7 @@ def test_the_heap_top_pad_is_set_once_by_the_first_convolution_and_not_when_forc
     env[_machine.ENV] = "malloc"
     forced = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert forced.strip() == "[] ['C library defaults (forced)']"
+    report = "from ember import _allocator; print(_allocator.outcome(), _allocator._outcome)"
+    env.pop(_machine.ENV)
+    asked = subprocess.run([sys.executable, "-c", report], capture_output=True, text=True, env=env, check=True).stdout
+    assert asked.rstrip().endswith("(from the first convolution) []")  # asking changes nothing
