@@ -201,3 +201,11 @@ def linear_op_gradcheck(fn, x) -> None:
         return gx
 
     gradcheck(backward_of, np.random.default_rng(3).standard_normal(out_shape))
+
+
+def outcome_of(fn):
+    """What a call gives: its values as a list, or its error's type and message (to compare ember with torch)."""
+    try:
+        return to_np(fn()).tolist()
+    except Exception as e:  # noqa: BLE001 - the error itself is what is compared
+        return f"{type(e).__name__}: {e}"

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from helpers import assert_same, check_op, gradcheck, gradgradcheck
+from helpers import assert_same, check_op, gradcheck, gradgradcheck, outcome_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -210,20 +210,12 @@ def test_softmax_dim_out_of_range():
         ember.nn.functional.softmax(ember.randn(2, 3), 2)
 
 
-def _outcome(fn):
-    """What a call gives: its values as a list, or its error's type and message."""
-    try:
-        return fn().tolist()
-    except Exception as e:  # noqa: BLE001 - the error itself is what is compared
-        return f"{type(e).__name__}: {e}"
-
-
 @pytest.mark.parametrize("name,fn", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
 @pytest.mark.parametrize("dtype", ["int64", "uint8", "bool"])
 def test_activation_of_integer_or_bool_input_does_what_torch_does(name, fn, dtype):
     """Most kernels refuse integers with NotImplementedError naming the kernel; hardtanh and threshold clamp them."""
     values = [0, 1, 1, 0, 5, 7] if dtype != "bool" else [True, False, True]
-    res = [_outcome(lambda lib=lib: fn(lib, lib.tensor(values, dtype=getattr(lib, dtype)))) for lib in (ember, torch)]
+    res = [outcome_of(lambda lib=lib: fn(lib, lib.tensor(values, dtype=getattr(lib, dtype)))) for lib in (ember, torch)]
     if isinstance(res[1], list):
         np.testing.assert_allclose(res[0], res[1], rtol=1e-6)  # computed in a float dtype= they name
     else:
@@ -246,7 +238,7 @@ def test_activation_of_integer_or_bool_input_does_what_torch_does(name, fn, dtyp
     ],
 )
 def test_activation_settings_and_integer_forms_match_torch(call):
-    assert _outcome(lambda: call(ember)) == _outcome(lambda: call(torch))
+    assert outcome_of(lambda: call(ember)) == outcome_of(lambda: call(torch))
 
 
 @pytest.mark.parametrize("name", ["hardshrink", "softshrink"])
