@@ -1,10 +1,13 @@
 """The C heap's top pad: whether large temporaries find their pages already mapped.
 
 A convolution step allocates and frees tens of megabytes of columns and gradients. With glibc's defaults the
-heap is trimmed back to the system after the step, and the next step faults every page in again, which
-doubled the time of a small CNN's training step here. On glibc, ember asks malloc (once, the first time a
-convolution or pooling op runs) to keep TOP_PAD bytes at the top of the heap; untouched pages cost no
-memory. Elsewhere, or with EMBER_FALLBACKS=malloc, the C library's defaults stay."""
+heap is trimmed back to the system after the step, or a buffer over the mmap threshold gets fresh pages from
+the kernel, and the next step faults every page in again, which doubled the time of a small CNN's training
+step here. On glibc, ember asks malloc (once, the first time a convolution or pooling op runs) to keep
+TOP_PAD bytes at the top of the heap and to serve blocks up to MMAP_THRESHOLD from the heap; untouched pages
+cost no memory. Setting the top pad alone is not enough: it freezes glibc's sliding mmap threshold wherever it
+stands, which depends on what the process freed before (measured: 2,600 page faults per LeNet step in some
+processes, none in others). Elsewhere, or with EMBER_FALLBACKS=malloc, the C library's defaults stay."""
 
 from __future__ import annotations
 
@@ -14,18 +17,20 @@ import sys
 from ._machine import forced
 
 TOP_PAD = 256 << 20
-_M_TOP_PAD = -2  # glibc's mallopt parameter number
+MMAP_THRESHOLD = 32 << 20  # the largest value glibc accepts on 64-bit systems
+_M_TOP_PAD, _M_MMAP_THRESHOLD = -2, -3  # glibc's mallopt parameter numbers
 
 _outcome: list[str] = []  # empty until the first call of keep_heap_pages
 
 
 def keep_heap_pages() -> None:
-    """Once per process: on glibc, raise malloc's top pad to TOP_PAD (a no-op elsewhere or when forced off)."""
+    """Once per process: on glibc, set malloc's top pad and mmap threshold (a no-op elsewhere or when forced off)."""
     if _outcome:
         return
     mallopt, reason = _mallopt()
-    if mallopt is not None and mallopt(_M_TOP_PAD, TOP_PAD) != 1:
-        reason = "C library defaults (mallopt refused)"
+    if mallopt is not None:
+        if mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1 or mallopt(_M_TOP_PAD, TOP_PAD) != 1:
+            reason = "C library defaults (mallopt refused)"
     _outcome.append(reason)
 
 
@@ -42,7 +47,7 @@ def _mallopt():
     except (OSError, AttributeError):
         return None, "C library defaults (not glibc)"
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return mallopt, f"glibc heap keeps a {TOP_PAD >> 20} MiB top pad"
+    return mallopt, f"glibc heap keeps a {TOP_PAD >> 20} MiB top pad, mmap above {MMAP_THRESHOLD >> 20} MiB"
 
 
 def outcome() -> str:

@@ -25,7 +25,7 @@ CHOICES: dict[str, str] = {
     "threads": "per-shape choice of one BLAS thread or all, by timing (fallback: always the configured count)",
     "grad-reuse": "hand a leaf its gradient buffer when reference counts allow (fallback: copy it)",
     "errstate": "quiet NumPy's float warnings through its error-state context variable (fallback: np.errstate)",
-    "malloc": "on glibc, a 256 MiB heap top pad so large temporaries keep their pages (fallback: C library defaults)",
+    "malloc": "on glibc, heap blocks up to 32 MiB and a 256 MiB top pad so large temporaries keep their pages (fallback: C library defaults)",
 }
 
 
