@@ -20,3 +20,16 @@ def _seed():
     ember.manual_seed(0)
     np.random.seed(0)
     yield
+
+
+@pytest.fixture(params=["nchw", "batch_last"])
+def conv_layout(request, monkeypatch):
+    """Runs a test once with every convolution on NCHW columns and once on batch-last columns."""
+    from ember.ops import conv
+
+    if request.param == "batch_last":
+        monkeypatch.setattr(conv, "BATCH_LAST_MIN_BATCH", 1)
+        monkeypatch.setattr(conv, "BATCH_LAST_MAX_WIDTH", 1 << 30)
+    else:
+        monkeypatch.setattr(conv, "BATCH_LAST_MIN_BATCH", 1 << 30)
+    return request.param

@@ -105,6 +105,80 @@ def col2im(cols: np.ndarray, geo: Geometry) -> np.ndarray:
     return _crop(planes.reshape(n, c, ph, pw), geo)
 
 
+# ---------------------------------------------------------------------------- batch-last columns
+# NCHW columns run NumPy's inner loops along one output row: OW elements. For small feature maps (LeNet's
+# second layer: 8x8 outputs) im2col, col2im and the per-sample products are then mostly loop overhead. With
+# the batch as the last axis, (C, H, W, N), a window's row is a run of OW*N elements (N when strided), and
+# the batch is one matrix product. Chosen by shape alone (the same on every machine): docs/performance.md
+# has the measurements behind the thresholds.
+BATCH_LAST_MIN_BATCH = 16
+BATCH_LAST_MAX_WIDTH = 12
+
+
+def batch_last(n: int, geo: Geometry) -> bool:
+    """Whether a convolution of a batch of n with this geometry runs on batch-last columns."""
+    return n >= BATCH_LAST_MIN_BATCH and geo.out_hw[1] <= BATCH_LAST_MAX_WIDTH
+
+
+def transpose_2d(a: np.ndarray) -> np.ndarray:
+    """a (R, M) transposed into a new C-contiguous (M, R) array.
+
+    Reading R rows whose length is a multiple of 4 KiB maps them onto the same few L1 cache sets, and NumPy's
+    copy then ran 9x slower here; such rows are first copied into a buffer with slightly longer rows."""
+    rows, length = a.shape
+    if rows > 8 and (length * a.itemsize) % 4096 == 0:
+        buf = np.empty((rows, length + 64 // a.itemsize), dtype=a.dtype)
+        buf[:, :length] = a
+        a = buf[:, :length]
+    return np.ascontiguousarray(a.T)
+
+
+def to_batch_last(a: np.ndarray, geo: Geometry) -> np.ndarray:
+    """a (N, C, H, W) as (C, PH, PW, N), inside a zero border large enough for every window of geo."""
+    n, c, h, w = a.shape
+    t = transpose_2d(a.reshape(n, c * h * w)).reshape(c, h, w, n)
+    top, _, left, _ = geo.pads
+    ph, pw = geo.padded_hw
+    if (top, left) == (0, 0) and (ph, pw) == (h, w):
+        return t
+    out = np.zeros((c, ph, pw, n), dtype=a.dtype)
+    out[:, top : top + h, left : left + w] = t
+    return out
+
+
+def im2col_batch_last(p: np.ndarray, geo: Geometry) -> np.ndarray:
+    """(C*kh*kw, OH*OW*N) columns of a batch-last (C, PH, PW, N) array: the im2col entries, batch last."""
+    c, _, _, n = p.shape
+    sc, sh, sw, sn = p.strides
+    (kh, kw), (oh, ow) = geo.kernel, geo.out_hw
+    view = as_strided(
+        p,
+        (c, kh, kw, oh, ow, n),
+        (sc, sh * geo.dilation[0], sw * geo.dilation[1], sh * geo.stride[0], sw * geo.stride[1], sn),
+        writeable=False,
+    )
+    return view.reshape(c * kh * kw, oh * ow * n)
+
+
+def col2im_batch_last(cols: np.ndarray, geo: Geometry, n: int) -> np.ndarray:
+    """The adjoint of im2col_batch_last, returned as (N, C, H, W): each input position collects its
+    entries in kernel order, the same sums in the same order as col2im."""
+    (kh, kw), (oh, ow) = geo.kernel, geo.out_hw
+    c = cols.shape[0] // (kh * kw)
+    c6 = cols.reshape(c, kh, kw, oh, ow, n)
+    ph, pw = geo.padded_hw
+    planes = np.zeros((c, ph, pw, n), dtype=cols.dtype)
+    for i in range(kh):
+        rows = geo.window_slice(0, i)
+        for j in range(kw):
+            planes[:, rows, geo.window_slice(1, j)] += c6[:, i, j]
+    top, _, left, _ = geo.pads
+    h, w = geo.in_hw
+    if (top, left) != (0, 0) or (ph, pw) != (h, w):
+        planes = np.ascontiguousarray(planes[:, top : top + h, left : left + w])
+    return transpose_2d(planes.reshape(c * h * w, n)).reshape(n, c, h, w)
+
+
 # ---------------------------------------------------------------------------- argument handling
 def pair(value, name: str, n: int = 2) -> tuple:
     """An int or a sequence of n ints as an n-tuple (torch's int-or-tuple arguments)."""
@@ -248,26 +322,43 @@ class ConvolutionBackward0(Node):
 
     def backward_arrays(self, g):
         x, w, cols = self.saved_arrays()
-        geo, groups = self.geo, self.groups
         g4 = _to_4d(g._data, self.spatial, self.unbatched)
+        wants = self.next_nodes[0] is not None, self.next_nodes[1] is not None
+        if self.batch_last:
+            gx4, gw = self._batch_last_arrays(g4, w, cols, *wants)
+        else:
+            gx4, gw = self._nchw_arrays(g4, w, cols, *wants)
+        gx = None if gx4 is None else wrap(from_4d(gx4, self.spatial, self.unbatched))
+        gb = None
+        if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
+            gb = wrap(float_sum(g4, (0, 2, 3), False, None))
+        return gx, None if gw is None else wrap(gw.reshape(self.w_shape)), gb
+
+    def _nchw_arrays(self, g4, w, cols, want_x: bool, want_w: bool):
+        geo, groups = self.geo, self.groups
         n, o = g4.shape[:2]
-        og = o // groups
-        length = geo.out_hw[0] * geo.out_hw[1]
-        gg = g4.reshape(n, groups, og, length)
-        w3 = w.reshape(groups, og, -1)
-        gx = gw = gb = None
-        if self.next_nodes[0] is not None:
+        gg = g4.reshape(n, groups, o // groups, geo.out_hw[0] * geo.out_hw[1])
+        gx4 = gw = None
+        if want_x:
             if geo.stride == (1, 1):
                 gx4 = _input_grad_by_offset(_to_4d(w, self.spatial, False), gg, geo)
             else:
+                w3 = w.reshape(groups, o // groups, -1)
                 gx4 = col2im(_merge_groups(np.matmul(w3.transpose(0, 2, 1), gg)), geo)
-            gx = wrap(from_4d(gx4, self.spatial, self.unbatched))
-        if self.next_nodes[1] is not None:
-            c4 = _split_groups(cols, groups)
-            gw = wrap(float_sum(np.matmul(gg, c4.transpose(0, 1, 3, 2)), (0,), False, None).reshape(self.w_shape))
-        if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
-            gb = wrap(float_sum(g4, (0, 2, 3), False, None))
-        return gx, gw, gb
+        if want_w:
+            gw = float_sum(np.matmul(gg, _split_groups(cols, groups).transpose(0, 1, 3, 2)), (0,), False, None)
+        return gx4, gw
+
+    def _batch_last_arrays(self, g4, w, cols, want_x: bool, want_w: bool):
+        groups, n, o = self.groups, g4.shape[0], g4.shape[1]
+        gt = transpose_2d(g4.reshape(n, -1)).reshape(groups, o // groups, -1)  # (groups, O/groups, OH*OW*N)
+        gx4 = gw = None
+        if want_x:
+            cols_g = np.matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), gt)
+            gx4 = col2im_batch_last(cols_g.reshape(-1, gt.shape[2]), self.geo, n)
+        if want_w:
+            gw = np.matmul(gt, cols.reshape(groups, -1, gt.shape[2]).transpose(0, 2, 1))
+        return gx4, gw
 
     def backward(self, g):
         x, w, _ = self.saved_tensors
@@ -276,22 +367,31 @@ class ConvolutionBackward0(Node):
         n, o = g4.shape[:2]
         og = o // groups
         length = geo.out_hw[0] * geo.out_hw[1]
-        gg = g4.reshape(n, groups, og, length)
         w3 = w.reshape(groups, og, -1)
-        gx = gw = gb = None
-        if self.next_nodes[0] is not None:
-            if geo.stride == (1, 1):
-                gx4 = _tensor_input_grad_by_offset(_tensor_4d(w, spatial, False), gg, geo)
-            else:
-                gx4 = fold_columns(_merge_groups(w3.transpose(1, 2) @ gg), geo)
-            gx = _tensor_from_4d(gx4, spatial, self.unbatched)
-        if self.next_nodes[1] is not None:
-            cols = unfold_windows(_tensor_4d(x, spatial, self.unbatched), geo)
-            c4 = _split_groups(cols, groups)
-            gw = (gg @ c4.transpose(2, 3)).sum(0).reshape(self.w_shape)
+        gx4 = gw = gb = None
+        if self.batch_last:
+            # backward_arrays' products on the same operands (transposed copies are exact), and fold_columns
+            # makes col2im_batch_last's sums in its order: the two forms agree bit for bit
+            gt = g4.reshape(n, -1).transpose(0, 1).contiguous().reshape(groups, og, -1)
+            if self.next_nodes[0] is not None:
+                gx4 = fold_columns((w3.transpose(1, 2) @ gt).reshape(-1, length, n).permute(2, 0, 1), geo)
+            if self.next_nodes[1] is not None:
+                cols = unfold_windows(_tensor_4d(x, spatial, self.unbatched), geo)
+                gw = gt @ cols.permute(1, 2, 0).contiguous().reshape(groups, -1, length * n).transpose(1, 2)
+        else:
+            gg = g4.reshape(n, groups, og, length)
+            if self.next_nodes[0] is not None:
+                if geo.stride == (1, 1):
+                    gx4 = _tensor_input_grad_by_offset(_tensor_4d(w, spatial, False), gg, geo)
+                else:
+                    gx4 = fold_columns(_merge_groups(w3.transpose(1, 2) @ gg), geo)
+            if self.next_nodes[1] is not None:
+                cols = unfold_windows(_tensor_4d(x, spatial, self.unbatched), geo)
+                gw = (gg @ _split_groups(cols, groups).transpose(2, 3)).sum(0)
         if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
             gb = g4.sum((0, 2, 3))
-        return gx, gw, gb
+        gx = None if gx4 is None else _tensor_from_4d(gx4, spatial, self.unbatched)
+        return gx, None if gw is None else gw.reshape(self.w_shape), gb
 
 
 # The input gradient of a stride-1 convolution, one kernel offset at a time: the product of that offset's
@@ -386,13 +486,19 @@ def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, 
     unbatched = input._data.ndim == spatial + 1
     n, o = x4.shape[0], w4.shape[0]
     og = o // groups
-    cols = im2col(x4, geo)
     w3 = w4.reshape(groups, og, -1)
-    if groups == 1:
-        out = np.matmul(w3[0], cols)
+    lay_batch_last = batch_last(n, geo)
+    if lay_batch_last:
+        cols = im2col_batch_last(to_batch_last(x4, geo), geo)
+        out = np.matmul(w3, cols.reshape(groups, -1, cols.shape[1]))  # (groups, O/groups, OH*OW*N)
+        out = transpose_2d(out.reshape(-1, n)).reshape((n, o) + geo.out_hw)
     else:
-        out = np.matmul(w3, _split_groups(cols, groups))
-    out = out.reshape((n, o) + geo.out_hw)
+        cols = im2col(x4, geo)
+        if groups == 1:
+            out = np.matmul(w3[0], cols)
+        else:
+            out = np.matmul(w3, _split_groups(cols, groups))
+        out = out.reshape((n, o) + geo.out_hw)
     if bias is not None:
         out += bias._data.reshape(o, 1, 1)
     res = wrap(from_4d(out, spatial, unbatched))
@@ -400,7 +506,7 @@ def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, 
         node = attach(res, ConvolutionBackward0, input, weight, bias)
         node.save(input, weight, wrap(cols))
         node.geo, node.groups, node.spatial, node.unbatched = geo, groups, spatial, unbatched
-        node.w_shape = weight._data.shape
+        node.w_shape, node.batch_last = weight._data.shape, lay_batch_last
     return res
 
 
@@ -758,15 +864,20 @@ class MaxPool2DWithIndicesBackward0(Node):
         if self.disjoint:
             # Each input position lies in at most one window: one pass per kernel offset writes the
             # gradient where that offset was chosen (plus 0.0, so a -0 arrives as the +0 a sum would give).
-            share = gd + gd.dtype.type(0)
-            zero = gd.dtype.type(0)
+            # The choice is applied as a bit mask (all ones or all zeros) on the gradient's bits: exact for
+            # every value, infinities and NaNs included, and 3x faster here than np.where.
+            bits = np.dtype(f"u{gd.itemsize}")
+            share = (gd + gd.dtype.type(0)).view(bits)
+            mask = np.empty(share.shape, bits)
             ph, pw = geo.padded_hw
             out = np.zeros((n, c, ph, pw), dtype=gd.dtype)
+            out_bits = out.view(bits)
             k = 0
             for i in range(geo.kernel[0]):
                 rows = geo.window_slice(0, i)
                 for j in range(geo.kernel[1]):
-                    out[:, :, rows, geo.window_slice(1, j)] = np.where(self.local == k, share, zero)
+                    np.negative(np.equal(self.local, k).view(np.uint8), out=mask, dtype=bits)
+                    np.bitwise_and(share, mask, out=out_bits[:, :, rows, geo.window_slice(1, j)])
                     k += 1
             return (wrap(from_4d(_crop(out, geo), self.spatial, self.unbatched)),)
         flat = np.zeros((n * c, h * w), dtype=gd.dtype)

@@ -293,6 +293,10 @@ ARRAY_FORMULA_SAMPLES = {
         lambda t: F.conv2d(t((2, 3, 6, 5)), t((4, 3, 3, 2)), t((4,)), stride=(2, 1), padding=1),
         lambda t: F.conv_transpose2d(t((2, 4, 3, 3)), t((4, 3, 2, 2)), t((3,)), stride=2, output_padding=1),
         lambda t: F.conv_transpose2d(t((2, 4, 3, 3)), t((4, 1, 3, 3)), groups=2, padding=1),
+        # batches of 16 and more with short output rows run on batch-last columns
+        lambda t: F.conv2d(t((16, 3, 5, 5)), t((4, 3, 3, 3)), t((4,)), padding=1),
+        lambda t: F.conv2d(t((16, 4, 7, 6)), t((4, 2, 3, 2)), stride=(2, 1), dilation=(1, 2), groups=2),
+        lambda t: F.conv1d(t((16, 3, 9)), t((2, 3, 3)), t((2,)), stride=2, padding=1),
     ],
     "MaxPool2DWithIndicesBackward0": [
         lambda t: F.max_pool2d(t((2, 3, 6, 6)), 2),

@@ -101,7 +101,7 @@ def _compare(e_run, t_run, rtol):
         np.testing.assert_allclose(e_weights[k], t_weights[k], rtol=rtol, atol=rtol, err_msg=k)
 
 
-def test_lenet_trains_like_torch_step_by_step():
+def test_lenet_trains_like_torch_step_by_step(conv_layout):
     e_model, t_model = _same_start(lenet)
     batches = _batches(2, 16) * 3  # two batches, three times each
 
@@ -114,7 +114,7 @@ def test_lenet_trains_like_torch_step_by_step():
     assert losses[4] < losses[0] and losses[5] < losses[1]  # each batch's loss fell between its visits
 
 
-def test_two_conv_example_trains_like_torch_step_by_step():
+def test_two_conv_example_trains_like_torch_step_by_step(conv_layout):
     e_model, t_model = _same_start(two_conv)
     for m in (e_model, t_model):  # dropout masks come from each library's own generator
         m.dropout1.p = m.dropout2.p = 0.0
@@ -131,7 +131,7 @@ def test_two_conv_example_trains_like_torch_step_by_step():
 
 
 @pytest.mark.parametrize("build", [lenet, two_conv])
-def test_inference_matches_torch(build):
+def test_inference_matches_torch(build, conv_layout):
     e_model, t_model = _same_start(build)
     x = np.random.default_rng(4).standard_normal((32, 1, 28, 28)).astype(np.float32)
     e_model.eval()

@@ -42,13 +42,33 @@ CONV2D_CASES = [
 
 @pytest.mark.parametrize("xs,ws,kw", CONV2D_CASES)
 @pytest.mark.parametrize("bias", [True, False])
-def test_conv2d_matches_torch(xs, ws, kw, bias):
+def test_conv2d_matches_torch(xs, ws, kw, bias, conv_layout):
     arrays = [arr(*xs), arr(*ws)] + ([arr(ws[0])] if bias else [])
 
     def fn(lib, x, w, b=None):
         return lib.nn.functional.conv2d(x, w, b, **kw)
 
     check_op(fn, *arrays, atol=1e-4)
+
+
+def test_the_layout_fixture_reaches_the_convolution(conv_layout):
+    x, w = ember.ones(2, 3, 8, 7, requires_grad=True), ember.ones(4, 3, 3, 3)
+    assert ember.nn.functional.conv2d(x, w).grad_fn.batch_last == (conv_layout == "batch_last")
+
+
+@pytest.mark.parametrize(
+    "xs,ws,expected",
+    [
+        ((64, 6, 12, 12), (16, 6, 5, 5), True),  # LeNet's second layer: 8x8 outputs
+        ((1000, 6, 12, 12), (16, 6, 5, 5), True),
+        ((64, 1, 28, 28), (6, 1, 5, 5), False),  # LeNet's first layer: 24x24 outputs
+        ((64, 32, 26, 26), (64, 32, 3, 3), False),
+        ((2, 6, 12, 12), (16, 6, 5, 5), False),  # a small batch
+    ],
+)
+def test_batch_last_columns_serve_large_batches_of_small_feature_maps(xs, ws, expected):
+    y = ember.nn.functional.conv2d(ember.ones(*xs, requires_grad=True), ember.ones(*ws))
+    assert y.grad_fn.batch_last is expected
 
 
 @pytest.mark.parametrize(
@@ -60,12 +80,12 @@ def test_conv2d_matches_torch(xs, ws, kw, bias):
         ((3, 10), (2, 3, 4), {"padding": "same"}),
     ],
 )
-def test_conv1d_matches_torch(xs, ws, kw):
+def test_conv1d_matches_torch(xs, ws, kw, conv_layout):
     check_op(lambda lib, x, w, b: lib.nn.functional.conv1d(x, w, b, **kw), arr(*xs), arr(*ws), arr(ws[0]), atol=1e-4)
 
 
 @pytest.mark.parametrize("xs,ws,kw", CONV2D_CASES[:6])
-def test_conv2d_grad_names_match_torch(xs, ws, kw):
+def test_conv2d_grad_names_match_torch(xs, ws, kw, conv_layout):
     names = []
     for lib in (ember, torch):
         x = lib.tensor(arr(*xs), requires_grad=True)
@@ -74,7 +94,7 @@ def test_conv2d_grad_names_match_torch(xs, ws, kw):
     assert names[0] == names[1]
 
 
-def test_conv2d_gradcheck_and_second_derivatives():
+def test_conv2d_gradcheck_and_second_derivatives(conv_layout):
     x, w, b = rng.standard_normal((2, 4, 5, 6)), rng.standard_normal((4, 2, 3, 2)), rng.standard_normal(4)
 
     def fn(x, w, b):
@@ -84,7 +104,7 @@ def test_conv2d_gradcheck_and_second_derivatives():
     gradgradcheck(fn, x, w, b)
 
 
-def test_conv2d_double_backward_matches_torch():
+def test_conv2d_double_backward_matches_torch(conv_layout):
     x, w = arr(2, 3, 6, 6).astype(np.float64), arr(4, 3, 3, 3).astype(np.float64)
     res = []
     for lib in (ember, torch):
@@ -170,6 +190,20 @@ def test_max_pool_takes_the_first_of_tied_maxima_like_torch():
     e = ember.nn.functional.max_pool2d(ember.tensor(x), 3, 1, 1, return_indices=True)[1]
     t = torch.nn.functional.max_pool2d(torch.tensor(x), 3, 1, 1, return_indices=True)[1]
     np.testing.assert_array_equal(to_np(e), to_np(t))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 3, "padding": 1}])
+def test_max_pool_passes_infinite_nan_and_negative_zero_gradients_bit_for_bit(dtype, kw):
+    x = rng.standard_normal((2, 3, 6, 6)).astype(dtype)
+    g = rng.standard_normal((2, 3, 3, 3) if kw["kernel_size"] == 2 else (2, 3, 2, 2)).astype(dtype)
+    g.flat[:4] = [np.inf, -np.inf, np.nan, -0.0]
+    grads = []
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        lib.nn.functional.max_pool2d(xt, **kw).backward(lib.tensor(g))
+        grads.append(to_np(xt.grad))
+    np.testing.assert_array_equal(grads[0].view(f"u{grads[0].itemsize}"), grads[1].view(f"u{grads[1].itemsize}"))
 
 
 @pytest.mark.parametrize(
@@ -304,7 +338,7 @@ def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 @pytest.mark.parametrize("padding", [1, (2, 1), "same"])
-def test_conv_padding_modes_match_torch(mode, padding):
+def test_conv_padding_modes_match_torch(mode, padding, conv_layout):
     t = torch.nn.Conv2d(2, 3, (3, 4), padding=padding, padding_mode=mode)
     e = ember.nn.Conv2d(2, 3, (3, 4), padding=padding, padding_mode=mode)
     e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
@@ -507,7 +541,7 @@ def test_padding_modules_match_torch(make):
     np.testing.assert_array_equal(to_np(e(ember.tensor(x))), to_np(t(torch.tensor(x))))
 
 
-def test_conv1d_padding_mode_matches_torch():
+def test_conv1d_padding_mode_matches_torch(conv_layout):
     t = torch.nn.Conv1d(2, 3, 3, padding=2, padding_mode="reflect")
     e = ember.nn.Conv1d(2, 3, 3, padding=2, padding_mode="reflect")
     e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
