@@ -52,6 +52,25 @@ class Geometry:
         return slice(start, start + self.stride[d] * (self.out_hw[d] - 1) + 1, self.stride[d])
 
 
+# An op that passes over its operands several times (a max-pool: two passes per kernel offset) runs them
+# at cache speed when it works through the batch in pieces that fit in the cache: max-pooling a
+# (1000, 6, 24, 24) batch took 10 ms in one piece and 6.4 ms in pieces of about 2 MiB here.
+CHUNK_BYTES = 2 << 20
+CONV_CHUNK_BYTES = (
+    4 << 20
+)  # a convolution's columns without gradients (LeNet's first layer at batch 1000: 12.5 -> 7.5 ms)
+
+
+def cache_chunks(count: int, item_bytes: int, minimum: int = 1, target: int | None = None) -> list:
+    """Slices cutting range(count) into runs of about target bytes (CHUNK_BYTES by default; at least
+    `minimum` items each unless count is smaller; a short tail joins the run before it)."""
+    size = max(minimum, (target or CHUNK_BYTES) // max(item_bytes, 1), 1)
+    starts = list(range(0, count, size)) or [0]
+    if len(starts) > 1 and count - starts[-1] < minimum:
+        starts.pop()
+    return [slice(a, b) for a, b in zip(starts, starts[1:] + [count])]
+
+
 def padded(a: np.ndarray, geo: Geometry, value=0) -> np.ndarray:
     """a (N, C, H, W) inside a border of value large enough for every window of geo."""
     top, _, left, _ = geo.pads
@@ -487,27 +506,40 @@ def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, 
     n, o = x4.shape[0], w4.shape[0]
     og = o // groups
     w3 = w4.reshape(groups, og, -1)
-    lay_batch_last = batch_last(n, geo)
-    if lay_batch_last:
-        cols = im2col_batch_last(to_batch_last(x4, geo), geo)
-        out = np.matmul(w3, cols.reshape(groups, -1, cols.shape[1]))  # (groups, O/groups, OH*OW*N)
-        out = transpose_2d(out.reshape(-1, n)).reshape((n, o) + geo.out_hw)
+    wanted = grad_enabled() and (
+        input._requires_grad or weight._requires_grad or (bias is not None and bias._requires_grad)
+    )
+    if wanted:
+        out, cols, lay_batch_last = _columns_product(x4, w3, geo)
     else:
-        cols = im2col(x4, geo)
-        if groups == 1:
-            out = np.matmul(w3[0], cols)
-        else:
-            out = np.matmul(w3, _split_groups(cols, groups))
-        out = out.reshape((n, o) + geo.out_hw)
+        # Nothing keeps the columns: make and use them a cache-sized piece of the batch at a time (at least
+        # BATCH_LAST_MIN_BATCH samples, so every piece takes the layout the whole batch would)
+        out = np.empty((n, o) + geo.out_hw, dtype=x4.dtype)
+        sample_bytes = w3.shape[2] * groups * geo.out_hw[0] * geo.out_hw[1] * x4.itemsize
+        for part in cache_chunks(n, sample_bytes, BATCH_LAST_MIN_BATCH, CONV_CHUNK_BYTES):
+            out[part] = _columns_product(x4[part], w3, geo)[0]
     if bias is not None:
         out += bias._data.reshape(o, 1, 1)
     res = wrap(from_4d(out, spatial, unbatched))
-    if grad_enabled() and (input._requires_grad or weight._requires_grad or (bias is not None and bias._requires_grad)):
+    if wanted:
         node = attach(res, ConvolutionBackward0, input, weight, bias)
         node.save(input, weight, wrap(cols))
         node.geo, node.groups, node.spatial, node.unbatched = geo, groups, spatial, unbatched
         node.w_shape, node.batch_last = weight._data.shape, lay_batch_last
     return res
+
+
+def _columns_product(x4: np.ndarray, w3: np.ndarray, geo: Geometry) -> tuple:
+    """A convolution's (N, O, OH, OW) output from its columns; also the columns and whether they are batch-last."""
+    n, groups = x4.shape[0], w3.shape[0]
+    o = groups * w3.shape[1]
+    if batch_last(n, geo):
+        cols = im2col_batch_last(to_batch_last(x4, geo), geo)
+        out = np.matmul(w3, cols.reshape(groups, -1, cols.shape[1]))  # (groups, O/groups, OH*OW*N)
+        return transpose_2d(out.reshape(-1, n)).reshape((n, o) + geo.out_hw), cols, True
+    cols = im2col(x4, geo)
+    out = np.matmul(w3[0], cols) if groups == 1 else np.matmul(w3, _split_groups(cols, groups))
+    return out.reshape((n, o) + geo.out_hw), cols, False
 
 
 # ---------------------------------------------------------------------------- transposed convolution
@@ -928,6 +960,28 @@ def _max_indices(local: np.ndarray, geo: Geometry) -> np.ndarray:
     return corner + offsets[local]
 
 
+def _window_maxima(p: np.ndarray, geo: Geometry, best: np.ndarray, local: np.ndarray) -> None:
+    """Fill best with each window's maximum over the padded planes p and local with the kernel offset it
+    came from (the first among ties)."""
+    windows = [
+        p[:, :, geo.window_slice(0, i), geo.window_slice(1, j)]
+        for i in range(geo.kernel[0])
+        for j in range(geo.kernel[1])
+    ]
+    # One pass per kernel offset: keep the larger value and which offset it came from (the first among ties).
+    # (Masked copies are slow in NumPy: the value is a maximum, the offset an update in wrapping integers,
+    # local + take * (k - local), which is exact for either outcome of take.)
+    np.copyto(best, windows[0])
+    local[...] = 0
+    step = np.empty_like(local)
+    for k, v in enumerate(windows[1:], 1):
+        take = np.greater(v, best)
+        np.maximum(best, v, out=best)
+        np.subtract(local.dtype.type(k), local, out=step)
+        np.multiply(step, take, out=step)
+        np.add(local, step, out=local)
+
+
 def max_pool(
     input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool, return_indices: bool, spatial: int
 ):
@@ -942,25 +996,17 @@ def max_pool(
         raise RuntimeError(f"max_pool{spatial}d: Expected input's non-batch dimensions to have positive length")
     fill = -np.inf if x4.dtype.kind == "f" else np.iinfo(x4.dtype).min
     p = padded(x4, geo, fill)
-    windows = [
-        p[:, :, geo.window_slice(0, i), geo.window_slice(1, j)]
-        for i in range(geo.kernel[0])
-        for j in range(geo.kernel[1])
-    ]
-    # One pass per kernel offset: keep the larger value and which offset it came from (the first among ties).
-    # (Masked copies are slow in NumPy: the value is a maximum, the offset an update in wrapping integers,
-    # local + take * (k - local), which is exact for either outcome of take.)
-    best = windows[0].copy()
-    local = np.zeros(best.shape, np.uint8 if len(windows) <= 256 else np.int64)
-    step = np.empty_like(local)
-    for k, v in enumerate(windows[1:], 1):
-        take = np.greater(v, best)
-        np.maximum(best, v, out=best)
-        np.subtract(local.dtype.type(k), local, out=step)
-        np.multiply(step, take, out=step)
-        np.add(local, step, out=local)
+    n, c = p.shape[:2]
+    planes = p.reshape((n * c, 1) + p.shape[2:])
+    best = np.empty((n * c, 1) + geo.out_hw, dtype=p.dtype)
+    local = np.empty(best.shape, np.uint8 if geo.kernel[0] * geo.kernel[1] <= 256 else np.int64)
+    for part in cache_chunks(n * c, p.shape[2] * p.shape[3] * p.itemsize):
+        _window_maxima(planes[part], geo, best[part], local[part])
+    best, local = best.reshape((n, c) + geo.out_hw), local.reshape((n, c) + geo.out_hw)
     if x4.dtype.kind == "f" and np.isnan(best).any():
-        for k, v in enumerate(windows):  # torch keeps a window's last NaN
+        offsets = [(i, j) for i in range(geo.kernel[0]) for j in range(geo.kernel[1])]
+        for k, (i, j) in enumerate(offsets):  # torch keeps a window's last NaN
+            v = p[:, :, geo.window_slice(0, i), geo.window_slice(1, j)]
             nan = np.isnan(v)
             np.copyto(best, v, where=nan)
             np.copyto(local, k, where=nan)

@@ -51,6 +51,58 @@ def test_conv2d_matches_torch(xs, ws, kw, bias, conv_layout):
     check_op(fn, *arrays, atol=1e-4)
 
 
+def test_cache_chunks_cut_a_batch_into_runs_of_about_the_target_size():
+    from ember.ops.conv import cache_chunks
+
+    def lengths(*args):
+        return [(s.start, s.stop) for s in cache_chunks(*args)]
+
+    assert lengths(10, 1, 1, 3) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert lengths(10, 1, 4, 3) == [(0, 4), (4, 10)]  # at least 4 each: the short tail joins the run before
+    assert lengths(3, 1, 16, 3) == [(0, 3)]
+    assert lengths(0, 8) == [(0, 0)]
+    assert lengths(5, 10**9) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+
+
+@pytest.mark.parametrize("xs,ws", [((40, 3, 9, 9), (4, 3, 3, 3)), ((40, 2, 12, 12), (5, 2, 5, 5))])
+def test_a_convolution_without_gradients_works_through_the_batch_in_pieces(monkeypatch, conv_layout, xs, ws):
+    from ember.ops import conv
+
+    monkeypatch.setattr(conv, "CONV_CHUNK_BYTES", 1)  # pieces of BATCH_LAST_MIN_BATCH samples, or one
+    x, w, b = arr(*xs), arr(*ws), arr(ws[0])
+    with ember.no_grad():
+        pieces = to_np(ember.nn.functional.conv2d(ember.tensor(x), ember.tensor(w), ember.tensor(b), padding=1))
+    whole = to_np(
+        ember.nn.functional.conv2d(ember.tensor(x, requires_grad=True), ember.tensor(w), ember.tensor(b), padding=1)
+    )
+    theirs = to_np(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), padding=1))
+    np.testing.assert_allclose(pieces, theirs, rtol=1e-4, atol=1e-4)
+    if conv_layout == "nchw":  # one product per sample either way: the same bits
+        np.testing.assert_array_equal(pieces, whole)
+    else:
+        np.testing.assert_allclose(pieces, whole, rtol=1e-5, atol=1e-5)  # other product sizes: rounding
+
+
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 1}])
+def test_max_pool_in_cache_sized_pieces_matches_torch_bit_for_bit(monkeypatch, kw):
+    from ember.ops import conv
+
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 300)  # a few planes per piece
+    x = arr(3, 5, 8, 8)
+    x[0, 1, 2, 2] = np.nan
+    x[2, 4, :2, :2] = -np.inf
+    g = None
+    outs = []
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        y, idx = lib.nn.functional.max_pool2d(xt, return_indices=True, **kw)
+        g = arr(*y.shape) if g is None else g
+        y.backward(lib.tensor(g))
+        outs.append([to_np(y), to_np(idx), to_np(xt.grad)])
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_the_layout_fixture_reaches_the_convolution(conv_layout):
     x, w = ember.ones(2, 3, 8, 7, requires_grad=True), ember.ones(4, 3, 3, 3)
     assert ember.nn.functional.conv2d(x, w).grad_fn.batch_last == (conv_layout == "batch_last")
