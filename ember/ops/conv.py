@@ -341,45 +341,48 @@ class ConvolutionBackward0(Node):
 
     def backward_arrays(self, g):
         x, w, cols = self.saved_arrays()
+        geo, groups = self.geo, self.groups
         g4 = _to_4d(g._data, self.spatial, self.unbatched)
-        wants = self.next_nodes[0] is not None, self.next_nodes[1] is not None
-        if self.batch_last:
-            gx4, gw = self._batch_last_arrays(g4, w, cols, *wants)
-        else:
-            gx4, gw = self._nchw_arrays(g4, w, cols, *wants)
-        gx = None if gx4 is None else wrap(from_4d(gx4, self.spatial, self.unbatched))
-        gb = None
+        n, o = g4.shape[:2]
+        gx = gw = gb = gt = None
+        if self.next_nodes[1] is not None:
+            if self.batch_last:  # one product for the whole batch: gt (groups, O/groups, OH*OW*N)
+                gt = transpose_2d(g4.reshape(n, -1)).reshape(groups, o // groups, -1)
+                gw = np.matmul(gt, cols.reshape(groups, -1, gt.shape[2]).transpose(0, 2, 1))
+            else:
+                gg = g4.reshape(n, groups, o // groups, geo.out_hw[0] * geo.out_hw[1])
+                gw = float_sum(np.matmul(gg, _split_groups(cols, groups).transpose(0, 1, 3, 2)), (0,), False, None)
+            gw = wrap(gw.reshape(self.w_shape))
+        if self.next_nodes[0] is not None:
+            gx = wrap(from_4d(self._input_grad_arrays(g4, w, gt), self.spatial, self.unbatched))
         if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
             gb = wrap(float_sum(g4, (0, 2, 3), False, None))
-        return gx, None if gw is None else wrap(gw.reshape(self.w_shape)), gb
+        return gx, gw, gb
 
-    def _nchw_arrays(self, g4, w, cols, want_x: bool, want_w: bool):
+    def _input_grad_arrays(self, g4: np.ndarray, w: np.ndarray, gt) -> np.ndarray:
+        """(N, C, H, W) input gradient; gt is the whole batch's batch-last gradient when already made."""
         geo, groups = self.geo, self.groups
         n, o = g4.shape[:2]
-        gg = g4.reshape(n, groups, o // groups, geo.out_hw[0] * geo.out_hw[1])
-        gx4 = gw = None
-        if want_x:
+        w3 = w.reshape(groups, o // groups, -1)
+        pieces = input_grad_pieces(n, w3, geo)
+        if pieces is None:
+            gg = g4.reshape(n, groups, o // groups, geo.out_hw[0] * geo.out_hw[1])
             if geo.stride == (1, 1):
-                gx4 = _input_grad_by_offset(_to_4d(w, self.spatial, False), gg, geo)
-            else:
-                w3 = w.reshape(groups, o // groups, -1)
-                gx4 = col2im(_merge_groups(np.matmul(w3.transpose(0, 2, 1), gg)), geo)
-        if want_w:
-            gw = float_sum(np.matmul(gg, _split_groups(cols, groups).transpose(0, 1, 3, 2)), (0,), False, None)
-        return gx4, gw
-
-    def _batch_last_arrays(self, g4, w, cols, want_x: bool, want_w: bool):
-        groups, n, o = self.groups, g4.shape[0], g4.shape[1]
-        gt = transpose_2d(g4.reshape(n, -1)).reshape(groups, o // groups, -1)  # (groups, O/groups, OH*OW*N)
-        gx4 = gw = None
-        if want_x:
-            cols_g = np.matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), gt)
-            gx4 = col2im_batch_last(cols_g.reshape(-1, gt.shape[2]), self.geo, n)
-        if want_w:
-            gw = np.matmul(gt, cols.reshape(groups, -1, gt.shape[2]).transpose(0, 2, 1))
-        return gx4, gw
+                return _input_grad_by_offset(_to_4d(w, self.spatial, False), gg, geo)
+            return col2im(_merge_groups(np.matmul(w3.transpose(0, 2, 1), gg)), geo)
+        out = np.empty((n, groups * w.shape[1]) + geo.in_hw, dtype=g4.dtype)
+        for part in pieces:
+            m = part.stop - part.start
+            if gt is None or m != n:
+                gt = transpose_2d(g4[part].reshape(m, -1)).reshape(groups, o // groups, -1)
+            out[part] = col2im_batch_last(np.matmul(w3.transpose(0, 2, 1), gt).reshape(-1, gt.shape[2]), geo, m)
+        return out
 
     def backward(self, g):
+        # backward_arrays' products on the same operands, piece for piece (transposed copies are exact), and
+        # fold_columns makes col2im_batch_last's sums in its order: the two forms agree bit for bit
+        from .shape import cat
+
         x, w, _ = self.saved_tensors
         geo, groups, spatial = self.geo, self.groups, self.spatial
         g4 = _tensor_4d(g, spatial, self.unbatched)
@@ -388,29 +391,42 @@ class ConvolutionBackward0(Node):
         length = geo.out_hw[0] * geo.out_hw[1]
         w3 = w.reshape(groups, og, -1)
         gx4 = gw = gb = None
-        if self.batch_last:
-            # backward_arrays' products on the same operands (transposed copies are exact), and fold_columns
-            # makes col2im_batch_last's sums in its order: the two forms agree bit for bit
-            gt = g4.reshape(n, -1).transpose(0, 1).contiguous().reshape(groups, og, -1)
-            if self.next_nodes[0] is not None:
-                gx4 = fold_columns((w3.transpose(1, 2) @ gt).reshape(-1, length, n).permute(2, 0, 1), geo)
-            if self.next_nodes[1] is not None:
-                cols = unfold_windows(_tensor_4d(x, spatial, self.unbatched), geo)
+        if self.next_nodes[1] is not None:
+            cols = unfold_windows(_tensor_4d(x, spatial, self.unbatched), geo)
+            if self.batch_last:
+                gt = g4.reshape(n, -1).transpose(0, 1).contiguous().reshape(groups, og, -1)
                 gw = gt @ cols.permute(1, 2, 0).contiguous().reshape(groups, -1, length * n).transpose(1, 2)
-        else:
-            gg = g4.reshape(n, groups, og, length)
-            if self.next_nodes[0] is not None:
+            else:
+                gw = (g4.reshape(n, groups, og, length) @ _split_groups(cols, groups).transpose(2, 3)).sum(0)
+        if self.next_nodes[0] is not None:
+            pieces = input_grad_pieces(n, w3._data, geo)
+            if pieces is None:
+                gg = g4.reshape(n, groups, og, length)
                 if geo.stride == (1, 1):
                     gx4 = _tensor_input_grad_by_offset(_tensor_4d(w, spatial, False), gg, geo)
                 else:
                     gx4 = fold_columns(_merge_groups(w3.transpose(1, 2) @ gg), geo)
-            if self.next_nodes[1] is not None:
-                cols = unfold_windows(_tensor_4d(x, spatial, self.unbatched), geo)
-                gw = (gg @ _split_groups(cols, groups).transpose(2, 3)).sum(0)
+            else:
+                parts = []
+                for part in pieces:
+                    m = part.stop - part.start
+                    gt = g4[part].reshape(m, -1).transpose(0, 1).contiguous().reshape(groups, og, -1)
+                    parts.append(fold_columns((w3.transpose(1, 2) @ gt).reshape(-1, length, m).permute(2, 0, 1), geo))
+                gx4 = parts[0] if len(parts) == 1 else cat(parts, 0)
         if len(self.next_nodes) > 2 and self.next_nodes[2] is not None:
             gb = g4.sum((0, 2, 3))
         gx = None if gx4 is None else _tensor_from_4d(gx4, spatial, self.unbatched)
         return gx, None if gw is None else gw.reshape(self.w_shape), gb
+
+
+def input_grad_pieces(n: int, w3: np.ndarray, geo: Geometry):
+    """How a convolution's input gradient is made: None for a small batch (NCHW: per kernel offset when the
+    stride is 1, else col2im), or the pieces of the batch, each one batch-last product and col2im_batch_last
+    sized to the cache (the two-conv example's second layer: 42 -> 27 ms)."""
+    if n < BATCH_LAST_MIN_BATCH:
+        return None
+    rows = w3.shape[0] * w3.shape[2]  # C*kh*kw columns rows per output position
+    return cache_chunks(n, rows * geo.out_hw[0] * geo.out_hw[1] * w3.itemsize, 1, CONV_CHUNK_BYTES)
 
 
 # The input gradient of a stride-1 convolution, one kernel offset at a time: the product of that offset's

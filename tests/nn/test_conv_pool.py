@@ -83,6 +83,32 @@ def test_a_convolution_without_gradients_works_through_the_batch_in_pieces(monke
         np.testing.assert_allclose(pieces, whole, rtol=1e-5, atol=1e-5)  # other product sizes: rounding
 
 
+@pytest.mark.parametrize("pieces", [1, 1 << 30])
+@pytest.mark.parametrize(
+    "xs,ws,kw",
+    [((17, 2, 15, 15), (3, 2, 3, 3), {}), ((16, 4, 9, 9), (6, 2, 3, 2), {"stride": 2, "padding": 1, "groups": 2})],
+)
+def test_the_input_gradient_of_a_large_batch_in_pieces(monkeypatch, conv_layout, pieces, xs, ws, kw):
+    # pieces of one sample, or the whole batch in one; the array form (plain backward) and the tensor form
+    # (create_graph) make the same products piece for piece: the same bits
+    from ember.ops import conv
+
+    monkeypatch.setattr(conv, "CONV_CHUNK_BYTES", pieces)
+    x, w = arr(*xs), arr(*ws)
+    y = to_np(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), **kw))
+    g = arr(*y.shape)
+    grads = []
+    for create_graph in (False, True):
+        xt = ember.tensor(x, requires_grad=True)
+        out = ember.nn.functional.conv2d(xt, ember.tensor(w, requires_grad=True), **kw)
+        (gx,) = ember.autograd.grad(out, xt, ember.tensor(g), create_graph=create_graph)
+        grads.append(to_np(gx))
+    np.testing.assert_array_equal(grads[0], grads[1])
+    xt = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.conv2d(xt, torch.tensor(w), **kw).backward(torch.tensor(g))
+    np.testing.assert_allclose(grads[0], to_np(xt.grad), rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 1}])
 def test_max_pool_in_cache_sized_pieces_matches_torch_bit_for_bit(monkeypatch, kw):
     from ember.ops import conv
