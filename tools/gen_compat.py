@@ -43,6 +43,11 @@ NOTES = {
         "partial: a hook that returns a replacement grad_output raises NotImplementedError"
     ),
     "F.interpolate": "partial: modes 'nearest' (1-D, 2-D) and 'bilinear'; others and antialias raise NotImplementedError",
+    "F.grid_sample": (
+        "partial: modes 'bilinear' and 'nearest', every padding mode, 4-D input; 'bicubic' and 5-D input raise "
+        "NotImplementedError; composed from gathers, so its node is not `GridSampler2DBackward0`"
+    ),
+    "F.affine_grid": "partial: 2-D (4-D sizes); 5-D sizes raise NotImplementedError",
     "nn.Embedding(max_norm=)": "not implemented: raises NotImplementedError",
     "nn.Embedding(sparse=/scale_grad_by_freq=)": "not implemented: raises NotImplementedError",
     "F.embedding": "partial: `max_norm`, `scale_grad_by_freq`, `sparse` raise NotImplementedError",

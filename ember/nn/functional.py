@@ -733,6 +733,158 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, spati
     return _conv.max_unpool(input, indices, sizes)
 
 
+_ALIGN_CORNERS_CHANGED = (
+    "Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. Please specify "
+    "align_corners=True if the old behavior is desired. See the documentation of grid_sample for details."
+)
+
+
+def _grid_line(steps: int, align_corners: bool, dtype) -> Tensor:
+    """The normalised coordinates of `steps` pixels along one dim: the pixel centres (align_corners=False)
+    or the corner pixels at -1 and 1 (True); 0 for a single pixel."""
+    from .._creation import linspace, zeros
+
+    if steps <= 1:
+        return zeros(1, dtype=dtype)
+    line = linspace(-1, 1, steps, dtype=dtype)
+    return line if align_corners else line * (steps - 1) / steps
+
+
+def affine_grid(theta: Tensor, size, align_corners=None) -> Tensor:
+    """The (N, H, W, 2) sampling grid of a batch of 2-D affine maps theta (N, 2, 3) for an output of size
+    (N, C, H, W): each output pixel's normalised position, mapped by theta."""
+    from ..ops.shape import stack
+
+    if align_corners is None:
+        _warn_user(_ALIGN_CORNERS_CHANGED)
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = tuple(int(s) for s in size)
+    if len(size) == 5:
+        raise NotImplementedError("ember does not implement torch.nn.functional.affine_grid for 3-D (5-D size)")
+    if len(size) != 4:
+        raise NotImplementedError(
+            f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, respectively. Got size {size}."
+        )
+    if theta.dim() != 3 or tuple(theta.shape[1:]) != (2, 3):
+        raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {size}. Got {theta.shape}.")
+    if min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    n, _, h, w = size
+    if align_corners and min(h, w) == 1:
+        _warn_user(
+            "Since version 1.3.0, affine_grid behavior has changed for unit-size grids when align_corners=True. This "
+            "is not an intended use case of affine_grid. See the documentation of affine_grid for details."
+        )
+    if theta.shape[0] != n:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{n}, 3] but got: [{theta.shape[0]}, 3]."
+        )
+    xs, ys = _grid_line(w, align_corners, theta.dtype), _grid_line(h, align_corners, theta.dtype)
+    base = stack([xs.expand(h, w), ys.reshape(h, 1).expand(h, w), xs.new_ones((h, w))], -1)
+    return matmul(base.reshape(1, h * w, 3).expand(n, h * w, 3), theta.transpose(1, 2)).reshape(n, h, w, 2)
+
+
+def _source_pixels(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+    """Normalised grid coordinates along one dim as pixel positions, with border or reflection applied;
+    the gradient is torch's (zero where a coordinate was clipped)."""
+    if align_corners:
+        pos = (coord + 1) / 2 * (size - 1)
+    else:
+        pos = ((coord + 1) * size - 1) / 2
+    if padding_mode == "reflection":
+        low, high = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
+        if low == high:  # a single pixel: every position reflects onto it (with a zero gradient)
+            return (pos * 0).where(pos.isfinite(), pos.new_zeros(()))
+        span = (high - low) / 2
+        shifted = pos - low / 2
+        shifted = shifted.where(shifted >= 0, -shifted)  # the mirror at the low end flips the gradient
+        extra = shifted.fmod(span)
+        odd = (shifted / span).floor().fmod(2) != 0
+        pos = (span - extra + low / 2).where(odd, extra + low / 2)
+    if padding_mode in ("border", "reflection"):
+        inside = (pos > 0) & (pos < size - 1)
+        pos = pos.where(inside, pos.detach().clamp(0, size - 1))
+    return pos
+
+
+def _pixels_at(planes: Tensor, xs: Tensor, ys: Tensor, h: int, w: int) -> Tensor:
+    """planes (N, C, H*W) read at integer pixel positions xs, ys (N, L); 0 outside the image."""
+    n, c = planes.shape[:2]
+    inside = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
+    flat = (ys * w + xs).where(inside, xs.new_zeros(()))
+    picked = planes.gather(2, flat.long().unsqueeze(1).expand(n, c, flat.shape[1]))
+    return picked.where(inside.unsqueeze(1), picked.new_zeros(()))
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros", align_corners=None):
+    """input (N, C, H, W) read at the normalised positions of grid (N, Ho, Wo, 2) ((-1, -1) the top-left
+    corner): nearest or bilinear, outside positions as zeros, the border or its reflection."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(
+            f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but got: '{mode}'"
+        )
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(
+            "nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or 'reflection', but got: "
+            f"'{padding_mode}'"
+        )
+    if mode == "bicubic":
+        raise NotImplementedError("ember does not implement torch.nn.functional.grid_sample(mode='bicubic')")
+    if align_corners is None:
+        _warn_user(_ALIGN_CORNERS_CHANGED)
+        align_corners = False
+    if input.dtype != grid.dtype:
+        raise RuntimeError(
+            f"expected scalar type {dt.scalar_type_name(input._data.dtype)} but found {dt.scalar_type_name(grid._data.dtype)}"
+        )
+    if not input.is_floating_point():
+        raise NotImplementedError(
+            f"\"grid_sampler_2d_cpu_kernel_impl\" not implemented for '{dt.scalar_type_name(input._data.dtype)}'"
+        )
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError(
+            "grid_sampler(): expected grid and input to have same batch size, but got input with sizes "
+            f"{list(input.shape)} and grid with sizes {list(grid.shape)}"
+        )
+    if input.dim() == 5:
+        raise NotImplementedError("ember does not implement torch.nn.functional.grid_sample on 5-D input")
+    if input.dim() != 4 or grid.dim() != 4:
+        raise RuntimeError(
+            "grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but got input with "
+            f"sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+        )
+    if grid.shape[3] != 2:
+        raise RuntimeError(
+            f"grid_sampler(): expected grid to have size 2 in last dimension, but got grid with sizes {list(grid.shape)}"
+        )
+    n, c, h, w = input.shape
+    ho, wo = grid.shape[1:3]
+    planes = input.reshape(n, c, h * w)
+    ix = _source_pixels(grid[..., 0].reshape(n, ho * wo), w, padding_mode, align_corners)
+    iy = _source_pixels(grid[..., 1].reshape(n, ho * wo), h, padding_mode, align_corners)
+    if mode == "nearest":
+        out = _pixels_at(planes, ix.detach().round(), iy.detach().round(), h, w)
+        if grid.requires_grad:  # the grid gets torch's zero gradient: a factor of exactly 1 that depends on it
+            still = (ix + iy) * 0
+            out = out * (still.where(still == 0, still.new_zeros(())) + 1).unsqueeze(1)
+        return out.reshape(n, c, ho, wo)
+    x0, y0 = ix.detach().floor(), iy.detach().floor()
+    x1, y1 = x0 + 1, y0 + 1
+    corners = [
+        (x0, y0, (x1 - ix) * (y1 - iy)),
+        (x1, y0, (ix - x0) * (y1 - iy)),
+        (x0, y1, (x1 - ix) * (iy - y0)),
+        (x1, y1, (ix - x0) * (iy - y0)),
+    ]
+    out = None
+    for xs, ys, weight in corners:
+        term = _pixels_at(planes, xs, ys, h, w) * weight.unsqueeze(1)
+        out = term if out is None else out + term
+    return out.reshape(n, c, ho, wo)
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C*r*r, H, W) to (*, C, H*r, W*r): each group of r*r channels becomes an r x r block."""
     *lead, c, h, w = input.shape
