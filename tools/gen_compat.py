@@ -81,7 +81,10 @@ NOTES = {
     "Tensor.cuda": "partial: ember is CPU-only; asking for a CUDA device raises",
     "Tensor.is_complex": "partial: complex dtypes are not supported, always False",
     "torchvision.transforms.functional.resize": "partial: PIL images only; tensors raise NotImplementedError",
-    "torchvision.transforms.functional.rotate": "partial: PIL images only; tensors raise NotImplementedError",
+    "torchvision.transforms.functional.rotate": (
+        "partial: tensors take nearest and bilinear (as in torchvision); an exact tie between two source pixels may "
+        "round the other way than torchvision"
+    ),
     "torchvision.transforms.functional.pad": "partial: negative padding raises NotImplementedError",
     "torchvision.datasets.Digits": "ember extra (not in torchvision): the built-in 8x8 digits, no download",
     "torchvision.datasets.load_digits": "ember extra (not in torchvision)",

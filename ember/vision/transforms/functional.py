@@ -380,16 +380,93 @@ def vflip(img):
 
 
 def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: bool = False, center=None, fill=None):
-    """Rotate a PIL image counter-clockwise by angle degrees (PIL's own rotate)."""
+    """Rotate an image counter-clockwise by angle degrees about center (the image's centre by default): PIL's
+    own rotate for PIL images, grid sampling for tensors (..., C, H, W)."""
     _check_image(img)
     interpolation = _interp(interpolation)
+    if center is not None and not isinstance(center, (list, tuple)):
+        raise TypeError("Argument center should be a sequence")
     if not _is_pil(img):
-        raise NotImplementedError(
-            "ember does not implement torchvision.transforms.functional.rotate on tensors; rotate the PIL image before ToTensor"
-        )
+        return _rotate_tensor(img, float(angle), interpolation, expand, center, fill)
     if interpolation not in _PIL_FILTERS:
         raise ValueError(f"Interpolation mode {interpolation} is unsupported with PIL images")
     return img.rotate(angle, _PIL_FILTERS[interpolation], expand, center, **_pil_fill(fill, img, "fillcolor"))
+
+
+def _rotation_map(angle: float, center, w: int, h: int) -> tuple:
+    """(a, b, tx, c, d, ty): where the output pixel at (x, y) from the image centre reads the input,
+    x_in = a*x + b*y + tx, y_in = c*x + d*y + ty (also from the centre), for a counter-clockwise rotation."""
+    rad = np.deg2rad(angle)
+    a, b, c, d = np.cos(rad), -np.sin(rad), np.sin(rad), np.cos(rad)
+    cx, cy = (0.0, 0.0) if center is None else (float(center[0]) - 0.5 * w, float(center[1]) - 0.5 * h)
+    return a, b, cx - (a * cx + b * cy), c, d, cy - (c * cx + d * cy)
+
+
+def _expanded_size(m: tuple, w: int, h: int) -> tuple:
+    """The integer (width, height) that holds the whole rotated image (differences under 1e-4 ignored)."""
+    corners = np.array([[-0.5 * w, -0.5 * h], [-0.5 * w, 0.5 * h], [0.5 * w, 0.5 * h], [0.5 * w, -0.5 * h]])
+    xs = m[0] * corners[:, 0] + m[1] * corners[:, 1] + m[2] + 0.5 * w
+    ys = m[3] * corners[:, 0] + m[4] * corners[:, 1] + m[5] + 0.5 * h
+    size = []
+    for v in (xs, ys):
+        low, high = np.trunc(v.min() / 1e-4) * 1e-4, np.trunc(v.max() / 1e-4) * 1e-4
+        size.append(int(np.ceil(high) - np.floor(low)))
+    return size[0], size[1]
+
+
+def _rotate_tensor(img: Tensor, angle: float, interpolation, expand: bool, center, fill) -> Tensor:
+    """rotate for a (..., C, H, W) tensor: every output pixel centre mapped back into the input and sampled
+    (nearest or bilinear, zeros outside); with fill, outside pixels take it instead."""
+    from ... import no_grad
+    from ...nn import functional as nnf
+
+    if interpolation not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
+        raise ValueError(f"Interpolation mode '{interpolation.value}' is unsupported with Tensor input")
+    a = img._data
+    if a.ndim < 3:
+        raise TypeError(f"Tensor is not a torch image: expected at least 3 dims, got {a.ndim}")
+    *lead, c, h, w = a.shape
+    if isinstance(fill, (list, tuple)) and len(fill) > 1 and len(fill) != c:
+        raise ValueError(
+            "The number of elements in 'fill' cannot broadcast to match the number of channels of the image "
+            f"({len(fill)} != {c})"
+        )
+    m = _rotation_map(angle, center, w, h)
+    ow, oh = _expanded_size(m, w, h) if expand else (w, h)
+    work = a.dtype if a.dtype.kind == "f" else np.dtype(np.float32)
+    f = work.type
+    # pixel centres of the output, from its centre; the map scaled to grid units (the input's half sizes)
+    xs = np.linspace(-0.5 * ow + 0.5, 0.5 * ow - 0.5, ow, dtype=work)
+    ys = np.linspace(-0.5 * oh + 0.5, 0.5 * oh - 0.5, oh, dtype=work)
+    scale = np.array([0.5 * w, 0.5 * h], dtype=work)
+    theta = np.array([[m[0], m[3]], [m[1], m[4]], [m[2], m[5]]], dtype=work) / scale
+    base = np.stack(
+        [np.broadcast_to(xs, (oh, ow)), np.broadcast_to(ys[:, None], (oh, ow)), np.ones((oh, ow), work)], -1
+    )
+    grid = (base.reshape(-1, 3) @ theta).reshape(1, oh, ow, 2)
+    planes = a.reshape(-1, c, h, w).astype(work)
+    n = planes.shape[0]
+    if fill is not None:  # a channel of ones says how much of each output pixel came from inside the image
+        planes = np.concatenate([planes, np.ones((n, 1, h, w), work)], 1)
+    mode = interpolation.value
+    with no_grad():
+        out = nnf.grid_sample(
+            Tensor._wrap(planes),
+            Tensor._wrap(np.ascontiguousarray(np.broadcast_to(grid, (n, oh, ow, 2)))),
+            mode=mode,
+            padding_mode="zeros",
+            align_corners=False,
+        )._data
+    if fill is not None:
+        inside, out = out[:, -1:], out[:, :-1]
+        values = np.array(fill if isinstance(fill, (list, tuple)) else [fill], dtype=work).reshape(1, -1, 1, 1)
+        if mode == "nearest":
+            out = np.where(inside < f(0.5), values, out)
+        else:
+            out = out * inside + (f(1) - inside) * values
+    if a.dtype.kind != "f":
+        out = np.round(out)
+    return Tensor._wrap(out.astype(a.dtype).reshape(tuple(lead) + (c, oh, ow)))
 
 
 # The weights of R, G and B in an image's grey level (luma), for tensors and arrays alike.
