@@ -10,6 +10,7 @@ import pytest
 
 import ember
 from ember.vision import datasets, transforms
+from ember.vision.datasets import _download
 
 rng = np.random.default_rng(0)
 
@@ -89,10 +90,11 @@ def test_a_batch_that_names_any_other_global_is_refused_and_runs_nothing(tmp_pat
     assert not (tmp_path / "HACKED").exists()
 
 
-def test_missing_or_malformed_batches_get_one_line_errors(tmp_path):
+def test_missing_or_malformed_batches_get_one_line_errors(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="Dataset not found or corrupted"):
         datasets.CIFAR10(tmp_path)
-    with pytest.raises(RuntimeError, match="ember does not download CIFAR10"):
+    monkeypatch.setattr(_download, "reachable", lambda url, timeout=5.0: False)
+    with pytest.raises(RuntimeError, match=r"Could not download CIFAR10 \(.* not reachable\)\. Offline\? put the"):
         datasets.CIFAR10(tmp_path, download=True)
     _cifar10(tmp_path)
     (tmp_path / "cifar-10-batches-py" / "data_batch_3").write_bytes(b"not a pickle")
@@ -122,3 +124,61 @@ def test_the_batch_fast_path_gives_the_per_image_values_bit_for_bit(tmp_path, tf
     for (a, la), (b, lb) in zip(fast.__getitems__(idx), [slow[i] for i in idx]):
         assert la == lb and a.numpy().tobytes() == b.numpy().tobytes() and a.dtype == b.dtype
     assert fast[5][0].numpy().tobytes() == slow[5][0].numpy().tobytes()
+
+
+def _archive(tmp_path, members) -> str:
+    """A .tar.gz holding (name, path-or-None) members; None makes a symbolic link to /etc/passwd."""
+    import tarfile
+
+    path = tmp_path / "served" / "cifar-10-python.tar.gz"
+    path.parent.mkdir(exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for name, src in members:
+            if src is None:
+                link = tarfile.TarInfo(name)
+                link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+                tar.addfile(link)
+            else:
+                tar.add(src, arcname=name)
+    return str(path)
+
+
+def _serve(monkeypatch, archive) -> None:
+    """Point CIFAR10 at a local archive, with its md5."""
+    monkeypatch.setattr(datasets.CIFAR10, "url", "file://" + archive)
+    monkeypatch.setattr(datasets.CIFAR10, "tgz_md5", _download.md5sum(archive))
+
+
+def test_download_fetches_checks_and_unpacks_the_archive(tmp_path, monkeypatch):
+    made = _cifar10(tmp_path / "src")
+    archive = _archive(tmp_path, [("cifar-10-batches-py", tmp_path / "src" / "cifar-10-batches-py")])
+    _serve(monkeypatch, archive)
+    root = tmp_path / "data"
+    test = datasets.CIFAR10(root, train=False, download=True)
+    np.testing.assert_array_equal(test.data.transpose(0, 3, 1, 2).reshape(-1, 3072), made["test_batch"][0])
+    assert (root / "cifar-10-python.tar.gz").is_file()
+    monkeypatch.setattr(_download, "fetch", lambda *a: pytest.fail("downloaded twice"))
+    assert len(datasets.CIFAR10(root, download=True)) == 100  # present: nothing fetched
+
+
+def test_download_refuses_a_corrupt_or_hostile_archive_and_writes_nothing_outside(tmp_path, monkeypatch):
+    _cifar10(tmp_path / "src")
+    good = _archive(tmp_path, [("cifar-10-batches-py", tmp_path / "src" / "cifar-10-batches-py")])
+    monkeypatch.setattr(datasets.CIFAR10, "url", "file://" + good)
+    monkeypatch.setattr(datasets.CIFAR10, "tgz_md5", "0" * 32)
+    with pytest.raises(RuntimeError, match="Could not download CIFAR10 .*md5 mismatch"):
+        datasets.CIFAR10(tmp_path / "a", download=True)
+    assert not (tmp_path / "a" / "cifar-10-batches-py").exists()
+    batch = tmp_path / "src" / "cifar-10-batches-py" / "test_batch"
+    for members in (
+        [("cifar-10-batches-py/test_batch", batch), ("cifar-10-batches-py/../../escaped", batch)],
+        [("cifar-10-batches-py/test_batch", batch), ("/tmp/absolute_member", batch)],
+        [("cifar-10-batches-py/test_batch", batch), ("cifar-10-batches-py/link", None)],
+        [("elsewhere/test_batch", batch)],
+    ):
+        (tmp_path / "served" / "cifar-10-python.tar.gz").unlink(missing_ok=True)
+        _serve(monkeypatch, _archive(tmp_path, members))
+        root = tmp_path / "b"
+        with pytest.raises(RuntimeError, match="refusing the member"):
+            datasets.CIFAR10(root, download=True)
+        assert not (root / "cifar-10-batches-py").exists() and not (tmp_path / "escaped").exists()

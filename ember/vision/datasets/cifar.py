@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import tarfile
+import urllib.error
 
 import numpy as np
 
 from ..._tensor import Tensor
 from ..transforms._batch import batch_plan
 from ..transforms.functional import _pil
+from . import _download
 from .vision import StandardTransform, VisionDataset
 
 
@@ -66,6 +69,7 @@ class CIFAR10(VisionDataset):
     base_folder = "cifar-10-batches-py"
     url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     filename = "cifar-10-python.tar.gz"
+    tgz_md5 = "c58f30108f718f92721af3b95e74349a"
     train_list = [[f"data_batch_{i}", None] for i in range(1, 6)]
     test_list = [["test_batch", None]]
     meta = {"filename": "batches.meta", "key": "label_names"}
@@ -77,11 +81,8 @@ class CIFAR10(VisionDataset):
         root = os.fspath(root) if isinstance(root, os.PathLike) else root
         super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = train
-        if download and not self._check_integrity():
-            raise RuntimeError(
-                f"ember does not download {type(self).__name__}: put the extracted {self.base_folder} folder "
-                f"from {self.url} in {self.root}"
-            )
+        if download:
+            self.download()
         if not self._check_integrity():
             raise RuntimeError("Dataset not found or corrupted. You can use download=True to download it")
         images, labels = [], []
@@ -97,6 +98,22 @@ class CIFAR10(VisionDataset):
         self.data = np.concatenate(images).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # N x H x W x C
         self.targets = labels
         self._load_meta()
+
+    def download(self) -> None:
+        """Fetch the archive (md5-checked) and unpack its batch folder into root, or fail saying where to put it."""
+        if self._check_integrity():
+            return
+        where = f"put the extracted {self.base_folder} folder from {self.url} in {os.path.abspath(self.root)}"
+        if self.url.startswith(("http:", "https:")) and not _download.reachable(self.url):
+            raise RuntimeError(f"Could not download {type(self).__name__} ({self.url} not reachable). Offline? {where}")
+        os.makedirs(self.root, exist_ok=True)
+        archive = os.path.join(self.root, self.filename)
+        try:
+            if not (os.path.isfile(archive) and _download.md5sum(archive) == self.tgz_md5):
+                _download.fetch(self.url, archive, self.tgz_md5)
+            unpack_batches(archive, self.root, self.base_folder)
+        except (OSError, RuntimeError, urllib.error.URLError, EOFError, tarfile.TarError) as e:
+            raise RuntimeError(f"Could not download {type(self).__name__} ({e}). {where}") from None
 
     def _check_integrity(self) -> bool:
         folder = os.path.join(self.root, self.base_folder)
@@ -148,12 +165,26 @@ class CIFAR10(VisionDataset):
         return f"Split: {'Train' if self.train is True else 'Test'}"
 
 
+def unpack_batches(archive: str, root: str, folder: str) -> None:
+    """Extract the regular files under folder/ from a .tar.gz into root. Any other member (a path outside
+    folder, an absolute path, a link, a device) refuses the whole archive before anything is written."""
+    with tarfile.open(archive, "r:gz") as tar:
+        members = tar.getmembers()
+        for m in members:
+            parts = m.name.replace("\\", "/").split("/")
+            if m.name.startswith("/") or ".." in parts or parts[0] != folder or not (m.isfile() or m.isdir()):
+                raise tarfile.TarError(f"{os.path.basename(archive)}: refusing the member {m.name!r}")
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python's own checks, where it has them
+        tar.extractall(root, members=members, **safe)
+
+
 class CIFAR100(CIFAR10):
     """CIFAR-100: root/cifar-100-python/{train, test, meta}; fine labels (100 classes)."""
 
     base_folder = "cifar-100-python"
     url = "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
     filename = "cifar-100-python.tar.gz"
+    tgz_md5 = "eb9058c3a382ffc7106e4002c42a8d85"
     train_list = [["train", None]]
     test_list = [["test", None]]
     meta = {"filename": "meta", "key": "fine_label_names"}
