@@ -29,8 +29,11 @@ def keep_heap_pages() -> None:
         return
     mallopt, reason = _mallopt()
     if mallopt is not None:
-        if mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1 or mallopt(_M_TOP_PAD, TOP_PAD) != 1:
-            reason = "C library defaults (mallopt refused)"
+        took = [mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1, mallopt(_M_TOP_PAD, TOP_PAD) == 1]
+        if not all(took):
+            reason = (
+                "C library defaults (mallopt refused)" if not any(took) else reason + " (partly: mallopt refused one)"
+            )
     _outcome.append(reason)
 
 

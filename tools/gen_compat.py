@@ -45,7 +45,8 @@ NOTES = {
     "F.interpolate": "partial: modes 'nearest' (1-D, 2-D) and 'bilinear'; others and antialias raise NotImplementedError",
     "F.grid_sample": (
         "partial: modes 'bilinear' and 'nearest', every padding mode, 4-D input; 'bicubic' and 5-D input raise "
-        "NotImplementedError; composed from gathers, so its node is not `GridSampler2DBackward0`"
+        "NotImplementedError; composed from gathers, so its node is not `GridSampler2DBackward0`; a non-finite "
+        "position samples 0 (torch's bilinear kernel gives NaN or 0 there, depending on its code path)"
     ),
     "F.affine_grid": "partial: 2-D (4-D sizes); 5-D sizes raise NotImplementedError",
     "nn.Embedding(max_norm=)": "not implemented: raises NotImplementedError",

@@ -810,12 +810,14 @@ def _source_pixels(coord: Tensor, size: int, padding_mode: str, align_corners: b
 
 
 def _pixels_at(planes: Tensor, xs: Tensor, ys: Tensor, h: int, w: int) -> Tensor:
-    """planes (N, C, H*W) read at integer pixel positions xs, ys (N, L); 0 outside the image."""
+    """planes (N, C, H*W) read at integer pixel positions xs, ys (N, L) (0 outside the image), and which
+    positions lie inside."""
     n, c = planes.shape[:2]
     inside = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
-    flat = (ys * w + xs).where(inside, xs.new_zeros(()))
-    picked = planes.gather(2, flat.long().unsqueeze(1).expand(n, c, flat.shape[1]))
-    return picked.where(inside.unsqueeze(1), picked.new_zeros(()))
+    zero = xs.new_zeros(())
+    flat = ys.where(inside, zero).long() * w + xs.where(inside, zero).long()  # integers: exact for any image size
+    picked = planes.gather(2, flat.unsqueeze(1).expand(n, c, flat.shape[1]))
+    return picked.where(inside.unsqueeze(1), picked.new_zeros(())), inside
 
 
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros", align_corners=None):
@@ -848,24 +850,36 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
             "grid_sampler(): expected grid and input to have same batch size, but got input with sizes "
             f"{list(input.shape)} and grid with sizes {list(grid.shape)}"
         )
+    if grid.shape[-1] != input.dim() - 2:
+        raise RuntimeError(
+            f"grid_sampler(): expected grid to have size {input.dim() - 2} in last dimension, but got grid with sizes "
+            f"{list(grid.shape)}"
+        )
+    if input.dim() != grid.dim():
+        raise RuntimeError(
+            f"grid_sampler(): expected {input.dim()}D input and grid with same number of dimensions, but got input "
+            f"with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+        )
     if input.dim() == 5:
         raise NotImplementedError("ember does not implement torch.nn.functional.grid_sample on 5-D input")
-    if input.dim() != 4 or grid.dim() != 4:
+    if input.dim() != 4:
         raise RuntimeError(
             "grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but got input with "
             f"sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
         )
-    if grid.shape[3] != 2:
-        raise RuntimeError(
-            f"grid_sampler(): expected grid to have size 2 in last dimension, but got grid with sizes {list(grid.shape)}"
-        )
+    for d in (2, 3):
+        if input.shape[d] == 0:
+            raise RuntimeError(
+                "grid_sampler(): expected input to have non-empty spatial dimensions, but input has sizes "
+                f"{list(input.shape)} with dimension {d} being empty"
+            )
     n, c, h, w = input.shape
     ho, wo = grid.shape[1:3]
     planes = input.reshape(n, c, h * w)
     ix = _source_pixels(grid[..., 0].reshape(n, ho * wo), w, padding_mode, align_corners)
     iy = _source_pixels(grid[..., 1].reshape(n, ho * wo), h, padding_mode, align_corners)
     if mode == "nearest":
-        out = _pixels_at(planes, ix.detach().round(), iy.detach().round(), h, w)
+        out = _pixels_at(planes, ix.detach().round(), iy.detach().round(), h, w)[0]
         if grid.requires_grad:  # the grid gets torch's zero gradient: a factor of exactly 1 that depends on it
             still = (ix + iy) * 0
             out = out * (still.where(still == 0, still.new_zeros(())) + 1).unsqueeze(1)
@@ -880,7 +894,9 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     ]
     out = None
     for xs, ys, weight in corners:
-        term = _pixels_at(planes, xs, ys, h, w) * weight.unsqueeze(1)
+        # a corner outside the image adds nothing, not even through its weight (NaN for an infinite position)
+        values, inside = _pixels_at(planes, xs, ys, h, w)
+        term = values * weight.where(inside, weight.new_zeros(())).unsqueeze(1)
         out = term if out is None else out + term
     return out.reshape(n, c, ho, wo)
 

@@ -51,13 +51,35 @@ def test_grid_sample_on_single_pixel_dims_matches_torch(shape, grid_shape, paddi
     check_op(fn, rng.standard_normal(shape).astype(np.float32), _grid(grid_shape), atol=1e-5)
 
 
-def test_grid_sample_outside_and_non_finite_positions_give_zeros_like_torch():
+def test_grid_sample_outside_and_non_finite_positions_give_zeros_and_zero_gradients():
+    # torch's bilinear kernel gives NaN or 0 at a non-finite position depending on its vector or scalar path;
+    # ember gives 0, like torch's nearest mode; the input gradients are torch's (zero there)
     x = rng.standard_normal((1, 2, 4, 4)).astype(np.float32)
-    grid = np.array([[[[5.0, 0.0], [np.inf, 0.0], [np.nan, 0.2], [-np.inf, -np.inf]]]], np.float32)
+    grid = np.array(
+        [[[[5.0, 0.0], [np.inf, 0.0], [np.nan, 0.2], [-np.inf, -np.inf], [3e38, 0.1], [0.2, 0.3]]]], np.float32
+    )
     for mode in ("bilinear", "nearest"):
-        ours = ember.nn.functional.grid_sample(ember.tensor(x), ember.tensor(grid), mode, align_corners=False)
-        theirs = torch.nn.functional.grid_sample(torch.tensor(x), torch.tensor(grid), mode, align_corners=False)
-        np.testing.assert_array_equal(to_np(ours), to_np(theirs))
+        results = []
+        for lib in (ember, torch):
+            xt = lib.tensor(x, requires_grad=True)
+            out = lib.nn.functional.grid_sample(xt, lib.tensor(grid), mode, align_corners=False)
+            (gx,) = lib.autograd.grad(out.sum(), xt)
+            results.append((to_np(out), to_np(gx)))
+        (ours, our_grad), (theirs, their_grad) = results
+        np.testing.assert_array_equal(ours[..., :5], 0.0)
+        np.testing.assert_array_equal(ours[..., 5], theirs[..., 5])
+        np.testing.assert_array_equal(our_grad, their_grad)
+
+
+def test_grid_sample_finds_pixels_of_large_half_precision_images():
+    # pixel indices are integers whatever the input's precision: float16 cannot count past 2048
+    x = np.tile(np.arange(64, dtype=np.float16), (1, 1, 64, 1))
+    for point in [(0.56, 0.5), (0.99, 0.99), (-0.99, 0.3)]:
+        grid = np.array([[[point]]], np.float16)
+        for mode in ("nearest", "bilinear"):
+            ours = ember.nn.functional.grid_sample(ember.tensor(x), ember.tensor(grid), mode, align_corners=False)
+            theirs = torch.nn.functional.grid_sample(torch.tensor(x), torch.tensor(grid), mode, align_corners=False)
+            np.testing.assert_allclose(to_np(ours).astype(np.float32), to_np(theirs).astype(np.float32), rtol=2e-3)
 
 
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
@@ -102,6 +124,9 @@ def test_leaving_align_corners_unset_warns_like_torch():
         lambda lib: lib.nn.functional.grid_sample(
             lib.ones(1, 1, 2, 2).int(), lib.zeros(1, 2, 2, 2).int(), align_corners=False
         ),
+        lambda lib: lib.nn.functional.grid_sample(lib.zeros(1, 3, 3), lib.zeros(1, 2, 2, 2), align_corners=False),
+        lambda lib: lib.nn.functional.grid_sample(lib.zeros(1, 1, 3, 3), lib.zeros(1, 2, 2), align_corners=False),
+        lambda lib: lib.nn.functional.grid_sample(lib.zeros(1, 1, 0, 3), lib.zeros(1, 2, 2, 2), align_corners=False),
         lambda lib: lib.nn.functional.affine_grid(lib.zeros(1, 2, 3), (1, 2, 3), align_corners=False),
         lambda lib: lib.nn.functional.affine_grid(lib.zeros(2, 3), (1, 2, 3, 4), align_corners=False),
         lambda lib: lib.nn.functional.affine_grid(lib.zeros(1, 2, 3), (2, 2, 3, 4), align_corners=False),

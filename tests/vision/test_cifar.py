@@ -159,6 +159,12 @@ def test_download_fetches_checks_and_unpacks_the_archive(tmp_path, monkeypatch):
     assert (root / "cifar-10-python.tar.gz").is_file()
     monkeypatch.setattr(_download, "fetch", lambda *a: pytest.fail("downloaded twice"))
     assert len(datasets.CIFAR10(root, download=True)) == 100  # present: nothing fetched
+    import shutil
+
+    shutil.rmtree(root / "cifar-10-batches-py")  # the verified archive alone unpacks again, offline
+    monkeypatch.setattr(datasets.CIFAR10, "url", "https://unreachable.invalid/cifar-10-python.tar.gz")
+    monkeypatch.setattr(_download, "reachable", lambda url, timeout=5.0: False)
+    assert len(datasets.CIFAR10(root, train=False, download=True)) == 10
 
 
 def test_download_refuses_a_corrupt_or_hostile_archive_and_writes_nothing_outside(tmp_path, monkeypatch):

@@ -99,3 +99,22 @@ def test_random_rotation_on_a_tensor_rotates_by_the_drawn_angle():
 def test_rotate_refuses_what_it_cannot_do(call, error):
     with pytest.raises(error):
         call(ember.zeros(3, 4, 4))
+
+
+def test_an_expanded_quarter_turn_of_a_non_square_image_is_a_transpose():
+    img = np.arange(15, dtype=np.float32).reshape(1, 5, 3)
+    out = F.rotate(ember.tensor(img), 90, expand=True).numpy()
+    np.testing.assert_array_equal(out, np.rot90(img, axes=(1, 2)))
+
+
+def test_a_rotated_float_image_keeps_its_gradient():
+    img = rng.standard_normal((2, 7, 5))
+    g = rng.standard_normal((2, 7, 5))
+    x = ember.tensor(img, requires_grad=True)
+    F.rotate(x, 25.0, T.InterpolationMode.BILINEAR).backward(ember.tensor(g))
+    xt = torch.tensor(img, requires_grad=True)
+    rad = np.deg2rad(25.0)
+    theta = torch.tensor([[[np.cos(rad), -np.sin(rad) * 7 / 5, 0.0], [np.sin(rad) * 5 / 7, np.cos(rad), 0.0]]])
+    grid = torch.nn.functional.affine_grid(theta.double(), (1, 2, 7, 5), align_corners=False)
+    torch.nn.functional.grid_sample(xt[None], grid, align_corners=False)[0].backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), atol=1e-9)

@@ -104,12 +104,13 @@ class CIFAR10(VisionDataset):
         if self._check_integrity():
             return
         where = f"put the extracted {self.base_folder} folder from {self.url} in {os.path.abspath(self.root)}"
-        if self.url.startswith(("http:", "https:")) and not _download.reachable(self.url):
-            raise RuntimeError(f"Could not download {type(self).__name__} ({self.url} not reachable). Offline? {where}")
-        os.makedirs(self.root, exist_ok=True)
         archive = os.path.join(self.root, self.filename)
+        have = os.path.isfile(archive) and _download.md5sum(archive) == self.tgz_md5  # fetched before: no network
+        if not have and self.url.startswith(("http:", "https:")) and not _download.reachable(self.url):
+            raise RuntimeError(f"Could not download {type(self).__name__} ({self.url} not reachable). Offline? {where}")
         try:
-            if not (os.path.isfile(archive) and _download.md5sum(archive) == self.tgz_md5):
+            if not have:
+                os.makedirs(self.root, exist_ok=True)
                 _download.fetch(self.url, archive, self.tgz_md5)
             unpack_batches(archive, self.root, self.base_folder)
         except (OSError, RuntimeError, urllib.error.URLError, EOFError, tarfile.TarError) as e:

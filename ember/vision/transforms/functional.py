@@ -403,13 +403,17 @@ def _rotation_map(angle: float, center, w: int, h: int) -> tuple:
 
 
 def _expanded_size(m: tuple, w: int, h: int) -> tuple:
-    """The integer (width, height) that holds the whole rotated image (differences under 1e-4 ignored)."""
-    corners = np.array([[-0.5 * w, -0.5 * h], [-0.5 * w, 0.5 * h], [0.5 * w, 0.5 * h], [0.5 * w, -0.5 * h]])
-    xs = m[0] * corners[:, 0] + m[1] * corners[:, 1] + m[2] + 0.5 * w
-    ys = m[3] * corners[:, 0] + m[4] * corners[:, 1] + m[5] + 0.5 * h
+    """The integer (width, height) that holds the whole rotated image. Worked out in float32 with differences
+    under 1e-4 ignored, as torchvision does for tensors (in float64, 30000 * 1e-4 rounds up past 3 and a
+    quarter turn would grow by a pixel)."""
+    f = np.float32
+    corners = np.array([[-0.5 * w, -0.5 * h], [-0.5 * w, 0.5 * h], [0.5 * w, 0.5 * h], [0.5 * w, -0.5 * h]], f)
+    xs = f(m[0]) * corners[:, 0] + f(m[1]) * corners[:, 1] + f(m[2]) + f(0.5 * w)
+    ys = f(m[3]) * corners[:, 0] + f(m[4]) * corners[:, 1] + f(m[5]) + f(0.5 * h)
+    tol = f(1e-4)
     size = []
     for v in (xs, ys):
-        low, high = np.trunc(v.min() / 1e-4) * 1e-4, np.trunc(v.max() / 1e-4) * 1e-4
+        low, high = np.trunc(v.min() / tol) * tol, np.trunc(v.max() / tol) * tol
         size.append(int(np.ceil(high) - np.floor(low)))
     return size[0], size[1]
 
@@ -417,8 +421,9 @@ def _expanded_size(m: tuple, w: int, h: int) -> tuple:
 def _rotate_tensor(img: Tensor, angle: float, interpolation, expand: bool, center, fill) -> Tensor:
     """rotate for a (..., C, H, W) tensor: every output pixel centre mapped back into the input and sampled
     (nearest or bilinear, zeros outside); with fill, outside pixels take it instead."""
-    from ... import no_grad
+    from ... import _dtype as dt
     from ...nn import functional as nnf
+    from ...ops.shape import cat
 
     if interpolation not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
         raise ValueError(f"Interpolation mode '{interpolation.value}' is unsupported with Tensor input")
@@ -434,7 +439,6 @@ def _rotate_tensor(img: Tensor, angle: float, interpolation, expand: bool, cente
     m = _rotation_map(angle, center, w, h)
     ow, oh = _expanded_size(m, w, h) if expand else (w, h)
     work = a.dtype if a.dtype.kind == "f" else np.dtype(np.float32)
-    f = work.type
     # pixel centres of the output, from its centre; the map scaled to grid units (the input's half sizes)
     xs = np.linspace(-0.5 * ow + 0.5, 0.5 * ow - 0.5, ow, dtype=work)
     ys = np.linspace(-0.5 * oh + 0.5, 0.5 * oh - 0.5, oh, dtype=work)
@@ -444,29 +448,26 @@ def _rotate_tensor(img: Tensor, angle: float, interpolation, expand: bool, cente
         [np.broadcast_to(xs, (oh, ow)), np.broadcast_to(ys[:, None], (oh, ow)), np.ones((oh, ow), work)], -1
     )
     grid = (base.reshape(-1, 3) @ theta).reshape(1, oh, ow, 2)
-    planes = a.reshape(-1, c, h, w).astype(work)
+    # tensor ops from here on, so a rotated float image keeps its gradient as in torchvision
+    planes = img.reshape(-1, c, h, w)
+    if planes._data.dtype != work:
+        planes = planes.to(dt.from_numpy_dtype(work))
     n = planes.shape[0]
     if fill is not None:  # a channel of ones says how much of each output pixel came from inside the image
-        planes = np.concatenate([planes, np.ones((n, 1, h, w), work)], 1)
+        planes = cat([planes, planes.new_ones((n, 1, h, w))], 1)
+    grid = Tensor._wrap(np.ascontiguousarray(np.broadcast_to(grid, (n, oh, ow, 2))))
     mode = interpolation.value
-    with no_grad():
-        out = nnf.grid_sample(
-            Tensor._wrap(planes),
-            Tensor._wrap(np.ascontiguousarray(np.broadcast_to(grid, (n, oh, ow, 2)))),
-            mode=mode,
-            padding_mode="zeros",
-            align_corners=False,
-        )._data
+    out = nnf.grid_sample(planes, grid, mode=mode, padding_mode="zeros", align_corners=False)
     if fill is not None:
         inside, out = out[:, -1:], out[:, :-1]
-        values = np.array(fill if isinstance(fill, (list, tuple)) else [fill], dtype=work).reshape(1, -1, 1, 1)
+        values = Tensor._wrap(np.array(fill if isinstance(fill, (list, tuple)) else [fill], work).reshape(1, -1, 1, 1))
         if mode == "nearest":
-            out = np.where(inside < f(0.5), values, out)
+            out = values.expand(out.shape).where(inside < 0.5, out)
         else:
-            out = out * inside + (f(1) - inside) * values
+            out = out * inside + (1 - inside) * values
     if a.dtype.kind != "f":
-        out = np.round(out)
-    return Tensor._wrap(out.astype(a.dtype).reshape(tuple(lead) + (c, oh, ow)))
+        out = out.round().to(img.dtype)
+    return out.reshape(tuple(lead) + (c, oh, ow))
 
 
 # The weights of R, G and B in an image's grey level (luma), for tensors and arrays alike.
