@@ -439,8 +439,14 @@ class _Unpickler(pickle._Unpickler):
                     f"storage holding only {storage.size} elements; the file is corrupted"
                 )
         item = storage.itemsize
-        arr = np.lib.stride_tricks.as_strided(
-            storage[offset:] if count else storage[:0], shape=size, strides=tuple(s * item for s in stride)
+        # a view whose base is the storage itself, so storage_offset() and aliasing survive (as_strided's base
+        # is a wrapper object, and a re-save would then write each view as a storage of its own)
+        arr = np.ndarray(
+            size,
+            storage.dtype,
+            buffer=storage,
+            offset=offset * item if count else 0,
+            strides=tuple(s * item for s in stride),
         )
         return Tensor._wrap(arr)
 
@@ -503,7 +509,12 @@ class _ArchiveReader:
         self.prefix = prefix
         self.map_location = map_location
         self.cache: dict[str, np.ndarray] = {}
-        order = zf.read(prefix + "byteorder") if prefix + "byteorder" in zf.NameToInfo else b"little"
+        try:
+            order = zf.read(prefix + "byteorder") if prefix + "byteorder" in zf.NameToInfo else b"little"
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise RuntimeError(
+                f"ember.load: cannot read the byteorder record ({_reason(e)}); the file is corrupted"
+            ) from None
         if order not in (b"little", b"big"):
             raise RuntimeError(f"ember.load: unknown byte order {order!r} in the checkpoint")
         self.big_endian = order == b"big"
@@ -521,10 +532,10 @@ class _ArchiveReader:
         if info is None:
             raise RuntimeError(f"ember.load: the checkpoint has no record '{name}' (the file is incomplete)")
         need = numel * dtype.itemsize
-        if info.file_size < need:
+        if info.file_size != need:  # torch requires the exact size: a longer record means a changed type name
             raise RuntimeError(
-                f"ember.load: record '{name}' holds {info.file_size} bytes but its storage needs {need} "
-                f"({numel} x {dtype.name}); the file is truncated or corrupted"
+                f"ember.load: record '{name}' holds {info.file_size} bytes but its storage needs exactly {need} "
+                f"({numel} x {dtype.name}); the file is corrupted"
             )
         buf = bytearray(need)
         with self.zf.open(info) as r:
@@ -585,13 +596,32 @@ def _open_archive(fileobj, name: str) -> zipfile.ZipFile:
 
 
 def _find_prefix(zf: zipfile.ZipFile, name: str) -> str:
-    for n in zf.namelist():
-        parts = n.split("/")
-        if len(parts) == 2 and parts[1] == "data.pkl":
-            return parts[0] + "/"
-    if "data.pkl" in zf.NameToInfo:
-        return ""
-    raise RuntimeError(f"ember.load: {name} is a zip file but has no data.pkl record (not a checkpoint)")
+    """The folder holding the checkpoint's records. An archive that two readers could read differently is
+    refused: two records of one name (Python's zipfile reads the last, torch the first), more than one
+    data.pkl, or records outside the checkpoint's folder."""
+    names = zf.namelist()
+    seen = set()
+    for n in names:
+        if n in seen:
+            raise RuntimeError(f"ember.load: {name} holds two records named '{n}'; refusing an ambiguous archive")
+        seen.add(n)
+    pickles = [n for n in names if n == "data.pkl" or (n.count("/") == 1 and n.endswith("/data.pkl"))]
+    if not pickles:
+        raise RuntimeError(f"ember.load: {name} is a zip file but has no data.pkl record (not a checkpoint)")
+    if len(pickles) > 1:
+        raise RuntimeError(f"ember.load: {name} holds {len(pickles)} data.pkl records; refusing an ambiguous archive")
+    prefix = pickles[0][: -len("data.pkl")]
+    stray = [n for n in names if not n.startswith(prefix)]
+    if prefix and stray:
+        raise RuntimeError(
+            f"ember.load: {name} holds '{stray[0]}' outside its checkpoint folder '{prefix}'; refusing an ambiguous archive"
+        )
+    return prefix
+
+
+def _reason(e: BaseException) -> str:
+    """An exception as a short reason that always names something."""
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
 def _validate_map_location(map_location) -> None:
@@ -635,15 +665,19 @@ def _load_from(fileobj, name: str, map_location):
         reader = _ArchiveReader(zf, prefix, map_location)
         try:
             data = zf.read(prefix + "data.pkl")
-        except (zipfile.BadZipFile, OSError, EOFError) as e:
-            raise RuntimeError(f"ember.load: cannot read data.pkl ({e}); the file is corrupted") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise RuntimeError(
+                f"ember.load: cannot read {prefix}data.pkl of {name} ({_reason(e)}); the file is corrupted"
+            ) from None
         unpickler = _Unpickler(io.BytesIO(data), reader)
         try:
             return unpickler.load()
-        except (pickle.UnpicklingError, RuntimeError, TypeError):
+        except (pickle.UnpicklingError, RuntimeError):
             raise
-        except zipfile.BadZipFile as e:
-            raise RuntimeError(f"ember.load: {e}; the file is corrupted") from None
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise RuntimeError(
+                f"ember.load: cannot read a record of {name} ({_reason(e)}); the file is corrupted"
+            ) from None
         except Exception as e:  # noqa: BLE001 - any other failure means a malformed pickle
             raise pickle.UnpicklingError(f"ember.load: malformed checkpoint ({type(e).__name__}: {e})") from None
 

@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import sys
+import warnings
 import zipfile
 from collections import OrderedDict
 
@@ -449,8 +450,11 @@ def test_malformed_tensor_records_are_refused(tmp_path):
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
         pkl = zf.read("archive/data.pkl")
     # the storage record holds fewer bytes than the tensor claims
-    with pytest.raises(RuntimeError, match="holds 8 bytes but its storage needs 24"):
+    with pytest.raises(RuntimeError, match="holds 8 bytes but its storage needs exactly 24"):
         _load_pickle(tmp_path, pkl, {"0": np.arange(2.0, dtype=np.float32).tobytes()})
+    # more bytes than the tensor claims (a changed type name would reinterpret them): torch refuses too
+    with pytest.raises(RuntimeError, match="holds 32 bytes but its storage needs exactly 24"):
+        _load_pickle(tmp_path, pkl, {"0": np.arange(8.0, dtype=np.float32).tobytes()})
     # a missing storage record
     with pytest.raises(RuntimeError, match="no record 'archive/data/0'"):
         _load_pickle(tmp_path, pkl, {})
@@ -536,3 +540,64 @@ def test_safetensors_missing_package_message(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "safetensors", None)
     with pytest.raises(ImportError, match="optional 'safetensors' package"):
         ember.save({"a": ember.ones(1)}, tmp_path / "x.safetensors")
+
+
+def _rewritten(src, dst, edit) -> None:
+    """dst: the zip at src with its (name, bytes) records passed through edit."""
+    with zipfile.ZipFile(src) as zin:
+        items = [(i.filename, zin.read(i.filename)) for i in zin.infolist()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about duplicate names, which is the point
+        with zipfile.ZipFile(dst, "w") as z:
+            for name, data in edit(items):
+                z.writestr(name, data)
+
+
+def test_archives_that_two_readers_could_read_differently_are_refused(tmp_path):
+    torch.save({"w": torch.arange(6, dtype=torch.float32)}, tmp_path / "base.pt")
+    nines = np.full(6, 9, np.float32).tobytes()
+    cases = {
+        # a second record of the same name: torch reads the first, Python's zipfile the last
+        "two records named": lambda items: items + [(n, nines) for n, _ in items if n.endswith("data/0")],
+        # a second data.pkl, first in the archive, with its own storage
+        "2 data.pkl records": lambda items: [("aaa/data.pkl", items[0][1]), ("aaa/data/0", nines)] + items,
+        # a record outside the checkpoint's folder
+        "outside its checkpoint folder": lambda items: items + [("elsewhere/data/0", nines)],
+    }
+    for message, edit in cases.items():
+        _rewritten(tmp_path / "base.pt", tmp_path / "bad.pt", edit)
+        with pytest.raises(RuntimeError, match=message):
+            ember.load(tmp_path / "bad.pt")
+
+
+def test_views_loaded_from_a_torch_file_keep_their_offsets_and_aliasing(tmp_path):
+    a = torch.arange(20, dtype=torch.float32).reshape(4, 5)
+    torch.save({"a": a, "v": a.view(-1)[5:12], "t": a.t()}, tmp_path / "views.pt")
+    loaded = ember.load(tmp_path / "views.pt")
+    assert [loaded[k].storage_offset() for k in "avt"] == [0, 5, 0]
+    loaded["a"][1, 0] = 100.0
+    assert loaded["v"][0].item() == 100.0 and loaded["t"][0, 1].item() == 100.0
+    ember.save(loaded, tmp_path / "again.pt")  # one storage, as torch wrote it
+    names = zipfile.ZipFile(tmp_path / "again.pt").namelist()
+    assert [n for n in names if "/data/" in n] == ["archive/data/0"]
+    back = torch.load(tmp_path / "again.pt")
+    assert (
+        back["v"].storage_offset() == 5
+        and back["v"].untyped_storage().data_ptr() == back["a"].untyped_storage().data_ptr()
+    )
+
+
+def test_a_record_that_cannot_be_read_gets_one_line_naming_the_file(tmp_path):
+    ember.save({"w": ember.arange(6.0)}, tmp_path / "ok.pt")
+    raw = bytearray((tmp_path / "ok.pt").read_bytes())
+    at = raw.find(b"little")  # the byteorder record's bytes: its CRC no longer matches
+    raw[at : at + 6] = b"LITTLE"
+    (tmp_path / "bad.pt").write_bytes(bytes(raw))
+    with pytest.raises(RuntimeError, match="cannot read the byteorder record .*BadZipFile"):
+        ember.load(tmp_path / "bad.pt")
+
+
+def test_a_call_with_the_wrong_arguments_is_a_malformed_checkpoint_not_a_type_error(tmp_path):
+    too_few = b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n)R."
+    with pytest.raises(pickle.UnpicklingError, match=r"malformed checkpoint \(TypeError: .*_rebuild_tensor_v2"):
+        _load_pickle(tmp_path, too_few)
