@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import importlib
 import io
+import json
 import os
 import pickle
 import secrets
@@ -710,8 +711,47 @@ def save_safetensors(tensors: dict, path, metadata: dict[str, str] | None = None
     write_atomic(os.fspath(path), lambda fh: fh.write(blob))
 
 
+# safetensors' dtype codes for the dtypes ember has; any other (BF16, F8_*, U16-U64, complex) is refused
+_SAFETENSORS_DTYPES = {"F64", "F32", "F16", "I64", "I32", "I16", "I8", "U8", "BOOL"}
+_SAFETENSORS_MAX_HEADER = 100 << 20  # the limit the safetensors format itself sets
+
+
+def _safetensors_header(path: str) -> dict:
+    """The JSON header of a .safetensors file, checked before any tensor is read: its length fits the file
+    and every tensor's dtype is one ember has."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        n = int.from_bytes(head, "little") if len(head) == 8 else -1
+        if n < 2 or n > min(size - 8, _SAFETENSORS_MAX_HEADER):
+            raise RuntimeError(
+                f"ember.load: {path!r} is not a valid .safetensors file (header length {n} in a file of {size} bytes)"
+            )
+        try:
+            header = json.loads(fh.read(n))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise RuntimeError(f"ember.load: {path!r} has a malformed .safetensors header ({_reason(e)})") from None
+    if not isinstance(header, dict):
+        raise RuntimeError(f"ember.load: {path!r} has a malformed .safetensors header (not a JSON object)")
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        code = entry.get("dtype") if isinstance(entry, dict) else None
+        if code not in _SAFETENSORS_DTYPES:
+            raise RuntimeError(
+                f"ember.load: {path!r} holds tensor {name!r} of dtype {code}, which ember does not support "
+                f"(it has {', '.join(sorted(_SAFETENSORS_DTYPES))})"
+            )
+    return header
+
+
 def load_safetensors(path) -> dict[str, Tensor]:
     """Load a .safetensors file as a dict of name -> tensor."""
     st = _safetensors_numpy()
-    arrays = st.load_file(os.fspath(path))
+    path = os.fspath(path)
+    _safetensors_header(path)
+    try:
+        arrays = st.load_file(path)
+    except Exception as e:  # noqa: BLE001 - the library's own error types, wrapped with the file's name
+        raise RuntimeError(f"ember.load: cannot read {path!r} as .safetensors ({_reason(e)})") from None
     return {k: Tensor._wrap(np.array(v, copy=True)) for k, v in arrays.items()}

@@ -601,3 +601,31 @@ def test_a_call_with_the_wrong_arguments_is_a_malformed_checkpoint_not_a_type_er
     too_few = b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n)R."
     with pytest.raises(pickle.UnpicklingError, match=r"malformed checkpoint \(TypeError: .*_rebuild_tensor_v2"):
         _load_pickle(tmp_path, too_few)
+
+
+@pytest.mark.parametrize(
+    "dtype", [torch.bfloat16, torch.uint16, torch.uint32, torch.uint64, torch.complex64, torch.float8_e4m3fn]
+)
+def test_safetensors_dtypes_ember_lacks_are_refused_at_load_by_name(tmp_path, dtype):
+    pytest.importorskip("safetensors")
+    from safetensors.torch import save_file
+
+    save_file({"a": torch.zeros(3, dtype=dtype), "b": torch.ones(2)}, str(tmp_path / "x.safetensors"))
+    with pytest.raises(RuntimeError, match=r"holds tensor 'a' of dtype \w+, which ember does not support"):
+        ember.load(tmp_path / "x.safetensors")
+
+
+def test_broken_safetensors_files_get_one_line_naming_the_file(tmp_path):
+    pytest.importorskip("safetensors")
+    ember.save({"a": ember.ones(4)}, tmp_path / "ok.safetensors")
+    whole = (tmp_path / "ok.safetensors").read_bytes()
+    cases = {
+        "cut.safetensors": (whole[:20], "not a valid .safetensors file"),
+        "huge.safetensors": (b"\xff" * 8 + b"{}", "not a valid .safetensors file"),
+        "json.safetensors": ((9).to_bytes(8, "little") + b"{not json", "malformed .safetensors header"),
+        "short.safetensors": (whole[:-4], "cannot read .*short.safetensors.* as .safetensors"),
+    }
+    for name, (blob, message) in cases.items():
+        (tmp_path / name).write_bytes(blob)
+        with pytest.raises(RuntimeError, match=message):
+            ember.load(tmp_path / name)
