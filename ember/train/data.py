@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import math
 import os
+import re
 
 import numpy as np
 
@@ -244,6 +245,11 @@ class CsvTable:
 def _csv_splits(path: str, cfg: RunConfig):
     table = read_csv(path, cfg.data.target)
     class_names = sorted(set(table.labels), key=_label_sort_key)
+    if len(class_names) < 2:
+        raise ConfigError(
+            f"{path}: every row has the label {class_names[0]!r} in column {table.target_name!r}; a classifier "
+            "needs at least two classes (is --target the right column?)"
+        )
     index = {label: k for k, label in enumerate(class_names)}
     y = np.array([index[label] for label in table.labels], dtype=np.int64)
     if len(y) < 2:
@@ -259,12 +265,49 @@ def _label_sort_key(label: str):
     return (0, number, label) if number is not None else (1, 0.0, label)
 
 
+# A number as a CSV cell may write it: ASCII digits, an optional sign, point and exponent. Python's float()
+# also takes "1_000", "inf" and other scripts' digits, none of which a data file should mean silently.
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _as_number(cell: str) -> float | None:
-    try:
-        value = float(cell)
-    except ValueError:
+    """The cell's value when it is a plain decimal number with a finite value, else None."""
+    if not _DECIMAL.fullmatch(cell):
         return None
+    value = float(cell)
     return value if math.isfinite(value) else None
+
+
+def feature_value(cell: str, where: str, hint: str) -> float:
+    """A feature cell's value, or a ConfigError saying where and why: not a plain finite decimal number, or
+    beyond float32's range (it would become inf)."""
+    value = _as_number(cell)
+    if value is None:
+        what = "an empty cell" if cell == "" else f"{cell!r} is not a finite decimal number"
+        raise ConfigError(f"{where}: {what}; feature columns must be numeric (encode or drop that column, or {hint})")
+    if abs(value) > _FLOAT32_MAX:
+        raise ConfigError(f"{where}: {cell} is beyond float32's range (+-{_FLOAT32_MAX:.4g}); rescale that column")
+    return value
+
+
+def _column_words(names: list[str], c: int) -> str:
+    """How a message names column c: by its header name, or by number when it has none."""
+    return f"column {names[c]!r}" if names[c] else f"the unnamed column {c} (0-based)"
+
+
+def numbers_the_columns(cells: list[str]) -> bool:
+    """Whether a row reads 0, 1, ..., or 1, 2, ...: the header a table library writes for unnamed columns."""
+    return cells in ([str(i) for i in range(len(cells))], [str(i + 1) for i in range(len(cells))])
+
+
+def _normal_label(cell: str) -> str:
+    """A label as one class name whatever its spelling: numeric labels by value ("1", "1.0" and "01" are
+    the class "1"; "0.50" is "0.5"), others as written."""
+    value = _as_number(cell)
+    if value is None:
+        return cell
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def _delimiter(first_line: str) -> str:
@@ -302,27 +345,34 @@ def read_csv(path: str, target: str = "", has_header: bool | None = None) -> Csv
         raise ConfigError(f"{path}: found {width} column; need at least one feature column and a label column")
     col = _target_column(path, target, names, has_header)
     feature_cols = [c for c in range(width) if c != col]
+    for line, row in body:
+        if len(row) != width:
+            raise ConfigError(f"{path}, row {line}: has {len(row)} cells but the first row has {width}")
+    for c in range(width):
+        if all(row[c] == "" for _, row in body):
+            raise ConfigError(
+                f"{path}: {_column_words(names, c)} is empty in every row (a delimiter at the end of each line?); "
+                "remove it, or choose the label column with --target"
+            )
     features = np.empty((len(body), len(feature_cols)), dtype=np.float32)
     labels = []
     for r, (line, row) in enumerate(body):
-        if len(row) != width:
-            raise ConfigError(f"{path}, row {line}: has {len(row)} cells but the first row has {width}")
-        labels.append(row[col])
+        if row[col] == "":
+            raise ConfigError(f"{path}, row {line}, column {names[col]!r}: the label cell is empty")
+        labels.append(_normal_label(row[col]))
         for j, c in enumerate(feature_cols):
-            value = _as_number(row[c])
-            if value is None:
-                what = "an empty cell" if row[c] == "" else f"{row[c]!r} is not a finite number"
-                raise ConfigError(
-                    f"{path}, row {line}, column {names[c]!r}: {what}; feature columns must be numeric "
-                    f"(encode or drop that column, or choose the label column with --target)"
-                )
-            features[r, j] = value
+            features[r, j] = feature_value(
+                row[c], f"{path}, row {line}, column {names[c]!r}", "choose the label column with --target"
+            )
     return CsvTable(features, labels, [names[c] for c in feature_cols], names[col], has_header)
 
 
 def _detect_header(rows) -> bool:
-    """The first row is a header when one of its cells is text above a number, or every cell of it is text."""
+    """The first row is a header when one of its cells is text above a number, every cell of it is text, or
+    it numbers the columns (0, 1, ..., or 1, 2, ..., as a table library writes unnamed columns)."""
     first = rows[0][1]
+    if numbers_the_columns(first):
+        return True
     if len(rows) == 1:
         return all(_as_number(c) is None for c in first)
     second = rows[1][1]

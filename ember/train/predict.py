@@ -164,7 +164,7 @@ def read_idx_images(path: str, shape: tuple[int, int]) -> np.ndarray:
 
 def read_csv_rows(path: str, spec: InputInfo) -> tuple[list[str], np.ndarray]:
     """Rows of a CSV file as raw feature rows; a header row is skipped and a label column, if present, dropped."""
-    from .data import _as_number, _delimiter
+    from .data import _as_number, _delimiter, feature_value, numbers_the_columns
 
     with open(path, newline="", encoding="utf-8-sig") as f:
         first = f.readline()
@@ -174,7 +174,7 @@ def read_csv_rows(path: str, spec: InputInfo) -> tuple[list[str], np.ndarray]:
     if not rows:
         raise ConfigError(f"{path}: the file is empty")
     header = None
-    if all(_as_number(c) is None for c in rows[0][1]):
+    if all(_as_number(c) is None for c in rows[0][1]) or numbers_the_columns(rows[0][1]):
         header, rows = rows[0][1], rows[1:]
     if not rows:
         raise ConfigError(f"{path}: no data rows (only a header)")
@@ -186,11 +186,8 @@ def read_csv_rows(path: str, spec: InputInfo) -> tuple[list[str], np.ndarray]:
             raise ConfigError(f"{path}, row {line}: has {len(row)} cells but the first row has {width}")
         cells = [c for j, c in enumerate(row) if j != drop]
         for j, cell in enumerate(cells):
-            value = _as_number(cell)
-            if value is None:
-                column = header[j if drop is None or j < drop else j + 1] if header else str(j)
-                raise ConfigError(f"{path}, row {line}, column {column!r}: {cell!r} is not a finite number")
-            out[r, j] = value
+            column = header[j if drop is None or j < drop else j + 1] if header else str(j)
+            out[r, j] = feature_value(cell, f"{path}, row {line}, column {column!r}", "drop it from the file")
         names.append(f"{path}:{line}")
     return names, out
 

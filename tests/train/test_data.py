@@ -174,7 +174,7 @@ def test_csv_target_by_name_and_by_index(write_csv):
         np.testing.assert_array_equal(table.features, [[1, 2], [3, 4], [5, 6], [7, 8]])
         assert table.has_header and table.target_name == "label"
     # by default the last column is the label, so the text column `label` is then a (bad) feature
-    with pytest.raises(ConfigError, match="row 2, column 'label': 'yes' is not a finite number"):
+    with pytest.raises(ConfigError, match="row 2, column 'label': 'yes' is not a finite decimal number"):
         read_csv(path)
 
 
@@ -210,7 +210,7 @@ def test_csv_non_numeric_cell_names_file_row_column_and_cell(write_csv):
     path = write_csv("a,b,label\n1,2,x\n3,oops,y\n")
     with pytest.raises(ConfigError) as info:
         load_data(cfg_with(data__name=path))
-    assert str(info.value).startswith(f"{path}, row 3, column 'b': 'oops' is not a finite number")
+    assert str(info.value).startswith(f"{path}, row 3, column 'b': 'oops' is not a finite decimal number")
 
 
 def test_csv_empty_cell_and_ragged_row(write_csv):
@@ -239,3 +239,38 @@ def test_csv_empty_and_header_only_files(write_csv):
         read_csv(write_csv("", "empty.csv"))
     with pytest.raises(ConfigError, match="no data rows"):
         read_csv(write_csv("a,b,label", "header.csv"))
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        # a delimiter at the end of every line: the empty last column would be the label (one class "")
+        ("a,b,label,\n1,2,x,\n3,4,y,\n", r"the unnamed column 3 \(0-based\) is empty in every row"),
+        ("1,2,x,\n3,4,y,\n", "column '3' is empty in every row"),
+        ("a,b,label\n1,2,x\n3,4,\n5,6,y\n", "row 3, column 'label': the label cell is empty"),
+        ("a,b,label\n1,2,x\n3,4,x\n", "every row has the label 'x' in column 'label'; a classifier needs at least two"),
+        ("a,b,label\n1_000,2,x\n3,4,y\n", "'1_000' is not a finite decimal number"),
+        ("a,b,label\n\u0661,2,x\n3,4,y\n", "is not a finite decimal number"),
+        ("a,b,label\n1e39,2,x\n3,4,y\n", "1e39 is beyond float32's range"),
+        ("a,b,label\ninf,2,x\n3,4,y\n", "'inf' is not a finite decimal number"),
+    ],
+)
+def test_csv_files_that_would_train_on_something_else_are_refused(write_csv, text, message):
+    from ember.train.config import RunConfig
+
+    cfg = RunConfig()
+    cfg.data.name = write_csv(text)
+    with pytest.raises(ConfigError, match=message):
+        load_data(cfg)
+
+
+def test_csv_labels_are_one_class_however_a_number_is_written(write_csv):
+    path = write_csv("a,label\n1,1\n2,1.0\n3,01\n4,2\n5,0.50\n6,.5\n")
+    assert read_csv(path).labels == ["1", "1", "1", "2", "0.5", "0.5"]
+
+
+def test_a_first_row_numbering_the_columns_is_a_header(write_csv):
+    table = read_csv(write_csv("0,1,2\n5.5,6.5,1\n7.5,8.5,0\n"))
+    assert table.has_header and table.feature_names == ["0", "1"] and len(table.labels) == 2
+    table = read_csv(write_csv("1,2,3\n5.5,6.5,1\n7.5,8.5,0\n", "b.csv"))
+    assert table.has_header and table.target_name == "3"
