@@ -150,6 +150,9 @@ def _handler(name: str, command):
         except (workflow.ConfigError, workflow.CheckpointError) as e:
             print(f"ember {name}: error: {e}", file=sys.stderr)
             return 2
+        except workflow.TrainingDiverged as e:  # the settings were valid; the run failed
+            print(f"ember {name}: error: {e}", file=sys.stderr)
+            return 1
 
     return run
 

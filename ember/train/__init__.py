@@ -19,6 +19,7 @@ _LAZY = {
     "build_scheduler": "model",
     "fit": "trainer",
     "FitResult": "trainer",
+    "TrainingDiverged": "trainer",
     "evaluate_run": "evaluate",
     "EvalResult": "evaluate",
     "predict_files": "predict",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 from typing import Any
 
@@ -94,7 +95,13 @@ class RunConfig:
         _check(d.limit >= 0, "data.limit must be >= 0", d.limit)
         _check(all(h > 0 for h in m.hidden), "model.hidden sizes must be positive", m.hidden)
         _check(0.0 <= m.dropout < 1.0, "model.dropout must be in [0, 1)", m.dropout)
+        for section, name in (("data", "val_fraction"), ("data", "test_fraction"), ("model", "dropout")) + tuple(
+            ("train", k) for k in ("lr", "momentum", "weight_decay", "gamma")
+        ):
+            value = getattr(getattr(self, section), name)
+            _check(math.isfinite(value), f"{section}.{name} must be a finite number", value)
         _check(t.lr > 0, "train.lr must be positive", t.lr)
+        _check(t.gamma > 0, "train.gamma must be positive", t.gamma)
         _check(t.epochs > 0, "train.epochs must be positive", t.epochs)
         _check(t.batch_size > 0, "train.batch_size must be positive", t.batch_size)
         for key in ("momentum", "weight_decay", "patience", "checkpoint_every", "keep"):
@@ -147,10 +154,13 @@ def _convert(value: Any, current: Any, key: str, source: str) -> Any:
         if isinstance(current, float):
             if isinstance(value, bool):
                 raise ValueError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # "inf", "nan", "1e400", and TOML's inf and nan
+                raise ValueError
+            return number
         return str(value)
     except (TypeError, ValueError):
-        kind = "a list of integers" if isinstance(current, list) else type(current).__name__
+        kind = {list: "a list of integers", float: "a finite number"}.get(type(current), type(current).__name__)
         raise ConfigError(f"{source}: {key} must be {kind}, got {value!r}") from None
 
 

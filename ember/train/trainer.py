@@ -37,6 +37,10 @@ from .run_dir import RunDir, read_jsonl, write_json_atomic
 CRASH_ENV = "EMBER_TRAIN_CRASH_AT"
 
 
+class TrainingDiverged(RuntimeError):
+    """The loss or the weights stopped being finite numbers; the message says where and what to change."""
+
+
 @dataclasses.dataclass
 class FitResult:
     """What fit() did: where the run lives, how far it got, and its final numbers."""
@@ -386,9 +390,32 @@ class _Trainer:
                 f"classes; run folder {self.rd.path}"
             )
         t = self.cfg.train
+        if resume:
+            self._refuse_diverged(None)  # a run that diverged before stays stopped
         while self.state.epoch < t.epochs and not self.early.stopped:
             self._run_epoch()
+            self._refuse_diverged(self._epoch_train_loss)
         return self._finish()
+
+    def _refuse_diverged(self, train_loss) -> None:
+        """Stop with TrainingDiverged when the last epoch's training loss or any weight is not finite: the
+        checkpoints stay as they are, and model.pt is never written with such weights."""
+        bad = sum(int(np.count_nonzero(~np.isfinite(p.detach().numpy()))) for p in self.model.parameters())
+        lossy = train_loss is not None and not np.isfinite(train_loss)
+        if not bad and not lossy:
+            return
+        total = sum(p.numel() for p in self.model.parameters())
+        what = [f"the training loss is {train_loss}"] if lossy else []
+        if bad:
+            what.append(f"{bad:,} of {total:,} weights are not finite")
+        if self.doctor is not None:
+            self.doctor.report(self)
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        raise TrainingDiverged(
+            f"training diverged by the end of epoch {self.state.epoch}: {' and '.join(what)}; model.pt was not "
+            f"written (the checkpoints in {self.rd.checkpoints} are kept). Try a lower learning rate "
+            f"(train.lr is {lr:g})"
+        )
 
     def _run_epoch(self) -> None:
         from .. import from_numpy
@@ -432,6 +459,7 @@ class _Trainer:
     def _end_epoch(self, epoch: int, start: float, samples_here: int) -> None:
         s, t = self.state, self.cfg.train
         train_loss = s.loss_sum / s.count if s.count else None
+        self._epoch_train_loss = train_loss
         train_acc = s.correct / s.count if s.count else None
         val_loss, val_acc, _ = evaluate_arrays(self.model, self.loss_fn, self.data.x_val, self.data.y_val)
         lr = float(self.optimizer.param_groups[0]["lr"])  # the rate this epoch trained with

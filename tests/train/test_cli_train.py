@@ -251,7 +251,8 @@ def test_csv_train_and_predict_with_and_without_label_column(flowers_csv, tmp_pa
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--lr", "fast"], "--lr: train.lr must be float, got 'fast'"),
+        (["train", "--lr", "fast"], "--lr: train.lr must be a finite number, got 'fast'"),
+        (["train", "--lr", "inf"], "--lr: train.lr must be a finite number, got 'inf'"),
         (["train", "--data", "digts"], "data.name: unknown data set 'digts' (did you mean 'digits'?)"),
         (["train", "--activation", "relu6"], "model.activation must be one of relu, leaky_relu"),
         (["eval", "nowhere"], "run folder 'nowhere' does not exist"),
@@ -321,3 +322,17 @@ def test_relative_csv_path_is_saved_absolute(flowers_csv, tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path.parent)
     status, out, _ = run_main(capsys, "eval", str(tmp_path / "rel"))
     assert status == 0 and "on test: accuracy" in out
+
+
+def test_a_diverging_run_fails_loudly_and_writes_no_model(capsys, tmp_path):
+    path = str(tmp_path / "diverged")
+    argv = ["train", "--optimizer", "sgd", "--lr", "50", "--momentum", "0.9", "--epochs", "3", "--no-doctor"]
+    status, _, err = run_main(capsys, *argv, "--run-dir", path)
+    assert status == 1
+    assert err.startswith("ember train: error: training diverged by the end of epoch 1: the training loss is nan")
+    assert "Try a lower learning rate (train.lr is 50)" in err and err.count("\n") == 1
+    assert not os.path.exists(os.path.join(path, "model.pt"))
+    assert os.path.exists(os.path.join(path, "checkpoints", "last.pt"))  # kept, to look into
+    status, _, err = run_main(capsys, "train", "--resume", path)  # resuming does not carry on with NaN weights
+    assert status == 1 and "weights are not finite" in err
+    assert not os.path.exists(os.path.join(path, "model.pt"))

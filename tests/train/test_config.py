@@ -62,6 +62,12 @@ def test_file_then_overrides(tmp_path):
         ({"data.val_fraction": 1.0}, "data.val_fraction must be in [0, 1)"),
         ({"model.hidden": [4, 0]}, "model.hidden sizes must be positive"),
         ({"train.keep": -1}, "train.keep must be >= 0"),
+        ({"train.lr": "inf"}, "train.lr must be a finite number, got 'inf'"),
+        ({"train.lr": "1e400"}, "train.lr must be a finite number, got '1e400'"),
+        ({"train.weight_decay": float("inf")}, "train.weight_decay must be a finite number"),
+        ({"train.momentum": "inf"}, "train.momentum must be a finite number"),
+        ({"train.gamma": "nan"}, "train.gamma must be a finite number"),
+        ({"train.gamma": 0}, "train.gamma must be positive"),
     ],
 )
 def test_bad_settings_are_one_line_errors_naming_the_key(overrides, message):
@@ -117,3 +123,10 @@ def test_the_training_guide_lists_every_choice():
     for name in ("ACTIVATIONS", "INITS", "LOSSES", "OPTIMIZERS", "SCHEDULES"):
         for choice in getattr(config, name):
             assert f"`{choice}`" in guide, f"docs/training.md does not mention {name} choice {choice!r}"
+
+
+def test_toml_infinities_and_nans_are_refused(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("[train]\nlr = inf\n")
+    with pytest.raises(ConfigError, match="train.lr must be a finite number"):
+        load_config(path)
