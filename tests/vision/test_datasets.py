@@ -260,3 +260,48 @@ def test_load_digits_tensors():
     assert xa.shape == (1797, 1, 8, 8)
     with pytest.raises(ValueError, match="split must be"):
         datasets.load_digits("val")
+
+
+def _idx_header(code: int, shape) -> bytes:
+    return bytes([0, 0, code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
+
+
+def test_a_gzip_idx_declaring_more_than_the_limit_is_refused_before_inflating(tmp_path, monkeypatch):
+    # 60,000 x 100,000 x 1,000 uint8 pixels declared by a 1 KB file: refused from the header alone
+    huge = tmp_path / "huge-idx3-ubyte.gz"
+    huge.write_bytes(gzip.compress(_idx_header(0x08, (60000, 100000, 1000)) + bytes(1000)))
+    with pytest.raises(
+        IDXFormatError, match=r"needs 6,000,000,000,016 bytes, over ember's limit .*EMBER_MAX_FILE_BYTES"
+    ):
+        read_idx(huge)
+    # a bomb: 4 MB of zeros in a few KB; with the limit at 1 MB it is refused, raised it loads
+    bomb = tmp_path / "bomb-idx3-ubyte.gz"
+    bomb.write_bytes(gzip.compress(_idx_header(0x08, (4, 1000, 1000)) + bytes(4_000_000)))
+    assert bomb.stat().st_size < 10_000
+    monkeypatch.setenv("EMBER_MAX_FILE_BYTES", "1e6")
+    with pytest.raises(IDXFormatError, match="over ember's limit of 1,000,000"):
+        read_idx(bomb)
+    monkeypatch.setenv("EMBER_MAX_FILE_BYTES", "5e6")
+    assert read_idx(bomb).shape == (4, 1000, 1000)
+
+
+def test_idx_dims_whose_product_overflows_int64_are_a_format_error(tmp_path):
+    path = tmp_path / "wide-idx3-ubyte"
+    path.write_bytes(_idx_header(0x0E, (2**32 - 1, 2**32 - 1, 2**32 - 1)) + bytes(64))
+    with pytest.raises(IDXFormatError, match="truncated IDX data"):
+        read_idx(path)
+    gz = tmp_path / "wide-idx3-ubyte.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    with pytest.raises(IDXFormatError, match="over ember's limit"):
+        read_idx(gz)
+
+
+def test_gzip_idx_with_trailing_data_or_several_members(tmp_path):
+    body = _idx_header(0x08, (2, 3)) + bytes(range(6))
+    two = tmp_path / "two-idx2-ubyte.gz"
+    two.write_bytes(gzip.compress(body[:5]) + gzip.compress(body[5:]))  # members one after another
+    np.testing.assert_array_equal(read_idx(two), np.arange(6).reshape(2, 3))
+    extra = tmp_path / "extra-idx2-ubyte.gz"
+    extra.write_bytes(gzip.compress(body + b"\x00\x01"))
+    with pytest.raises(IDXFormatError, match="unexpected trailing bytes"):
+        read_idx(extra)

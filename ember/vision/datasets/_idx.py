@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
+import math
 import os
 import zlib
 
 import numpy as np
+
+from ..._limits import max_file_bytes, too_big
 
 # type code -> big-endian element type
 _IDX_TYPES = {
@@ -24,15 +26,47 @@ class IDXFormatError(ValueError):
 
 
 def _read_bytes(path: str) -> bytes:
-    """The file's content, decompressed when it is gzip."""
+    """The file's content, decompressed when it is gzip: only as far as its IDX header says it reaches (plus
+    one byte, to notice trailing data), and never past the file-size limit."""
     with open(path, "rb") as f:
         raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as e:
-            raise IDXFormatError(f"{path}: corrupt or truncated gzip data ({e})") from None
-    return raw
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        head = _inflate(raw, 4 + 4 * 255)  # the longest IDX header
+        need = _declared_size(head)
+        limit = max_file_bytes()
+        if need is not None and need > limit:
+            raise IDXFormatError(f"{path}: {too_big('the decompressed IDX data', need)}")
+        return _inflate(raw, (need if need is not None else limit) + 1)
+    except (EOFError, OSError, zlib.error) as e:
+        raise IDXFormatError(f"{path}: corrupt or truncated gzip data ({e})") from None
+
+
+def _inflate(raw: bytes, most: int) -> bytes:
+    """The first `most` bytes (or fewer, if it ends) of gzip data, members one after another."""
+    out = bytearray()
+    data = raw
+    while data and len(out) < most:
+        d = zlib.decompressobj(31)
+        out += d.decompress(data, most - len(out))
+        while not d.eof and d.unconsumed_tail and len(out) < most:
+            out += d.decompress(d.unconsumed_tail, most - len(out))
+        if len(out) >= most:
+            break
+        if not d.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        data = d.unused_data
+    return bytes(out[:most])
+
+
+def _declared_size(head: bytes) -> int | None:
+    """The total size an IDX header declares (header and data), or None when the header is unreadable."""
+    if len(head) < 4 or head[2] not in _IDX_TYPES or len(head) < 4 + 4 * head[3]:
+        return None
+    ndim = head[3]
+    shape = np.frombuffer(head, dtype=">u4", count=ndim, offset=4)
+    return 4 + 4 * ndim + math.prod(int(d) for d in shape) * _IDX_TYPES[head[2]].itemsize
 
 
 def parse_idx(raw: bytes, name: str = "<bytes>", expect_ndim: int | None = None) -> np.ndarray:
@@ -59,7 +93,7 @@ def parse_idx(raw: bytes, name: str = "<bytes>", expect_ndim: int | None = None)
         )
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _IDX_TYPES[code]
-    need = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    need = header + math.prod(shape) * dtype.itemsize  # Python integers: no overflow, however large the dims
     if len(raw) < need:
         raise IDXFormatError(
             f"{name}: truncated IDX data: shape {shape} needs {need} bytes, file ends at offset {len(raw)}"
