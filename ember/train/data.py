@@ -184,9 +184,26 @@ def _mnist_family(name: str, root: str):
         test_images, test_labels = read_image_file(paths[2]), read_label_file(paths[3])
     except IDXFormatError as e:
         raise ConfigError(f"{name}: {e}") from None
-    for images, labels, path in ((train_images, train_labels, paths[0]), (test_images, test_labels, paths[2])):
+    # the whole data set is checked before the first step, so no mistake surfaces after training
+    classes = len(cls.classes)
+    for images, labels, path, label_path in (
+        (train_images, train_labels, paths[0], paths[1]),
+        (test_images, test_labels, paths[2], paths[3]),
+    ):
         if len(images) != len(labels):
             raise ConfigError(f"{name}: {path} holds {len(images)} images but its labels file holds {len(labels)}")
+        if len(images) == 0:
+            raise ConfigError(f"{name}: {path} holds no images")
+        if labels.size and int(labels.max()) >= classes:
+            at = int(np.argmax(labels >= classes))
+            raise ConfigError(
+                f"{name}: {label_path} gives image {at} the label {int(labels[at])}; {name} has {classes} classes (0-{classes - 1})"
+            )
+    if train_images.shape[1:] != test_images.shape[1:]:
+        raise ConfigError(
+            f"{name}: the training images are {train_images.shape[1]}x{train_images.shape[2]} but the test images "
+            f"({paths[2]}) are {test_images.shape[1]}x{test_images.shape[2]}"
+        )
     rows, cols = train_images.shape[1:]
     x_train = train_images.reshape(len(train_images), -1).astype(np.float32) / np.float32(255)
     x_test = test_images.reshape(len(test_images), -1).astype(np.float32) / np.float32(255)

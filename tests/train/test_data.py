@@ -143,6 +143,36 @@ def test_corrupt_idx_file_is_a_config_error(tmp_path, fake_idx_folder):
         load_data(cfg_with(data__name="mnist", data__root=str(tmp_path)))
 
 
+def test_idx_data_sets_are_checked_whole_before_training(tmp_path, fake_idx_folder):
+    from conftest import idx_bytes
+
+    def broken(edit, message):
+        folder = tmp_path / message[:12].replace(" ", "_")
+        fake_idx_folder(folder)
+        edit(folder)
+        with pytest.raises(ConfigError, match=message):
+            load_data(cfg_with(data__name="mnist", data__root=str(folder)))
+
+    def write(folder, name, array):
+        (folder / name).write_bytes(idx_bytes(array))
+
+    broken(
+        lambda f: write(f, "t10k-labels-idx1-ubyte", np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1], np.uint8)),
+        r"t10k-labels-idx1-ubyte gives image 10 the label 10; mnist has 10 classes \(0-9\)",
+    )
+    broken(
+        lambda f: write(f, "t10k-images-idx3-ubyte", np.zeros((12, 5, 4), np.uint8)),
+        r"the training images are 4x5 but the test images \(.*t10k-images-idx3-ubyte\) are 5x4",
+    )
+    broken(
+        lambda f: (
+            write(f, "t10k-images-idx3-ubyte", np.zeros((0, 4, 5), np.uint8)),
+            write(f, "t10k-labels-idx1-ubyte", np.zeros(0, np.uint8)),
+        ),
+        "t10k-images-idx3-ubyte holds no images",
+    )
+
+
 # ------------------------------------------------------------------------------------------------- CSV
 
 
