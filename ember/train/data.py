@@ -347,6 +347,8 @@ def read_csv(path: str, target: str = "", has_header: bool | None = None) -> Csv
             rows = [(reader.line_num, [c.strip() for c in row]) for row in reader if any(c.strip() for c in row)]
     except OSError as e:
         raise ConfigError(f"cannot read data file {path!r}: {e.strerror or e}") from None
+    except csv.Error as e:  # a field over the csv module's 128 KiB limit, a NUL byte, ...
+        raise ConfigError(f"{path}, row {reader.line_num}: not a CSV row ({e})") from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
     if not rows:

@@ -170,7 +170,10 @@ def read_csv_rows(path: str, spec: InputInfo) -> tuple[list[str], np.ndarray]:
         first = f.readline()
         f.seek(0)
         reader = csv.reader(f, delimiter=_delimiter(first))
-        rows = [(reader.line_num, [c.strip() for c in row]) for row in reader if any(c.strip() for c in row)]
+        try:
+            rows = [(reader.line_num, [c.strip() for c in row]) for row in reader if any(c.strip() for c in row)]
+        except csv.Error as e:  # a field over the csv module's 128 KiB limit, a NUL byte, ...
+            raise ConfigError(f"{path}, row {reader.line_num}: not a CSV row ({e})") from None
     if not rows:
         raise ConfigError(f"{path}: the file is empty")
     header = None

@@ -304,3 +304,9 @@ def test_a_first_row_numbering_the_columns_is_a_header(write_csv):
     assert table.has_header and table.feature_names == ["0", "1"] and len(table.labels) == 2
     table = read_csv(write_csv("1,2,3\n5.5,6.5,1\n7.5,8.5,0\n", "b.csv"))
     assert table.has_header and table.target_name == "3"
+
+
+def test_a_csv_field_over_the_csv_modules_limit_is_one_line(write_csv):
+    path = write_csv("a,b,label\n1,2," + "x" * 140_000 + "\n3,4,y\n")
+    with pytest.raises(ConfigError, match=r"row 2: not a CSV row \(field larger than field limit"):
+        read_csv(path)
