@@ -26,6 +26,7 @@ import numpy as np
 from . import _dtype as dt
 from ._atomic import write_atomic
 from ._device import check_device, device
+from ._limits import max_file_bytes, max_pickle_bytes, too_big
 from ._size import Size
 from ._tensor import Tensor
 
@@ -341,6 +342,14 @@ def _set_tensor_state(t: Tensor, state) -> None:
         t.__dict__[k] = v
 
 
+def _sized_bytearray(*args):
+    """bytearray(...) for a pickle, refusing a size over the file limit (bytearray(3_000_000_000) in a
+    60-byte file would allocate 3 GB)."""
+    if args and isinstance(args[0], int) and args[0] > max_file_bytes():
+        raise pickle.UnpicklingError(f"ember.load: {too_big('a bytearray in the pickle', args[0])}")
+    return _safe_type(bytearray)(*args)
+
+
 def _encode(text, encoding="latin1"):
     """Protocol 2 stores bytes as _codecs.encode(str, 'latin1'); accept only that."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
@@ -393,7 +402,7 @@ class _Unpickler(pickle._Unpickler):
         for builtins_name in ("builtins", "__builtin__"):
             for name, cls in (("set", set), ("frozenset", frozenset), ("slice", slice), ("complex", complex)):
                 table[(builtins_name, name)] = _Constructor(_safe_type(cls), name)
-            table[(builtins_name, "bytearray")] = _Constructor(_safe_type(bytearray), "bytearray")
+            table[(builtins_name, "bytearray")] = _Constructor(_sized_bytearray, "bytearray")
         return table
 
     def find_class(self, module: str, name: str):
@@ -533,6 +542,8 @@ class _ArchiveReader:
         if info is None:
             raise RuntimeError(f"ember.load: the checkpoint has no record '{name}' (the file is incomplete)")
         need = numel * dtype.itemsize
+        if need > max_file_bytes():
+            raise RuntimeError(f"ember.load: record '{name}': {too_big('its storage', need)}")
         if info.file_size != need:  # torch requires the exact size: a longer record means a changed type name
             raise RuntimeError(
                 f"ember.load: record '{name}' holds {info.file_size} bytes but its storage needs exactly {need} "
@@ -664,6 +675,9 @@ def _load_from(fileobj, name: str, map_location):
     with _open_archive(fileobj, repr(name) if isinstance(name, str) else "the file") as zf:
         prefix = _find_prefix(zf, name)
         reader = _ArchiveReader(zf, prefix, map_location)
+        declared = zf.getinfo(prefix + "data.pkl").file_size
+        if declared > max_pickle_bytes():
+            raise RuntimeError(f"ember.load: {name}: {too_big('its data.pkl', declared, max_pickle_bytes())}")
         try:
             data = zf.read(prefix + "data.pkl")
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:

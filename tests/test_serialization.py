@@ -629,3 +629,25 @@ def test_broken_safetensors_files_get_one_line_naming_the_file(tmp_path):
         (tmp_path / name).write_bytes(blob)
         with pytest.raises(RuntimeError, match=message):
             ember.load(tmp_path / name)
+
+
+def test_sizes_a_checkpoint_declares_are_checked_before_allocating(tmp_path, monkeypatch):
+    # a 60-byte pickle asking for a 3 GB bytearray
+    with pytest.raises(pickle.UnpicklingError, match=r"a bytearray in the pickle needs 3,000,000,000 bytes, over"):
+        _load_pickle(tmp_path, b"\x80\x02c__builtin__\nbytearray\n\x8a\x05\x00^\xd0\xb2\x00\x85R.")
+    # a tensor whose storage claims 705,032,704 floats: refused before its 2.8 GB buffer is made
+    buf = io.BytesIO()
+    ember.save(ember.arange(6.0), buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        pkl = zf.read("archive/data.pkl")
+    huge = pkl.replace(b"K\x06", b"J\x00\xf2\x05*", 1)  # the storage's element count as a 4-byte int
+    assert huge != pkl
+    with pytest.raises(RuntimeError, match=r"record 'archive/data/0': its storage needs 2,820,130,816 bytes, over"):
+        _load_pickle(tmp_path, huge, {"0": np.arange(6.0, dtype=np.float32).tobytes()})
+    # a data.pkl over the pickle limit; EMBER_MAX_FILE_BYTES raises the limits for a trusted file
+    big = pickle.dumps(list(range(300_000)), protocol=2)
+    monkeypatch.setenv("EMBER_MAX_FILE_BYTES", "100000")
+    with pytest.raises(RuntimeError, match=r"its data.pkl needs [\d,]+ bytes, over ember's limit of 100,000"):
+        _load_pickle(tmp_path, big)
+    monkeypatch.setenv("EMBER_MAX_FILE_BYTES", "1e7")
+    assert len(_load_pickle(tmp_path, big)) == 300_000
