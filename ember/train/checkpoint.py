@@ -24,48 +24,31 @@ class CheckpointError(RuntimeError):
 def save_checkpoint(paths: str | list[str], state: dict[str, Any]) -> None:
     """Write a training state dict to one or more paths, each atomically (a temporary file renamed into place).
 
-    The state is serialised and flushed to disk once; the other paths become hard links to the same file where
-    the file system allows it (else copies). They are placed in the order given, so list last.pt last: a crash
-    part-way then leaves last.pt at the previous state, and resuming from it rewrites the others.
+    The state is serialised once and written to each path as a file of its own (never hard links: damage to
+    one file, in place, must leave the others whole). They are placed in the order given, so list last.pt
+    last: a crash part-way then leaves last.pt at the previous state, and resuming from it rewrites the others.
     """
     buffer = io.BytesIO()
     save({"format": FORMAT, "version": VERSION, **state}, buffer)
     data = buffer.getvalue()
     paths = [paths] if isinstance(paths, str) else list(paths)
-    tmp = temporary_beside(paths[-1])
+    for path in paths:
+        _write_file(path, data)
+    for folder in {os.path.dirname(os.path.abspath(p)) for p in paths}:
+        sync_folder(folder)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """Atomically make path hold data: written to a temporary file beside it, flushed, renamed into place."""
+    tmp = temporary_beside(path)
     try:
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        for path in paths[:-1]:
-            _place_copy(tmp, path, data)
-        os.replace(tmp, paths[-1])
-    except BaseException:
-        remove_quietly(tmp)
-        raise
-    for folder in {os.path.dirname(os.path.abspath(p)) for p in paths}:
-        sync_folder(folder)
-
-
-def _place_copy(source: str, path: str, data: bytes) -> None:
-    """Atomically make path hold data: a hard link to source when possible (no second write), else a copy."""
-    tmp = temporary_beside(path)
-    try:
-        os.link(source, tmp)
-    except OSError:  # no hard links here (some network and FAT file systems), or another device
-        tmp = None
-    try:
-        if tmp is None:
-            tmp = temporary_beside(path)
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if tmp is not None:
-            remove_quietly(tmp)
+        remove_quietly(tmp)
         raise
 
 

@@ -57,15 +57,16 @@ def test_one_state_written_to_several_files(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["best.pt", "epoch-0002.pt", "last.pt"]
 
 
-def test_copies_where_hard_links_are_not_allowed(tmp_path, monkeypatch):
-    def no_links(*args):
-        raise PermissionError("hard links are not supported here")
-
-    monkeypatch.setattr(os, "link", no_links)
-    paths = [str(tmp_path / "best.pt"), str(tmp_path / "last.pt")]
+def test_each_checkpoint_is_a_file_of_its_own_that_can_fail_alone(tmp_path):
+    paths = [str(tmp_path / name) for name in ("best.pt", "epoch-0002.pt", "last.pt")]
     save_checkpoint(paths, state(5))
-    assert [load_checkpoint(p)["global_step"] for p in paths] == [5, 5]
-    assert not os.path.samefile(*paths) and sorted(os.listdir(tmp_path)) == ["best.pt", "last.pt"]
+    assert not os.path.samefile(paths[0], paths[1]) and not os.path.samefile(paths[1], paths[2])
+    with open(paths[0], "r+b") as f:  # damaged in place
+        f.seek(40)
+        f.write(b"\xff" * 64)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(paths[0])
+    assert [load_checkpoint(p)["global_step"] for p in paths[1:]] == [5, 5]
 
 
 def test_truncated_file_names_the_file(tmp_path):
