@@ -8,6 +8,7 @@ the temporary file and leaves the old target as it was.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from typing import Any, Callable
 
@@ -16,6 +17,25 @@ def temporary_beside(path: str) -> str:
     """A fresh hidden temporary name in path's folder: .NAME.<random>.tmp."""
     folder, name = os.path.split(os.path.abspath(path))
     return os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+
+
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name is one temporary_beside makes (a write that a killed process never finished)."""
+    return bool(_TEMPORARY.fullmatch(name))
+
+
+def remove_stale_temporaries(folder: str) -> None:
+    """Remove the temporary files a killed writer left in folder (not recursive)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if is_temporary(name):
+            remove_quietly(os.path.join(folder, name))
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[Any], None]) -> None:

@@ -9,7 +9,7 @@ import shutil
 import time
 from typing import Any
 
-from .._atomic import write_text_atomic
+from .._atomic import is_temporary, remove_stale_temporaries, write_text_atomic
 from .._jsonl import parse_jsonl
 from .config import ConfigError, RunConfig, load_config
 
@@ -75,8 +75,23 @@ class RunDir:
         return os.path.isfile(self.config)
 
     def is_empty(self) -> bool:
-        """True when the folder does not exist or has nothing in it."""
-        return not os.path.isdir(self.path) or not os.listdir(self.path)
+        """True when the folder does not exist or holds no run yet: nothing but an empty checkpoints/ and the
+        temporary files of a write that was killed (the first config.toml, say)."""
+        if not os.path.isdir(self.path):
+            return True
+        for name in os.listdir(self.path):
+            if is_temporary(name):
+                continue
+            if name == "checkpoints" and os.path.isdir(self.checkpoints):
+                if all(is_temporary(n) for n in os.listdir(self.checkpoints)):
+                    continue
+            return False
+        return True
+
+    def remove_stale_temporaries(self) -> None:
+        """Remove what writes killed part-way left behind here (model.pt, doctor.json, checkpoint temporaries)."""
+        remove_stale_temporaries(self.path)
+        remove_stale_temporaries(self.checkpoints)
 
     def check_new(self, overwrite: bool = False) -> None:
         """Raise ConfigError unless a new run may start here: the folder is missing or empty, or overwrite."""
@@ -94,6 +109,7 @@ class RunDir:
         if not self.is_empty():
             self.clear()
         os.makedirs(self.checkpoints, exist_ok=True)
+        self.remove_stale_temporaries()
 
     def clear(self) -> None:
         """Remove what a previous run wrote here (only the files and folders a run creates)."""

@@ -101,6 +101,8 @@ def fit(
     if not resume:
         rd.create(overwrite)
         write_text_atomic(rd.config, to_toml(cfg))
+    else:
+        rd.remove_stale_temporaries()  # writes an earlier process was killed in the middle of
     os.makedirs(rd.checkpoints, exist_ok=True)
     info = data_info(data)
     if resume and os.path.isfile(rd.data_json):

@@ -336,3 +336,25 @@ def test_a_diverging_run_fails_loudly_and_writes_no_model(capsys, tmp_path):
     status, _, err = run_main(capsys, "train", "--resume", path)  # resuming does not carry on with NaN weights
     assert status == 1 and "weights are not finite" in err
     assert not os.path.exists(os.path.join(path, "model.pt"))
+
+
+def test_writes_killed_part_way_leave_nothing_that_blocks_or_lingers(capsys, tmp_path):
+    # killed during the first config.toml write: only a temporary file and an empty checkpoints/ folder
+    first = tmp_path / "first"
+    (first / "checkpoints").mkdir(parents=True)
+    (first / ".config.toml.0123456789ab.tmp").write_text("[data]\nna")
+    status, _, err = run_main(capsys, "train", *QUICK, "--run-dir", str(first))
+    assert status == 0, err
+    assert not [n for n in os.listdir(first) if n.endswith(".tmp")]
+    # killed during the model.pt and a checkpoint write of a run that is resumed later
+    (first / ".model.pt.0123456789ab.tmp").write_bytes(b"PK\x03")
+    (first / "checkpoints" / ".last.pt.ba9876543210.tmp").write_bytes(b"PK")
+    status, _, err = run_main(capsys, "train", "--resume", str(first))
+    assert status == 0, err
+    leftovers = [n for n in os.listdir(first) + os.listdir(first / "checkpoints") if n.endswith(".tmp")]
+    assert leftovers == []
+    # a folder with anything else in it is still refused
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    status, _, err = run_main(capsys, "train", *QUICK, "--run-dir", str(tmp_path / "other"))
+    assert status == 2 and "already exists and is not empty" in err
