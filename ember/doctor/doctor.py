@@ -53,6 +53,16 @@ class _Layer:
         self.name, self.kind, self.cls_name, self.weight, self.params = name, kind, cls_name, weight, params
 
 
+def _rows_of(inp: np.ndarray, bad: bool) -> str:
+    """Which rows of a batch to look at: those holding NaN/inf (bad=True), or the one with the largest value."""
+    flat = inp.reshape(len(inp), -1)
+    if bad:
+        rows = np.flatnonzero(~np.isfinite(flat).all(axis=1))
+        shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        return f"row{'s' if len(rows) != 1 else ''} {shown} of the batch"
+    return f"in row {int(np.abs(flat).max(axis=1).argmax())} of the batch"
+
+
 class Doctor:
     """The training doctor: Doctor(model, every=20) or Doctor(params={"w1": w1, ...}); call step() after backward."""
 
@@ -80,6 +90,7 @@ class Doctor:
         self._recent: dict[str, tuple] = {}
         self._records: dict[str, dict] = {}
         self._snapshot: dict[str, np.ndarray] | None = None
+        self._pre_update_cause: tuple[str | None, str] | None = None  # NaN located before this step's update
         self._reset_state()
         if self._raw:
             self._watch_tensors(params)
@@ -188,7 +199,13 @@ class Doctor:
         self._records[name] = summarise_output(kind, out, inp, self._th.saturation_margin)
 
     def _before_optimizer_step(self, optimizer) -> None:
-        if not self._armed or self._closed:
+        if self._closed:
+            return
+        if self._pre_update_cause is None and not self._has("nan") and self._forward_went_nonfinite():
+            # locate it now, while the weights are still those the forward used: after the update they are
+            # NaN too, and the cause would read as the update's
+            self._pre_update_cause = self._locate_nan()
+        if not self._armed:
             return
         ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
         # layers that got no gradient signal (dead units, vanished gradients) say nothing about the learning rate
@@ -237,8 +254,9 @@ class Doctor:
             self._init_checked = True
             self._check_init(s, self._forward_order())
         if nonfinite and not self._has("nan"):
-            layer, cause = self._locate_nan()
+            layer, cause = self._pre_update_cause or self._locate_nan()
             self._add(checks.nan(s, value, layer, cause))
+        self._pre_update_cause = None
         if sampled and not self._has("nan"):  # once NaN/inf is in, every other number is meaningless
             self._sampled_checks(s, [(n, v) for n, v in norms if math.isfinite(v)])
         self._recent.clear()
@@ -368,6 +386,13 @@ class Doctor:
         rank = {name: i for i, name in enumerate(self._forward_order())}
         return sorted(self._all_params, key=lambda item: rank.get(item[0], len(rank)))
 
+    def _forward_went_nonfinite(self) -> bool:
+        """Whether the last watched layer of the last training forward put out NaN/inf (cheap: one output)."""
+        if not self._recent:
+            return False
+        out = array_of(next(reversed(self._recent.values()))[1])
+        return out is not None and not is_finite(out)
+
     def _locate_nan(self) -> tuple[str | None, str]:
         """The first layer (in forward order) where NaN/inf shows, and why, from the last forward's outputs."""
         watched_any = bool(self._recent)
@@ -384,15 +409,20 @@ class Doctor:
             inp = array_of(args[0]) if args else None
             if inp is not None and not is_finite(inp):
                 first = name == next(iter(self._recent))
-                origin = "the input batch itself contains NaN/inf (check the data)" if first else "it came in"
+                origin = (
+                    f"the input batch itself contains NaN/inf (check the data: {_rows_of(inp, bad=True)})"
+                    if first
+                    else "it came in"
+                )
                 return name, f"{where} is the first watched layer whose output is NaN/inf; {origin}"
             bad = [p for p, t in layer.params if not is_finite(t._data)]
             if bad:
                 return name, f"the weights of {where} ({', '.join(bad)}) are NaN/inf, written by an optimizer update"
             top = float(np.abs(inp).max()) if inp is not None and inp.size else float("nan")
+            at = f", {_rows_of(inp, bad=False)}" if inp is not None and inp.size and inp.ndim > 1 else ""
             return name, (
                 f"{where} is the first layer whose output is NaN/inf: it overflowed on finite inputs "
-                f"(largest |input| {top:.3g})"
+                f"(largest |input| {top:.3g}{at})"
             )
         for owner, pname, t in self._params_in_order():
             if not is_finite(t._data):

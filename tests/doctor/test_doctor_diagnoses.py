@@ -187,6 +187,42 @@ def test_nan_from_an_overflowing_layer_on_an_unsampled_step():
     assert "overflowed on finite inputs" in f.message
 
 
+def test_a_forward_overflow_from_one_input_row_is_located_before_the_update_makes_the_weights_nan():
+    # the trainer's order: backward, optimizer.step(), doctor.step(); the NaN weights written by the update
+    # must not be blamed for a forward that overflowed on its input
+    model = mlp([64, 16, 10])
+    doctor = Doctor(model, every=10)
+    opt = ember.optim.SGD(model.parameters(), lr=0.01)
+    x, y = digits()
+    loss_fn = nn.CrossEntropyLoss()
+    for step in range(3):
+        batch = x[:32].clone()
+        if step == 1:  # an unsampled step
+            batch[5] = 3e38  # finite, but the first layer's sums overflow float32
+        opt.zero_grad()
+        loss = loss_fn(model(batch), y[:32])
+        loss.backward()
+        opt.step()
+        doctor.step(loss, opt)
+    f = next(f for f in doctor.findings() if f.kind == "nan")
+    assert f.step == 1 and f.layer == "0"
+    assert "overflowed on finite inputs (largest |input| 3e+38, in row 5 of the batch)" in f.message
+    assert "optimizer update" not in f.message
+
+
+def test_nan_input_rows_are_named():
+    x, y = digits()
+    batch = x[:16].clone()
+    batch[[3, 9], 7] = float("nan")
+    model = mlp([64, 16, 10])
+    doctor = Doctor(model, every=5)
+    loss = nn.CrossEntropyLoss()(model(batch), y[:16])
+    loss.backward()
+    doctor.step(loss)
+    f = next(f for f in doctor.findings() if f.kind == "nan")
+    assert "check the data: rows 3, 9 of the batch" in f.message
+
+
 # ---------------------------------------------------------------------------- learning rate
 def test_lr_too_high_when_the_loss_rises():
     x, _ = digits()
