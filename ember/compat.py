@@ -12,9 +12,15 @@ import importlib.util
 import sys
 import types
 
+from ._version_info import TORCH_API, TORCHVISION_API
+
 # alias root -> ember module serving it; most specific first for the reverse lookup
 ALIASES = {"torchvision": "ember.vision", "torchsummary": "ember.summary", "torch": "ember"}
 _REVERSE = sorted(((real, alias) for alias, real in ALIASES.items()), key=lambda p: -len(p[0]))
+
+
+# what `torch.__version__` and `torchvision.__version__` read under `ember run`: the releases ember follows
+SERVED_VERSIONS = {"torch": TORCH_API, "torchvision": TORCHVISION_API}
 
 
 class MissingAPIError(AttributeError):
@@ -95,7 +101,10 @@ class AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                     f"No module named '{spec.name}' (ember does not implement {spec.name})", name=spec.name
                 ) from None
             raise
-        return AliasModule(spec.name, mod)
+        alias = AliasModule(spec.name, mod)
+        if spec.name in SERVED_VERSIONS:  # version checks in programs compare with torch's numbers, not ember's
+            alias.__dict__["__version__"] = SERVED_VERSIONS[spec.name]
+        return alias
 
     def exec_module(self, module: types.ModuleType) -> None:
         """Nothing to run: the ember module was imported in create_module."""

@@ -98,7 +98,7 @@ def test_attribute_writes_reach_ember_and_real_torch_is_replaced():
         torch.my_flag = 5
         assert ember.my_flag == 5
         assert "site-packages" not in (getattr(torch, "__file__", "") or "")
-        print(torch.__version__ == ember.__version__, sys.modules["torch"] is torch)
+        print(torch.tensor is ember.tensor and torch.__version__ == "2.13.0", sys.modules["torch"] is torch)
         """
     )
     assert out.split() == ["True", "True"]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from .._version_info import TORCH_API
 
 # subcommand name -> module providing register(subparsers); each registers its own handler
 SUBCOMMANDS = {
@@ -18,7 +21,12 @@ SUBCOMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand attached."""
+    from .. import __version__
+
     parser = argparse.ArgumentParser(prog="ember", description="ember: neural networks on NumPy with PyTorch's API.")
+    parser.add_argument(
+        "--version", action="version", version=f"ember {__version__} (PyTorch's API as of torch {TORCH_API})"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for modname in SUBCOMMANDS.values():
         importlib.import_module(modname).register(sub)
@@ -32,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:
+        # the reader went away (`ember train | head -2`): stop quietly, as command-line tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush finds no closed pipe
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the signal
 
 
 if __name__ == "__main__":

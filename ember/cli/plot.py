@@ -47,7 +47,10 @@ def plot_command(args: argparse.Namespace) -> int:
         return 2
     default = Path(args.run) / f"{args.kind}.png" if args.run is not None else Path("activations.png")
     out = Path(args.output) if args.output else default
+    from ember.train.run_dir import check_output_path
+
     try:
+        check_output_path(out, f"{args.kind}.png")
         if args.kind == "curves":
             written = plot.plot_curves(args.run, out)
         elif args.kind == "confusion":

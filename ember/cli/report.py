@@ -23,8 +23,11 @@ def register(subparsers) -> None:
 def report_command(args: argparse.Namespace) -> int:
     """Handler for `ember report`."""
     from ember.report import write_report
+    from ember.train.run_dir import check_output_path
 
     try:
+        if args.output:
+            check_output_path(args.output, "report.html")
         written = write_report(args.run, args.output)
     except (ValueError, OSError) as e:
         print(f"ember report: {e}", file=sys.stderr)

@@ -147,7 +147,13 @@ def _convert(value: Any, current: Any, key: str, source: str) -> Any:
                 return bool(value)
             raise ValueError
         if isinstance(current, list):
-            items = [v for v in value.replace(",", " ").split()] if isinstance(value, str) else list(value)
+            if isinstance(value, str):  # "128,64" or "128 64"; an empty item ("12,,3") is a mistake, not a gap
+                parts = value.split(",")
+                if len(parts) > 1 and any(not p.strip() for p in parts):
+                    raise ValueError
+                items = [v for p in parts for v in p.split()]
+            else:
+                items = list(value)
             return [_as_int(v) for v in items]
         if isinstance(current, int):
             return _as_int(value)

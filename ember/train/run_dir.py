@@ -26,6 +26,21 @@ RUN_FILES = (
     "confusion.png",
 )
 RUN_FOLDERS = ("checkpoints",)
+
+
+def check_output_path(path: str | os.PathLike, produces: str) -> None:
+    """Refuse an output path that would write over one of a run's own files (its model, config, logs,
+    checkpoints); `produces` is the run file the command itself writes (report.html, curves.png, ...)."""
+    target = os.path.abspath(os.fspath(path))
+    folder, name = os.path.split(target)
+    if os.path.basename(folder) == "checkpoints" and os.path.isfile(
+        os.path.join(os.path.dirname(folder), "config.toml")
+    ):
+        raise ConfigError(f"{path}: refusing to write over a checkpoint of the run in {os.path.dirname(folder)}")
+    if name in RUN_FILES and name != produces and os.path.isfile(os.path.join(folder, "config.toml")):
+        raise ConfigError(f"{path}: refusing to write over the run's own {name} (choose another -o)")
+
+
 # Where `ember train` puts a run that is not given a folder: runs/<data>-<YYYYmmdd-HHMMSS>.
 RUNS_PARENT = "runs"
 # The keys of data.json that evaluation, prediction and reports rely on.

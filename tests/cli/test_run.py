@@ -141,3 +141,18 @@ def test_dataloader_workers_inside_ember_run(tmp_path):
     proc = ember_run(prog)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]] 3"
+
+
+def test_version_checks_in_programs_see_the_torch_release_ember_follows(tmp_path):
+    prog = write(
+        tmp_path,
+        """
+        import torch, torchvision
+        import ember
+        print(torch.__version__, torchvision.__version__, ember.__version__)
+        print(torch.__version__ >= "2.9", torch.__version__ < "2.14", torch.__version__ >= (2, 0), torch.__version__ == "2.13.0")
+        """,
+    )
+    proc = ember_run(prog)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["2.13.0 0.28.0 0.1.0", "True True True True"]

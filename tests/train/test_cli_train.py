@@ -358,3 +358,30 @@ def test_writes_killed_part_way_leave_nothing_that_blocks_or_lingers(capsys, tmp
     (tmp_path / "other" / "notes.txt").write_text("mine")
     status, _, err = run_main(capsys, "train", *QUICK, "--run-dir", str(tmp_path / "other"))
     assert status == 2 and "already exists and is not empty" in err
+
+
+def test_version_and_the_hidden_list_are_checked(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("ember 0.1.0 (PyTorch's API as of torch 2.13.0)")
+    status, _, err = run_main(capsys, "train", "--hidden", "12,,3")
+    assert status == 2 and "model.hidden must be a list of integers, got '12,,3'" in err
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
+    # `ember train | head -1`: the reader leaves after one line; no BrokenPipeError traceback
+    cmd = f"{sys.executable} -m ember train --limit 200 --epochs 3 --no-doctor --run-dir {tmp_path / 'r'} | head -1"
+    r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert r.stdout.count("\n") == 1 and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr
+
+
+def test_report_and_plot_never_write_over_a_runs_own_files(digits_run, capsys):
+    before = {n: os.path.getmtime(os.path.join(digits_run, n)) for n in ("model.pt", "config.toml")}
+    for argv in (
+        ["report", digits_run, "-o", os.path.join(digits_run, "model.pt")],
+        ["plot", "curves", digits_run, "-o", os.path.join(digits_run, "config.toml")],
+        ["plot", "curves", digits_run, "-o", os.path.join(digits_run, "checkpoints", "last.pt")],
+    ):
+        status, _, err = run_main(capsys, *argv)
+        assert status == 1 and "refusing to write over" in err
+    assert before == {n: os.path.getmtime(os.path.join(digits_run, n)) for n in ("model.pt", "config.toml")}
