@@ -607,6 +607,42 @@ def _open_archive(fileobj, name: str) -> zipfile.ZipFile:
         ) from None
 
 
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature, version, flags, method, time, date, crc, sizes, lengths
+
+
+def _check_directory(zf: zipfile.ZipFile, fileobj, name: str) -> None:
+    """Refuse an archive whose central directory and local headers disagree, or that spans disks or is
+    encrypted: torch's reader (miniz) refuses those, even where Python's zipfile would read on."""
+    for info in zf.infolist():
+        what = None
+        if info.volume != 0:
+            what = "it claims to lie on another disk"
+        elif info.flag_bits & 1:
+            what = "it is encrypted"
+        elif info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            what = f"stored, yet {info.compress_size} bytes hold {info.file_size}"
+        else:
+            fileobj.seek(info.header_offset)
+            head = fileobj.read(_LOCAL_HEADER.size)
+            if len(head) < _LOCAL_HEADER.size:
+                what = "its local header lies past the end of the file"
+            else:
+                sig, _, flags, method, _, _, crc, csize, usize, nlen, _ = _LOCAL_HEADER.unpack(head)
+                raw_name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+                if sig != b"PK\x03\x04" or fileobj.read(nlen) != raw_name:
+                    what = "no local header of that name where the directory points"
+                elif method != info.compress_type:
+                    what = "the local header names another compression"
+                elif not flags & 8 and (crc, csize, usize) != (info.CRC, info.compress_size, info.file_size):
+                    if (csize, usize) != (0xFFFFFFFF, 0xFFFFFFFF):  # zip64 sizes live in the extra field
+                        what = "its local header gives other sizes or checksum"
+        if what is not None:
+            raise RuntimeError(
+                f"ember.load: {name}: the zip directory and the record '{info.filename}' disagree ({what}); "
+                "the file is corrupted"
+            )
+
+
 def _find_prefix(zf: zipfile.ZipFile, name: str) -> str:
     """The folder holding the checkpoint's records. An archive that two readers could read differently is
     refused: two records of one name (Python's zipfile reads the last, torch the first), more than one
@@ -673,6 +709,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
 
 def _load_from(fileobj, name: str, map_location):
     with _open_archive(fileobj, repr(name) if isinstance(name, str) else "the file") as zf:
+        _check_directory(zf, fileobj, name)
         prefix = _find_prefix(zf, name)
         reader = _ArchiveReader(zf, prefix, map_location)
         declared = zf.getinfo(prefix + "data.pkl").file_size

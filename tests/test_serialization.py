@@ -651,3 +651,22 @@ def test_sizes_a_checkpoint_declares_are_checked_before_allocating(tmp_path, mon
         _load_pickle(tmp_path, big)
     monkeypatch.setenv("EMBER_MAX_FILE_BYTES", "1e7")
     assert len(_load_pickle(tmp_path, big)) == 300_000
+
+
+def test_a_zip_directory_that_disagrees_with_its_records_is_refused_like_torch(tmp_path):
+    # one-bit flips in the central directory that Python's zipfile reads past and torch's reader refuses
+    torch.save({"w": torch.arange(6, dtype=torch.float32)}, tmp_path / "base.pt")
+    data = (tmp_path / "base.pt").read_bytes()
+    start = data.index(b"PK\x01\x02")  # the first central directory entry
+    for field, message in (
+        (34, "it claims to lie on another disk"),
+        (24, "stored, yet"),
+        (42, "no local header of that name"),
+    ):
+        bad = bytearray(data)
+        bad[start + field] ^= 0x80
+        (tmp_path / "bad.pt").write_bytes(bytes(bad))
+        with pytest.raises(RuntimeError):
+            torch.load(tmp_path / "bad.pt", weights_only=True)
+        with pytest.raises(RuntimeError, match=f"the zip directory and the record .* disagree \\({message}"):
+            ember.load(tmp_path / "bad.pt")
