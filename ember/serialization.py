@@ -621,6 +621,8 @@ def _check_directory(zf: zipfile.ZipFile, fileobj, name: str) -> None:
             what = "it is encrypted"
         elif info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
             what = f"stored, yet {info.compress_size} bytes hold {info.file_size}"
+        elif info.header_offset < 0:  # zipfile shifts offsets when bytes are missing before the directory
+            what = "its local header would lie before the start of the file"
         else:
             fileobj.seek(info.header_offset)
             head = fileobj.read(_LOCAL_HEADER.size)

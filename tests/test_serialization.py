@@ -670,3 +670,12 @@ def test_a_zip_directory_that_disagrees_with_its_records_is_refused_like_torch(t
             torch.load(tmp_path / "bad.pt", weights_only=True)
         with pytest.raises(RuntimeError, match=f"the zip directory and the record .* disagree \\({message}"):
             ember.load(tmp_path / "bad.pt")
+
+
+def test_a_byte_missing_before_the_zip_directory_is_one_line(tmp_path):
+    ember.save({"w": ember.arange(6.0)}, tmp_path / "ok.pt")
+    data = (tmp_path / "ok.pt").read_bytes()
+    at = data.index(b"PK\x01\x02") - 3  # inside the last record, before the central directory
+    (tmp_path / "bad.pt").write_bytes(data[:at] + data[at + 1 :])
+    with pytest.raises(RuntimeError, match="the file is corrupted"):
+        ember.load(tmp_path / "bad.pt")
