@@ -679,3 +679,16 @@ def test_a_byte_missing_before_the_zip_directory_is_one_line(tmp_path):
     (tmp_path / "bad.pt").write_bytes(data[:at] + data[at + 1 :])
     with pytest.raises(RuntimeError, match="the file is corrupted"):
         ember.load(tmp_path / "bad.pt")
+
+
+def test_a_small_deflated_file_cannot_cost_minutes_of_unpickling(tmp_path):
+    # 36 KB on disk, 40 MB of cheap opcodes (8 s of CPU to unpickle): over the pickle limit, refused unread
+    pkl = b"\x80\x02" + b"N0" * 20_000_000 + b"N."
+    path = tmp_path / "slow.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("archive/data.pkl", pkl)
+        z.writestr("archive/byteorder", b"little")
+        z.writestr("archive/version", b"3\n")
+    assert path.stat().st_size < 100_000
+    with pytest.raises(RuntimeError, match=r"its data.pkl needs 40,000,004 bytes, over ember's limit of 16,777,216"):
+        ember.load(path)
