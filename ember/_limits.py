@@ -27,6 +27,11 @@ def _from_env() -> int | None:
     return value if value > 0 else None
 
 
+def explicit_limit() -> bool:
+    """Whether the user set EMBER_MAX_FILE_BYTES (a trusted file: the ratio checks stand down too)."""
+    return _from_env() is not None
+
+
 def max_file_bytes() -> int:
     """The limit in bytes for data and storage: EMBER_MAX_FILE_BYTES when set, else 2 GiB."""
     return _from_env() or DEFAULT_MAX_FILE_BYTES

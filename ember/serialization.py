@@ -26,7 +26,7 @@ import numpy as np
 from . import _dtype as dt
 from ._atomic import write_atomic
 from ._device import check_device, device
-from ._limits import max_file_bytes, max_pickle_bytes, too_big
+from ._limits import explicit_limit, max_file_bytes, max_pickle_bytes, too_big
 from ._size import Size
 from ._tensor import Tensor
 
@@ -544,6 +544,13 @@ class _ArchiveReader:
         need = numel * dtype.itemsize
         if need > max_file_bytes():
             raise RuntimeError(f"ember.load: record '{name}': {too_big('its storage', need)}")
+        if info.compress_type != zipfile.ZIP_STORED and need > _RATIO_FLOOR and need > _MAX_RATIO * info.compress_size:
+            # torch and ember store records uncompressed; tensors deflate a few per cent, not a hundredfold
+            if not explicit_limit():
+                raise RuntimeError(
+                    f"ember.load: record '{name}' inflates {info.compress_size:,} bytes to {need:,} (over "
+                    f"{_MAX_RATIO}x); refusing a likely decompression bomb (for a trusted file, set EMBER_MAX_FILE_BYTES)"
+                )
         if info.file_size != need:  # torch requires the exact size: a longer record means a changed type name
             raise RuntimeError(
                 f"ember.load: record '{name}' holds {info.file_size} bytes but its storage needs exactly {need} "
@@ -607,6 +614,7 @@ def _open_archive(fileobj, name: str) -> zipfile.ZipFile:
         ) from None
 
 
+_MAX_RATIO, _RATIO_FLOOR = 100, 1 << 20  # a deflated storage record over 1 MiB may inflate at most 100-fold
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature, version, flags, method, time, date, crc, sizes, lengths
 
 

@@ -692,3 +692,19 @@ def test_a_small_deflated_file_cannot_cost_minutes_of_unpickling(tmp_path):
     assert path.stat().st_size < 100_000
     with pytest.raises(RuntimeError, match=r"its data.pkl needs 40,000,004 bytes, over ember's limit of 16,777,216"):
         ember.load(path)
+
+
+def test_a_deflated_storage_record_that_inflates_a_hundredfold_is_refused(tmp_path, monkeypatch):
+    zeros = np.zeros(1 << 20, np.float32)  # 4 MiB of zeros deflate to about 4 KB
+    buf = io.BytesIO()
+    ember.save(ember.tensor(zeros), buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin:
+        items = [(i.filename, zin.read(i.filename)) for i in zin.infolist()]
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in items:
+            z.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED if "/data/" in name else zipfile.ZIP_STORED)
+    with pytest.raises(RuntimeError, match=r"inflates [\d,]+ bytes to 4,194,304 \(over 100x\); refusing a likely"):
+        ember.load(path)
+    monkeypatch.setenv("EMBER_MAX_FILE_BYTES", "1e9")  # trusted: loads
+    assert ember.load(path).shape == (1 << 20,)
