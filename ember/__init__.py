@@ -6,7 +6,7 @@ import builtins as _builtins
 
 from . import _dtype
 from ._creation import PUBLIC as _creation_public
-from ._device import device
+from ._device import device, get_default_device, set_default_device
 from ._dtype import (
     bool_ as bool,  # noqa: A004
     double,

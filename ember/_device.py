@@ -38,6 +38,14 @@ class device:
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
+    def __enter__(self) -> device:
+        """`with torch.device('cpu'):` makes the CPU the default (it already is); another device is refused."""
+        check_device(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
 
 CPU = device("cpu")
 
@@ -54,3 +62,13 @@ def check_device(d) -> None:
             f"ember runs on the CPU only; device '{dev}' is not available "
             "(torch.cuda.is_available() is False). Use device='cpu'."
         )
+
+
+def get_default_device() -> device:
+    """The device new tensors go to: always the CPU in ember."""
+    return CPU
+
+
+def set_default_device(d) -> None:
+    """Accept the CPU (or None, the default again); any other device is refused, since ember cannot use it."""
+    check_device(d)

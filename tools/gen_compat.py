@@ -80,6 +80,8 @@ NOTES = {
     "torch.use_deterministic_algorithms": "partial: accepted and ignored (ember's CPU ops are deterministic)",
     "torch.compile": "partial: returns the model unchanged (ember runs eagerly)",
     "Tensor.cuda": "partial: ember is CPU-only; asking for a CUDA device raises",
+    "torch.backends.mkldnn.is_available": "False: ember has no oneDNN (torch's CPU build says True); so are mkl and openmp",
+    "torch.set_default_device": "partial: the CPU (or None); another device raises, since ember cannot use it",
     "Tensor.is_complex": "partial: complex dtypes are not supported, always False",
     "torchvision.transforms.functional.resize": "partial: PIL images only; tensors raise NotImplementedError",
     "torchvision.transforms.functional.rotate": (
@@ -423,11 +425,29 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
         "set_num_threads",
         "compile",
         "use_deterministic_algorithms",
+        "get_default_device",
+        "set_default_device",
     ]:
         if hasattr(ember, n):
             add("misc", f"torch.{n}", n)
     for n in ["is_available", "device_count", "manual_seed", "manual_seed_all"]:
         add("misc", f"torch.cuda.{n}", n, [rf"cuda\.{n}"])
+    for n in ["is_available", "current_accelerator", "device_count", "current_device_index"]:
+        add("misc", f"torch.accelerator.{n}", n, [rf"accelerator\.{n}"])
+    for path in [
+        "backends.mps.is_available",
+        "backends.mps.is_built",
+        "backends.cudnn.is_available",
+        "backends.cudnn.version",
+        "backends.cudnn.benchmark",
+        "backends.cudnn.deterministic",
+        "backends.cuda.matmul.allow_tf32",
+        "backends.cuda.is_built",
+        "backends.mkldnn.is_available",
+        "backends.cpu.get_cpu_capability",
+        "mps.is_available",
+    ]:
+        add("misc", f"torch.{path}", path.rsplit(".", 1)[-1], [re.escape(path)])
 
     import ember.autograd as ag
 

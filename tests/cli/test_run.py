@@ -156,3 +156,35 @@ def test_version_checks_in_programs_see_the_torch_release_ember_follows(tmp_path
     proc = ember_run(prog)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["2.13.0 0.28.0 0.1.0", "True True True True"]
+
+
+def test_the_device_lines_of_current_tutorials_answer_as_a_cpu_only_torch_does(tmp_path):
+    prog = write(
+        tmp_path,
+        """
+        import torch
+        import torch.backends.cudnn as cudnn
+        device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+        print(f"Using {device} device")
+        other = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+        print(other, torch.backends.mps.is_built(), torch.backends.cudnn.is_available(), torch.backends.cudnn.version())
+        print(torch.accelerator.device_count(), torch.accelerator.current_accelerator(), torch.mps.is_available())
+        cudnn.benchmark = True
+        cudnn.deterministic = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        print(torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic, torch.backends.cuda.is_built())
+        torch.set_default_device(device)
+        with torch.device(device):
+            x = torch.ones(2)
+        print(x.device, torch.get_default_device(), x.to(device).cpu().device)
+        try:
+            torch.accelerator.current_device_index()
+        except RuntimeError as e:
+            print("RuntimeError:", e)
+        """,
+    )
+    mine = ember_run(prog)
+    theirs = subprocess.run([sys.executable, str(prog)], capture_output=True, text=True, timeout=120)
+    assert mine.returncode == 0 and theirs.returncode == 0, (mine.stderr, theirs.stderr)
+    assert mine.stdout == theirs.stdout
+    assert mine.stdout.startswith("Using cpu device\ncpu False False None\n0 None False\nTrue True False\n")
