@@ -207,3 +207,14 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + body, suffixes, indent)
+
+
+def default_repr(obj, module: str | None = None, torch_module: str | None = None) -> str:
+    """Python's default `<module.Class object at 0x...>`, with the module named as the running program
+    imports it: under `ember run` torch's name (torch_module, or the alias of module) instead of ember's."""
+    from . import compat
+
+    mod = module or type(obj).__module__
+    if compat.is_installed():
+        mod = torch_module or compat.alias_name(mod) or mod
+    return f"<{mod}.{type(obj).__qualname__} object at {hex(id(obj))}>"

@@ -8,6 +8,11 @@ import numpy as np
 class Generator:
     """A random number generator; ember.manual_seed seeds the global one."""
 
+    def __repr__(self) -> str:
+        from ._printing import default_repr
+
+        return default_repr(self, torch_module="torch._C")
+
     def __init__(self, device="cpu") -> None:
         self._seed = 67280421310721
         self._numpy_rng: np.random.Generator | None = (

@@ -170,7 +170,7 @@ class Node:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object>"
+        return f"<{self.name()} object at {hex(id(self))}>"  # torch's form, address included
 
 
 def _first(result, default):

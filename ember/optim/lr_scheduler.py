@@ -69,6 +69,11 @@ def _per_group(name: str, optimizer: Optimizer, value) -> list:
 class LRScheduler:
     """Base class: tracks last_epoch and base_lrs; subclasses define get_lr()."""
 
+    def __repr__(self) -> str:
+        from .._printing import default_repr
+
+        return default_repr(self)
+
     _get_lr_called_within_step: bool = False
     _is_initial: bool = False
 

@@ -10,6 +10,11 @@ _ids = itertools.count()
 class RemovableHandle:
     """Removes one registered hook from its dict when remove() is called."""
 
+    def __repr__(self) -> str:
+        from .._printing import default_repr
+
+        return default_repr(self)
+
     def __init__(self, registry: dict, fn) -> None:
         self.id = next(_ids)
         self.registry = registry

@@ -188,3 +188,31 @@ def test_the_device_lines_of_current_tutorials_answer_as_a_cpu_only_torch_does(t
     assert mine.returncode == 0 and theirs.returncode == 0, (mine.stderr, theirs.stderr)
     assert mine.stdout == theirs.stdout
     assert mine.stdout.startswith("Using cpu device\ncpu False False None\n0 None False\nTrue True False\n")
+
+
+def test_objects_a_tutorial_prints_look_as_torch_prints_them(tmp_path):
+    prog = write(
+        tmp_path,
+        """
+        import torch
+        x = torch.ones(2, requires_grad=True)
+        z = x * 2 + 1
+        model = torch.nn.Linear(2, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        print(z.grad_fn)
+        print(z.grad_fn.next_functions)
+        print(torch.Generator(), torch.utils.data.DataLoader([1, 2]), torch.optim.lr_scheduler.StepLR(opt, 1), sep="\\n")
+        print(x.register_hook(lambda g: g), model.register_forward_hook(lambda *a: None), sep="\\n")
+        print(torch.device("cpu"), repr(torch.device("cpu")), torch.float32, torch.Size([2, 3]))
+        """,
+    )
+    mine = ember_run(prog)
+    theirs = subprocess.run([sys.executable, str(prog)], capture_output=True, text=True, timeout=120)
+    assert mine.returncode == 0 and theirs.returncode == 0, (mine.stderr, theirs.stderr)
+
+    def masked(text):
+        import re
+
+        return re.sub(r"0x[0-9a-f]+", "0x...", text)
+
+    assert masked(mine.stdout) == masked(theirs.stdout)

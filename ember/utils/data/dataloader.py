@@ -38,6 +38,11 @@ def _draw_base_seed(generator) -> int:
 class DataLoader:
     """Iterates over a dataset in (shuffled) batches, optionally using worker processes."""
 
+    def __repr__(self) -> str:
+        from ..._printing import default_repr
+
+        return default_repr(self)
+
     def __init__(
         self,
         dataset,
