@@ -81,6 +81,11 @@ NOTES = {
     "torch.compile": "partial: returns the model unchanged (ember runs eagerly)",
     "Tensor.cuda": "partial: ember is CPU-only; asking for a CUDA device raises",
     "torch.backends.mkldnn.is_available": "False: ember has no oneDNN (torch's CPU build says True); so are mkl and openmp",
+    "torch.autograd.gradcheck": (
+        "partial: the full (slow-mode) Jacobian check; check_forward_ad, check_batched_grad and "
+        "check_batched_forward_grad raise NotImplementedError"
+    ),
+    "torch.autograd.gradgradcheck": "partial: reverse-over-reverse; check_fwd_over_rev raises NotImplementedError",
     "torch.set_default_device": "partial: the CPU (or None); another device raises, since ember cannot use it",
     "Tensor.is_complex": "partial: complex dtypes are not supported, always False",
     "torchvision.transforms.functional.resize": "partial: PIL images only; tensors raise NotImplementedError",
@@ -453,7 +458,7 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
 
     for n in ["backward", "retain_grad", "register_hook", "register_post_accumulate_grad_hook", "retains_grad"]:
         add("autograd", f"Tensor.{n}", n)
-    for n in ["backward", "grad"]:
+    for n in ["backward", "grad", "gradcheck", "gradgradcheck"]:
         add("autograd", f"torch.autograd.{n}", n, [rf"autograd\.{n}\("])
     for kw in ["retain_graph", "create_graph", "inputs", "allow_unused", "grad_outputs", "materialize_grads"]:
         add("autograd", f"backward/grad({kw}=)", kw, [rf"\b{kw}="])
