@@ -93,12 +93,6 @@ def prune_epoch_checkpoints(folder: str, keep: int) -> list[str]:
     return doomed
 
 
-def remove_stale_temporaries(folder: str) -> None:
-    """Delete half-written temporary files left by a process killed in the middle of a save."""
-    for path in glob.glob(os.path.join(glob.escape(folder), ".*.tmp")):
-        remove_quietly(path)
-
-
 def find_resume_checkpoint(folder: str) -> tuple[str | None, dict[str, Any] | None, list[str]]:
     """The checkpoint to resume from: last.pt, else the most advanced readable epoch checkpoint or best.pt.
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._atomic import write_text_atomic
 from .._jsonl import parse_jsonl
-from .checkpoint import CheckpointError, find_resume_checkpoint, prune_epoch_checkpoints, remove_stale_temporaries
+from .checkpoint import CheckpointError, find_resume_checkpoint, prune_epoch_checkpoints
 from .checkpoint import save_checkpoint as _save_checkpoint
 from .config import ConfigError, RunConfig, to_toml
 from .evaluate import evaluate_arrays
@@ -340,7 +340,7 @@ class _Trainer:
 
     def _resume_point(self) -> dict[str, Any] | None:
         """Load the newest usable checkpoint (reporting skipped ones) and return it; None if there is none yet."""
-        remove_stale_temporaries(self.rd.checkpoints)
+        self.rd.remove_stale_temporaries()
         path, ckpt, notes = find_resume_checkpoint(self.rd.checkpoints)
         for note in notes:
             self.progress.message(f"warning: {note}")

@@ -14,7 +14,6 @@ from ember.train.checkpoint import (
     find_resume_checkpoint,
     load_checkpoint,
     prune_epoch_checkpoints,
-    remove_stale_temporaries,
     save_checkpoint,
 )
 
@@ -145,6 +144,8 @@ def test_resume_before_any_checkpoint(tmp_path):
 
 
 def test_stale_temporaries_are_removed(tmp_path):
+    from ember._atomic import remove_stale_temporaries
+
     (tmp_path / ".last.pt.0123456789ab.tmp").write_bytes(b"half a file")
     save_checkpoint(str(tmp_path / "last.pt"), state(1))
     remove_stale_temporaries(str(tmp_path))
