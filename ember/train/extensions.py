@@ -123,8 +123,8 @@ class EarlyStopping(Extension):
         """Why training stopped, for the user."""
         what = "validation" if self.validation else "training"
         return (
-            f"stopping early: no better {what} loss for {self.bad_epochs} epochs (best {self.best_loss:.4f} "
-            f"at epoch {self.best_epoch})"
+            f"stopping early: no better {what} loss for {self.bad_epochs} epoch{'s' if self.bad_epochs != 1 else ''} "
+            f"(best {self.best_loss:.4f} at epoch {self.best_epoch})"
         )
 
     def state_dict(self) -> dict[str, Any]:

@@ -504,7 +504,12 @@ class _Trainer:
 
         s = self.state
         self._before_test = (self._metrics_file.tell(), self._timing_file.tell())
-        test_loss, test_acc, _ = evaluate_arrays(self.model, self.loss_fn, self.data.x_test, self.data.y_test)
+        final, kept = self.model, None
+        if self.cfg.train.patience and self.early.best_epoch not in (None, s.epoch) and os.path.isfile(self.rd.best):
+            # early stopping keeps the best epoch's weights as the result; the trainer's own state (last.pt) stays
+            # at the last epoch, so resuming or continuing the run is unchanged
+            final, kept = self._best_model(), self.early.best_epoch
+        test_loss, test_acc, _ = evaluate_arrays(final, self.loss_fn, self.data.x_test, self.data.y_test)
         self.log(
             {
                 "kind": "test",
@@ -515,18 +520,41 @@ class _Trainer:
             }
         )
         self._crash("test")
-        save(self.model.state_dict(), self.rd.model)
+        save(final.state_dict(), self.rd.model)
         for ext in self.extensions:
             ext.after_training(self, self.rd)  # the doctor writes doctor.json
         self._crash("model")
         s.finished = True
         _save_checkpoint(self.rd.last, self._checkpoint_state())
         result = self._result_from_logs()
-        self._print_table(result.metrics)
+        shown = result.metrics
+        if kept is not None:  # the table describes the weights in model.pt: the kept epoch's numbers
+            line = next((r for r in self.rd.read_metrics("epoch") if r.get("epoch") == kept), {})
+            shown = {**shown, **{k: line[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc") if k in line}}
+        self._print_table(shown)
         if self.doctor is not None:
             self.doctor.report(self)
-        self.progress.message(f"saved {self.rd.model}")
+        if kept is not None:
+            what = "validation" if self.early.validation else "training"
+            self.progress.message(
+                f"saved {self.rd.model}: the weights of epoch {kept}, the best {what} loss "
+                f"({self.early.best_loss:.4f}); the last epoch's are in {self.rd.last}"
+            )
+        else:
+            self.progress.message(f"saved {self.rd.model}")
         return result
+
+    def _best_model(self):
+        """A copy of the model holding the weights of best.pt."""
+        import copy
+
+        from .checkpoint import load_checkpoint
+        from .model import load_weights
+
+        model = copy.deepcopy(self.model)
+        model._forward_hooks.clear()  # the doctor watches the training model only
+        load_weights(model, load_checkpoint(self.rd.best)["model"], self.rd.best)
+        return model
 
     def _print_table(self, final: dict[str, Any]) -> None:
         rows = [("train", final.get("train_loss"), final.get("train_acc"))]

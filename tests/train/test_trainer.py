@@ -267,3 +267,22 @@ def test_run_folder_that_is_a_file(tmp_path):
         RunDir(target).create()
     with pytest.raises(ConfigError, match="has no config.toml"):
         RunDir(tmp_path).read_config()
+
+
+def test_early_stopping_keeps_the_best_epochs_weights_as_the_result(tmp_path):
+    import numpy as np
+
+    from ember import load
+
+    out = io.StringIO()
+    cfg = small_cfg(train__optimizer="sgd", train__lr=3.0, train__epochs=10, train__patience=2, train__doctor=False)
+    result = fit(cfg, str(tmp_path / "run"), out=out)
+    rd = RunDir(tmp_path / "run")
+    assert result.stopped_early and result.best_epoch < result.epochs_run
+    final = load(rd.model)
+    best, last = load_checkpoint(rd.best)["model"], load_checkpoint(rd.last)["model"]
+    assert all(np.array_equal(final[k].numpy(), best[k].numpy()) for k in best)
+    assert any(not np.array_equal(final[k].numpy(), last[k].numpy()) for k in last)  # the trainer's state stays last
+    text = out.getvalue()
+    assert f"the weights of epoch {result.best_epoch}, the best validation loss" in text
+    assert "for 2 epochs (best" in text
