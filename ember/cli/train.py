@@ -218,13 +218,29 @@ def train_command(args: argparse.Namespace) -> int:
     return _fit(cfg, run_dir, resume=resume, overwrite=bool(args.overwrite))
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a scheduler's stop), handled as Ctrl-C is."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _Terminated
+
+
 def _fit(cfg, run_dir: str, resume: bool, overwrite: bool) -> int:
-    """Run the training loop; Ctrl-C leaves a resumable run and says how to continue it."""
+    """Run the training loop; Ctrl-C or SIGTERM leaves a resumable run and says how to continue it."""
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         workflow.fit(cfg, run_dir, resume=resume, overwrite=overwrite)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print(f"\ninterrupted; continue with: ember train --resume {run_dir}", file=sys.stderr)
-        return 130
+        return 143 if isinstance(stop, _Terminated) else 130  # 128 + the signal's number, as shells report
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     print(f"run folder: {run_dir}")
     return 0
 

@@ -313,3 +313,23 @@ def test_a_checkpoint_missing_an_extension_state_is_refused_before_anything_chan
     with pytest.raises(CheckpointError, match=r"has no 'extensions/early_stopping' entry"):
         resume(folder)
     assert open(rd.metrics, "rb").read() == metrics_before
+
+
+def test_sigterm_stops_like_ctrl_c_and_says_how_to_resume(tmp_path):
+    import time
+
+    folder = str(tmp_path / "run")
+    settings = {**SETTINGS, "train.epochs": 60}  # long enough to be running when the signal comes
+    proc = start(folder, settings=settings)
+    metrics = os.path.join(folder, "metrics.jsonl")
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:  # wait until training has begun
+        if os.path.exists(metrics) and os.path.getsize(metrics) > 0:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert f"interrupted; continue with: ember train --resume {folder}" in err and "Traceback" not in err
+    out = resume(folder)
+    assert "resuming" in out and os.path.exists(os.path.join(folder, "model.pt"))
