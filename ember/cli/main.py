@@ -35,8 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse argv and run the chosen subcommand; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) >= 3 and argv[:2] == ["run", "-m"]:
+        # everything after the module's name is the module's own (`ember run -m pkg.tool --help`), as with python -m
+        from .run import run_module
+
+        return run_module(argv[2], argv[3:])
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

@@ -103,6 +103,15 @@ def test_run_module_mode(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "__main__ ['q'] torch"
+    # flags after the module's name are the module's, --help included, as with python -m
+    proc = subprocess.run(
+        [sys.executable, "-m", "ember", "run", "-m", "mymod", "--help", "-x"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=ENV,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "__main__ ['--help', '-x'] torch", proc.stderr
 
 
 def test_no_command_prints_help():
