@@ -38,6 +38,7 @@ class DataBundle:
     mean: np.ndarray  # normalisation applied: x = (raw - mean) / std, raw images in [0, 1]
     std: np.ndarray
     name: str
+    source: str = ""  # where the examples were read from (a folder, a file, or "built in")
 
     def sizes(self) -> dict[str, int]:
         """Number of examples in each split."""
@@ -54,13 +55,19 @@ class DataBundle:
 def load_data(cfg: RunConfig) -> DataBundle:
     """Load, split and normalise the data named by cfg.data; every mistake is a one-line ConfigError."""
     name = cfg.data.name
+    if cfg.data.root and name not in ("fashion-mnist", "mnist"):
+        raise ConfigError(
+            f"data.root ({cfg.data.root!r}) is where fashion-mnist and mnist are read from; with data {name!r} it "
+            "would be unused (add --data mnist or --data fashion-mnist, or drop --data-root)"
+        )
     if name == "digits":
         x_train, y_train, x_test, y_test, class_names, shape = _digits()
+        source = "built in"
     elif name in ("fashion-mnist", "mnist"):
-        x_train, y_train, x_test, y_test, class_names, shape = _mnist_family(name, cfg.data.root)
+        x_train, y_train, x_test, y_test, class_names, shape, source = _mnist_family(name, cfg.data.root)
     elif _looks_like_file(name):
         x_train, y_train, x_test, y_test, class_names = _csv_splits(name, cfg)
-        shape = None
+        shape, source = None, os.path.abspath(name)
     else:
         raise ConfigError(
             f"data.name: unknown data set {name!r}{_did_you_mean(name)}; choices: "
@@ -88,6 +95,7 @@ def load_data(cfg: RunConfig) -> DataBundle:
         mean=mean,
         std=std,
         name=name,
+        source=source,
     )
     for split in ("train", "val", "test"):
         setattr(bundle, f"x_{split}", bundle.normalise(getattr(bundle, f"x_{split}")))
@@ -142,6 +150,11 @@ def _looks_like_file(name: str) -> bool:
     """A CSV path rather than a data set name: an existing file, or something shaped like a path."""
     if os.path.isfile(name):
         return True
+    if os.path.isdir(name):
+        raise ConfigError(
+            f"data {name!r} is a folder; data.name is a CSV file or one of {', '.join(BUILTIN_DATA)} "
+            "(for MNIST-style files in a folder: --data mnist or fashion-mnist with --data-root FOLDER)"
+        )
     if name.lower().endswith(CSV_SUFFIXES) or os.sep in name or "/" in name:
         where = "" if os.path.isabs(name) else f" (relative to {os.getcwd()})"
         raise ConfigError(
@@ -173,9 +186,14 @@ def _mnist_family(name: str, root: str):
     from ..vision.datasets._idx import IDXFormatError, read_image_file, read_label_file
 
     cls = FashionMNIST if name == "fashion-mnist" else MNIST
-    roots = [os.path.abspath(os.path.expanduser(root))] if root else default_data_roots()
     files = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-    folders = _idx_folders(cls, roots)
+    if root:  # the folder the user named, and nowhere else: never a copy found elsewhere
+        root = os.path.abspath(os.path.expanduser(root))
+        if not os.path.isdir(root):
+            raise ConfigError(f"data.root {root!r} does not exist (it should hold {cls.__name__}/raw or the IDX files)")
+        folders = [os.path.join(root, cls.__name__, "raw"), root]
+    else:
+        folders = _idx_folders(cls, default_data_roots())
     paths = next((found for found in (_find_all(folder, files) for folder in folders) if found), None)
     if paths is None:
         raise ConfigError(_not_found_message(name, cls, folders))
@@ -207,7 +225,8 @@ def _mnist_family(name: str, root: str):
     rows, cols = train_images.shape[1:]
     x_train = train_images.reshape(len(train_images), -1).astype(np.float32) / np.float32(255)
     x_test = test_images.reshape(len(test_images), -1).astype(np.float32) / np.float32(255)
-    return x_train, train_labels, x_test, test_labels, list(cls.classes), (int(rows), int(cols))
+    source = os.path.dirname(paths[0])
+    return x_train, train_labels, x_test, test_labels, list(cls.classes), (int(rows), int(cols)), source
 
 
 def _idx_folders(cls, roots: list[str]) -> list[str]:

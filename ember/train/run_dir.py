@@ -137,12 +137,24 @@ class RunDir:
             shutil.rmtree(self.file(name), ignore_errors=True)
 
     # ------------------------------------------------------------------ reading
+    def not_a_run(self) -> str | None:
+        """Why this path is not a run folder, in words (None when it is one)."""
+        if os.path.isfile(self.path):
+            inside = os.path.dirname(os.path.abspath(self.path))
+            if os.path.isfile(os.path.join(inside, "config.toml")):
+                return f"{self.path!r} is a file of the run folder {inside!r}; give the folder itself"
+            return f"{self.path!r} is a file, not a run folder"
+        if not os.path.isdir(self.path):
+            return f"run folder {self.path!r} does not exist (train one with `ember train`)"
+        if not os.path.isfile(self.config):
+            return f"{self.path!r} is not a run folder: it has no config.toml"
+        return None
+
     def read_config(self) -> RunConfig:
         """The run's config.toml as a RunConfig."""
-        if not os.path.isdir(self.path):
-            raise ConfigError(f"run folder {self.path!r} does not exist (train one with `ember train`)")
-        if not os.path.isfile(self.config):
-            raise ConfigError(f"{self.path!r} is not a run folder: it has no config.toml")
+        problem = self.not_a_run()
+        if problem is not None:
+            raise ConfigError(problem)
         return load_config(self.config)
 
     def read_data_info(self) -> dict[str, Any]:

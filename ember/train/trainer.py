@@ -82,8 +82,7 @@ def fit(
     progress_out = sys.stdout if out is None else out
     if resume:
         if not rd.exists():
-            what = "does not exist" if not os.path.isdir(rd.path) else "has no config.toml"
-            raise ConfigError(f"cannot resume {rd.path!r}: it {what}; start a new run with --run-dir instead")
+            raise ConfigError(f"cannot resume: {rd.not_a_run()}; start a new run with --run-dir instead")
         saved = rd.read_config()
         if cfg is not None:
             _check_same_config(cfg, saved, rd)
@@ -386,8 +385,9 @@ class _Trainer:
             write_text_atomic(self.rd.config, to_toml(self.cfg))
         if not resume or self.state.global_step == 0:
             sizes = self.data.sizes()
+            where = f" ({self.data.source})" if self.data.source else ""
             self.progress.message(
-                f"training on {self.data.name}: {sizes['train']:,} train / {sizes['val']:,} validation / "
+                f"training on {self.data.name}{where}: {sizes['train']:,} train / {sizes['val']:,} validation / "
                 f"{sizes['test']:,} test examples, {self.data.num_features} features, {self.data.num_classes} "
                 f"classes; run folder {self.rd.path}"
             )

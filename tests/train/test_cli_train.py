@@ -385,3 +385,11 @@ def test_report_and_plot_never_write_over_a_runs_own_files(digits_run, capsys):
         status, _, err = run_main(capsys, *argv)
         assert status == 1 and "refusing to write over" in err
     assert before == {n: os.path.getmtime(os.path.join(digits_run, n)) for n in ("model.pt", "config.toml")}
+
+
+def test_a_file_given_for_a_run_folder_is_named_as_such(digits_run, capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    status, _, err = run_main(capsys, "eval", str(tmp_path / "notes.txt"))
+    assert status == 2 and "notes.txt' is a file, not a run folder" in err
+    status, _, err = run_main(capsys, "train", "--resume", os.path.join(digits_run, "config.toml"))
+    assert status == 2 and f"is a file of the run folder '{os.path.abspath(digits_run)}'; give the folder itself" in err

@@ -125,8 +125,12 @@ def test_fashion_mnist_missing_says_where_it_looked_and_how_to_get_it(tmp_path, 
         load_data(cfg_with(data__name="fashion-mnist", data__root=str(tmp_path)))
     message = str(info.value)
     assert "\n" not in message and "fashion-mnist: data files not found" in message
-    assert str(tmp_path / "FashionMNIST" / "raw") in message and "/nonexistent/fashion" in message
+    # a --data-root is the only place looked in: never a copy found elsewhere
+    assert str(tmp_path / "FashionMNIST" / "raw") in message and "/nonexistent/fashion" not in message
     assert "apt install dataset-fashion-mnist" in message and "--data-root" in message
+    with pytest.raises(ConfigError) as info:  # without one, the usual places, system folders included
+        load_data(cfg_with(data__name="fashion-mnist"))
+    assert "/nonexistent/fashion" in str(info.value)
 
 
 def test_mnist_missing_without_root_looks_in_the_default_places(tmp_path, monkeypatch):
@@ -314,3 +318,15 @@ def test_a_csv_field_over_the_csv_modules_limit_is_one_line(write_csv):
     path = write_csv("a,b,label\n1,2," + "x" * 140_000 + "\n3,4,y\n")
     with pytest.raises(ConfigError, match=r"row 2: not a CSV row \(field larger than field limit"):
         read_csv(path)
+
+
+def test_data_paths_are_taken_as_given_and_their_mistakes_named(tmp_path, fake_idx_folder, monkeypatch):
+    fake_idx_folder(tmp_path / "elsewhere" / "MNIST" / "raw")
+    monkeypatch.setattr("ember.train.data.default_data_roots", lambda: [str(tmp_path / "elsewhere")])
+    assert load_data(cfg_with(data__name="mnist")).source == str(tmp_path / "elsewhere" / "MNIST" / "raw")
+    with pytest.raises(ConfigError, match="data.root .*/nonexistent' does not exist"):
+        load_data(cfg_with(data__name="mnist", data__root=str(tmp_path / "nonexistent")))
+    with pytest.raises(ConfigError, match=r"with data 'digits' it would be unused"):
+        load_data(cfg_with(data__root=str(tmp_path)))
+    with pytest.raises(ConfigError, match=r"is a folder; data.name is a CSV file or one of"):
+        load_data(cfg_with(data__name=str(tmp_path)))

@@ -123,7 +123,7 @@ def test_bad_data_leaves_no_folder_behind(tmp_path):
 
 
 def test_resume_checks(tmp_path):
-    with pytest.raises(ConfigError, match="cannot resume .*nothing.* it does not exist"):
+    with pytest.raises(ConfigError, match="cannot resume: run folder .*nothing.* does not exist"):
         fit(None, str(tmp_path / "nothing"), resume=True)
     _, rd = run(tmp_path)
     with pytest.raises(
