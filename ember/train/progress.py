@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import Any, TextIO
@@ -61,6 +62,22 @@ def format_epoch_line(record: dict[str, Any], total_epochs: int, seconds: float,
     )
 
 
+def fit_epoch_line(record: dict[str, Any], total_epochs: int, seconds: float, eta: str, width: int) -> str:
+    """The epoch's line for a terminal `width` columns wide: epoch, training and validation numbers always
+    (short forms), then the learning rate, the time and the ETA while they fit."""
+
+    def pair(loss, acc) -> str:
+        return ("nan" if loss is None else f"{loss:.4f}") + " " + ("-" if acc is None else f"{acc:.1%}")
+
+    line = f"epoch {record['epoch']}/{total_epochs}  train {pair(record.get('train_loss'), record.get('train_acc'))}"
+    if record.get("val_loss") is not None or record.get("val_acc") is not None:
+        line += f"  val {pair(record.get('val_loss'), record.get('val_acc'))}"
+    for extra in (f"lr {record['lr']:.3g}", format_duration(seconds), eta):
+        if extra and len(line) + 2 + len(extra) <= width:
+            line += "  " + extra
+    return line
+
+
 def format_table(rows: list[tuple[str, float | None, float | None]]) -> str:
     """The final results table: one row (split, loss, accuracy) per split; None prints as '-'."""
     width = max([len("split")] + [len(name) for name, _, _ in rows])
@@ -115,7 +132,7 @@ class Progress:
                 unit="sample",
                 unit_scale=True,
                 file=self.out,
-                leave=True,
+                leave=False,  # the finished epoch is reported by a line sized to the terminal instead
                 mininterval=REFRESH_SECONDS,
                 dynamic_ncols=True,
             )
@@ -136,15 +153,16 @@ class Progress:
         """Finish the epoch: the bar gets the epoch summary and stays on screen, or one line is printed."""
         self._epoch_seconds.append(seconds)
         remaining = self.total_epochs - record["epoch"]
-        eta = f"  ETA {format_duration(remaining * self._mean_epoch_seconds())}" if remaining > 0 else ""
-        if self._bar is not None:
-            self._bar.set_postfix_str(epoch_summary(record) + eta, refresh=False)
-            self._bar.update(self.samples_per_epoch - self._shown)
-            self._bar.close()
-            self._bar = None
-            return
-        line = format_epoch_line(record, self.total_epochs, seconds, samples_per_s)
-        self.out.write(line + eta + "\n")
+        eta = f"ETA {format_duration(remaining * self._mean_epoch_seconds())}" if remaining > 0 else ""
+        if self._tqdm is not None:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
+            width = shutil.get_terminal_size((80, 24)).columns - 1  # the last column would wrap on some terminals
+            line = fit_epoch_line(record, self.total_epochs, seconds, eta, width)
+        else:
+            line = format_epoch_line(record, self.total_epochs, seconds, samples_per_s) + ("  " + eta if eta else "")
+        self.out.write(line + "\n")
         self.out.flush()
 
     def _mean_epoch_seconds(self) -> float:

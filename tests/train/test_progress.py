@@ -86,7 +86,8 @@ def test_terminal_gets_a_tqdm_bar():
     p.message("done")
     text = out.getvalue()
     assert "\r" in text and "epoch 1/2" in text
-    assert "train loss 0.4123 acc 87.1%" in text and "ETA 1.0 s" in text
+    # the bar is cleared and the finished epoch gets a line sized to the terminal
+    assert "\nepoch" not in text and "epoch 1/2  train 0.4123 87.1%  val 0.4410 86.0%" in text and "ETA 1.0 s" in text
     assert text.endswith("done\n")
 
 
@@ -131,7 +132,7 @@ def test_bar_redraws_at_most_ten_times_a_second(monkeypatch):
     p.update(620, 0.4, 0.5)
     assert bar.updates == [10, 410] and bar.postfixes[-1] == "loss 0.4000 acc 50.0%"
     p.end_epoch({**RECORD, "epoch": 1}, seconds=1.0, samples_per_s=800.0)
-    assert sum(bar.updates) == 800 and bar.closed  # the bar ends full
+    assert bar.closed  # and gives way to the epoch's line
 
 
 def test_asking_for_a_bar_without_tqdm_names_the_extra(monkeypatch):
@@ -150,3 +151,12 @@ def test_fit_prints_one_line_per_epoch_and_the_table(tmp_path):
     assert [line.split()[1] for line in epoch_lines] == ["1/3", "2/3", "3/3"]
     header = lines.index("split           loss  accuracy")
     assert [line.split()[0] for line in lines[header + 1 : header + 4]] == ["train", "validation", "test"]
+
+
+@pytest.mark.parametrize("width", [80, 60, 120])
+def test_every_epoch_line_shows_the_validation_numbers_in_its_width(width):
+    record = {**RECORD, "epoch": 10, "train_loss": 1.117512, "val_loss": 12.3456, "val_acc": 0.1234, "lr": 0.000123}
+    line = progress.fit_epoch_line(record, 10, 754.0, "ETA 1 h 02 min", width)
+    assert line.startswith("epoch 10/10  train 1.1175 87.1%  val 12.3456 12.3%")
+    assert len(line) <= width
+    assert ("lr 0.000123" in line) == (width >= 70) and ("ETA" in line) == (width >= 100)
