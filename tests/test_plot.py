@@ -94,10 +94,10 @@ def test_cli(tmp_path, capsys, monkeypatch):
     assert main(["plot", "curves", str(tmp_path / "run")]) == 0
     assert png_size(tmp_path / "run" / "curves.png")[0] > 0
     assert main(["plot", "curves"]) == 2
-    assert "expected a run folder" in capsys.readouterr().err
-    assert main(["plot", "curves", str(tmp_path / "nope")]) == 1
+    assert "ember plot: error: curves expects a run folder" in capsys.readouterr().err
+    assert main(["plot", "curves", str(tmp_path / "nope")]) == 2  # a mistake in what was asked, as everywhere
     err = capsys.readouterr().err
-    assert "does not exist" in err and err.count("\n") == 1
+    assert err.startswith("ember plot: error: ") and "does not exist" in err and err.count("\n") == 1
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # as if matplotlib were not installed
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
     assert main(["plot", "activations", "-o", str(tmp_path / "a.png")]) == 1

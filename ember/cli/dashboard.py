@@ -31,10 +31,10 @@ def dashboard_command(args: argparse.Namespace) -> int:
     from ember.dashboard import serve
 
     if not 0 <= args.port <= 65535:
-        print(f"ember dashboard: --port must be in 0..65535, got {args.port}", file=sys.stderr)
+        print(f"ember dashboard: error: --port must be in 0..65535, got {args.port}", file=sys.stderr)
         return 2
     try:
         return serve(args.paths or ["runs"], host=args.host, port=args.port, open_browser=not args.no_browser)
     except OSError as e:
-        print(f"ember dashboard: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
+        print(f"ember dashboard: error: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
         return 1

@@ -39,11 +39,14 @@ def plot_command(args: argparse.Namespace) -> int:
 
     if args.kind != "activations" and args.run is None:
         print(
-            f"ember plot {args.kind}: expected a run folder, e.g. `ember plot {args.kind} runs/NAME`", file=sys.stderr
+            f"ember plot: error: {args.kind} expects a run folder, e.g. `ember plot {args.kind} runs/NAME`",
+            file=sys.stderr,
         )
         return 2
     if args.kind == "activations" and args.run is not None:
-        print("ember plot activations: takes no run folder (use -o FILE.png to choose the output)", file=sys.stderr)
+        print(
+            "ember plot: error: activations takes no run folder (use -o FILE.png to choose the output)", file=sys.stderr
+        )
         return 2
     default = Path(args.run) / f"{args.kind}.png" if args.run is not None else Path("activations.png")
     out = Path(args.output) if args.output else default
@@ -57,8 +60,11 @@ def plot_command(args: argparse.Namespace) -> int:
             written = plot.plot_confusion(args.run, out, split=args.split, checkpoint=args.checkpoint)
         else:
             written = plot.plot_activations(out)
-    except (ImportError, ValueError, OSError) as e:
-        print(f"ember plot: {e}", file=sys.stderr)
+    except ValueError as e:  # a mistake in what was asked: the format and status of every subcommand
+        print(f"ember plot: error: {e}", file=sys.stderr)
+        return 2
+    except (ImportError, OSError) as e:  # a missing optional package, or the work failed
+        print(f"ember plot: error: {e}", file=sys.stderr)
         return 1
     print(f"wrote {written}")
     return 0

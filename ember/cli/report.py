@@ -29,8 +29,13 @@ def report_command(args: argparse.Namespace) -> int:
         if args.output:
             check_output_path(args.output, "report.html")
         written = write_report(args.run, args.output)
-    except (ValueError, OSError) as e:
-        print(f"ember report: {e}", file=sys.stderr)
+    except (
+        ValueError
+    ) as e:  # a mistake in what was asked (ConfigError included): the format and status of every subcommand
+        print(f"ember report: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the work failed (a disk full, a folder not writable)
+        print(f"ember report: error: {e}", file=sys.stderr)
         return 1
     print(f"wrote {written}")
     return 0

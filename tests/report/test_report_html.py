@@ -186,9 +186,9 @@ def test_write_report_and_cli(run_folder, tmp_path, capsys):
     (run_folder / "doctor.json").write_text("[]")
     assert main(["report", str(run_folder), "-o", str(out)]) == 0  # no model.pt: reports what there is
     assert "No problems found." in out.read_text()
-    assert main(["report", str(tmp_path / "missing")]) == 1
+    assert main(["report", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("ember report: run folder") and "does not exist" in err and "\n" not in err
+    assert err.startswith("ember report: error: run folder") and "does not exist" in err and "\n" not in err
 
 
 def test_not_a_run_folder(tmp_path):

@@ -383,7 +383,7 @@ def test_report_and_plot_never_write_over_a_runs_own_files(digits_run, capsys):
         ["plot", "curves", digits_run, "-o", os.path.join(digits_run, "checkpoints", "last.pt")],
     ):
         status, _, err = run_main(capsys, *argv)
-        assert status == 1 and "refusing to write over" in err
+        assert status == 2 and err.startswith(f"ember {argv[0]}: error: ") and "refusing to write over" in err
     assert before == {n: os.path.getmtime(os.path.join(digits_run, n)) for n in ("model.pt", "config.toml")}
 
 
