@@ -102,7 +102,34 @@ def _add_train(subparsers) -> None:
     run.add_argument("--run-dir", metavar="DIR", help="where to write the run (default runs/<data>-<date>-<time>)")
     run.add_argument("--overwrite", action="store_true", help="replace the run already in --run-dir")
     run.add_argument("--resume", metavar="DIR", help="continue the interrupted (or finished) run in DIR")
+    _show_defaults(p)
     p.set_defaults(handler=_handler("train", train_command))
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Append each setting's default (from RunConfig) to its flag's help, unless the help already says it."""
+    cfg = workflow.RunConfig()
+    for action in parser._actions:
+        key = FLAG_KEYS.get(action.dest) or SWITCH_KEYS.get(action.dest, (None,))[0]
+        if key is None or action.help is None or "(default" in action.help or "default)" in action.help:
+            continue
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if action.dest in SWITCH_KEYS:
+            value = "on" if value else "off"
+            what = "model.batch_norm" if action.dest == "batch_norm" else "the doctor"
+            action.help += f" (default: {what} {value})"
+            continue
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        elif value == "":
+            value = "none" if name != "root" else "the usual places"
+        elif value == 0 and name in _ZERO_MEANS:
+            value = f"0, {_ZERO_MEANS[name]}"
+        action.help += f" (default: {value})"
+
+
+_ZERO_MEANS = {"limit": "all", "patience": "off", "checkpoint_every": "at epoch ends only", "keep": "none"}
 
 
 def _add_eval(subparsers) -> None:

@@ -393,3 +393,13 @@ def test_a_file_given_for_a_run_folder_is_named_as_such(digits_run, capsys, tmp_
     assert status == 2 and "notes.txt' is a file, not a run folder" in err
     status, _, err = run_main(capsys, "train", "--resume", os.path.join(digits_run, "config.toml"))
     assert status == 2 and f"is a file of the run folder '{os.path.abspath(digits_run)}'; give the folder itself" in err
+
+
+def test_train_help_states_every_settings_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # help lines are wrapped
+    for flag, default in (("--lr X", "0.001"), ("--hidden 128,64", "128,64"), ("--init I", "default"),
+                          ("--optimizer O", "adam"), ("--limit N", "0, all"), ("--patience P", "0, off")):  # fmt: skip
+        start = text.rindex(flag)  # the options list, after the usage line
+        assert f"(default: {default})" in text[start : text.index("--", start + len(flag))], flag
