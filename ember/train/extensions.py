@@ -160,6 +160,10 @@ class DoctorWatch(Extension):
             rows = [json_safe(f.to_dict()) for f in new]
             loop.log({"kind": "doctor", "epoch": record["epoch"], "step": loop.global_step, "findings": rows})
             self.reported = len(findings)
+            for f in new:  # said when found, not only at the end (the full advice follows the final table)
+                where = f" in layer {f.layer}" if f.layer is not None else ""
+                when = f" at step {f.step}" if f.step is not None else ""
+                loop.message(f"doctor: {f.severity} in epoch {record['epoch']}: {f.title}{where}{when}")
 
     def after_training(self, loop: Loop, run_dir: Any) -> None:
         from .run_dir import write_json_atomic
@@ -168,9 +172,8 @@ class DoctorWatch(Extension):
         write_json_atomic(run_dir.doctor_json, [json_safe(f.to_dict()) for f in findings])
 
     def report(self, loop: Loop) -> None:
-        """Print the doctor's findings, if any."""
-        if self.doctor.findings():
-            loop.message(self.doctor.report())
+        """Print the doctor's findings, or one line saying it looked and found nothing."""
+        loop.message(self.doctor.report())
 
     def state_dict(self) -> dict[str, Any]:
         return {"doctor": self.doctor.state_dict(), "reported": self.reported}

@@ -403,3 +403,14 @@ def test_train_help_states_every_settings_default(capsys):
                           ("--optimizer O", "adam"), ("--limit N", "0, all"), ("--patience P", "0, off")):  # fmt: skip
         start = text.rindex(flag)  # the options list, after the usage line
         assert f"(default: {default})" in text[start : text.index("--", start + len(flag))], flag
+
+
+def test_the_doctor_speaks_when_it_finds_something_and_says_when_it_found_nothing(capsys, tmp_path):
+    status, out, _ = run_main(capsys, "train", "--limit", "300", "--epochs", "2", "--init", "zeros",
+                              "--run-dir", str(tmp_path / "zeros"))  # fmt: skip
+    assert status == 0
+    lines = out.splitlines()
+    found = next(i for i, line in enumerate(lines) if line.startswith("doctor: error in epoch 1: bad initialisation"))
+    assert found < next(i for i, line in enumerate(lines) if line.startswith("split "))  # before the final table
+    status, out, _ = run_main(capsys, "train", "--limit", "300", "--epochs", "2", "--run-dir", str(tmp_path / "ok"))
+    assert status == 0 and "Training doctor: no problems found in" in out
