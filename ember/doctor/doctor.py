@@ -473,16 +473,28 @@ class Doctor:
         """The findings so far, one per (kind, layer), in the order first seen."""
         return [Finding.from_dict(f.to_dict()) for f in self._findings.values()]
 
-    def report(self) -> str:
-        """A plain-words report: one paragraph per finding, or a line saying no problems were found."""
+    def report(self, advice: Mapping[str, str] | None = None) -> str:
+        """A plain-words report, or a line saying no problems were found. Findings of one kind and severity
+        share a paragraph (the first one's numbers, then the other layers); `advice` (kind -> text) replaces
+        the suggestion, e.g. with command-line flags."""
         scope = f"{self._step} step{'s' if self._step != 1 else ''} (sampled every {self._every})"
         found = list(self._findings.values())
         if not found:
             return f"Training doctor: no problems found in {scope}."
+        groups: dict[tuple[str, str], list[Finding]] = {}
+        for f in found:
+            groups.setdefault((f.kind, f.severity), []).append(f)
         lines = [f"Training doctor: {len(found)} problem{'s' if len(found) > 1 else ''} found in {scope}:"]
-        for i, f in enumerate(found, start=1):
+        for i, group in enumerate(groups.values(), start=1):
+            first = group[0]
+            text = str(first)
+            if advice and first.kind in advice:
+                text = text[: text.rindex(" Try: ")] + f" Try: {advice[first.kind]}"
+            others = [f.layer for f in group[1:] if f.layer is not None]
+            if others:
+                text += f" The same in layer{'s' if len(others) > 1 else ''} {', '.join(others)}."
             lines.append("")
-            lines.append(textwrap.fill(str(f), width=100, initial_indent=f"{i}. ", subsequent_indent="   "))
+            lines.append(textwrap.fill(text, width=100, initial_indent=f"{i}. ", subsequent_indent="   "))
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ lifetime

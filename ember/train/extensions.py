@@ -140,6 +140,20 @@ class EarlyStopping(Extension):
         self.bad_epochs, self.stopped = int(state["bad_epochs"]), bool(state["stopped"])
 
 
+# What to change, for each kind of finding, in the words of `ember train`'s own flags
+FLAG_ADVICE = {
+    "dead_relu": "--init kaiming, --activation leaky_relu (or elu), or a lower --lr.",
+    "saturation": "--init xavier for tanh/sigmoid, --activation relu, or --batch-norm.",
+    "vanishing_gradients": "--init kaiming, --activation relu or leaky_relu, or --batch-norm.",
+    "exploding_gradients": "a lower --lr (divide it by 10), --batch-norm, or --schedule step.",
+    "loss_not_decreasing": "another --lr (try 10x higher and 10x lower), or --optimizer adam.",
+    "nan": "a lower --lr (divide it by 10 or more), or --batch-norm.",
+    "lr_too_high": "a lower --lr (divide it by 10), or --schedule cosine.",
+    "lr_too_low": "a higher --lr (10x to 100x), or --optimizer adam.",
+    "bad_init": "--init default (PyTorch's) or --init kaiming; never --init zeros.",
+}
+
+
 class DoctorWatch(Extension):
     """The training doctor: statistics after each step, new findings logged at each epoch's end, doctor.json
     and the printed report when training ends."""
@@ -172,8 +186,8 @@ class DoctorWatch(Extension):
         write_json_atomic(run_dir.doctor_json, [json_safe(f.to_dict()) for f in findings])
 
     def report(self, loop: Loop) -> None:
-        """Print the doctor's findings, or one line saying it looked and found nothing."""
-        loop.message(self.doctor.report())
+        """Print the doctor's findings (with the flags of `ember train` to change), or one line saying it found nothing."""
+        loop.message(self.doctor.report(advice=FLAG_ADVICE))
 
     def state_dict(self) -> dict[str, Any]:
         return {"doctor": self.doctor.state_dict(), "reported": self.reported}

@@ -280,3 +280,24 @@ def test_step_rejects_a_non_number_loss():
         doctor.step("0.5")
     with pytest.raises(TypeError, match="expected an optimizer, got int"):
         doctor.step(0.5, optimizer=3)
+
+
+def test_the_report_gives_one_paragraph_per_kind_and_takes_advice_in_other_words():
+    import ember
+    from ember.doctor import Doctor
+
+    nn = ember.nn
+    model = nn.Sequential(
+        nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2)
+    )  # (output layer last)
+    for layer in (model[0], model[2]):
+        ember.nn.init.zeros_(layer.weight)
+        ember.nn.init.uniform_(layer.bias, 0.5, 1.0)  # so the second layer sees inputs too
+    doctor = Doctor(model, every=1)
+    loss = model(ember.randn(16, 8)).pow(2).mean()
+    loss.backward()
+    doctor.step(loss)
+    report = " ".join(doctor.report().split())
+    assert report.count("bad initialisation") == 1 and "The same in layer 2." in report
+    custom = " ".join(doctor.report(advice={"bad_init": "ask a friend."}).split())
+    assert "Try: ask a friend. The same in layer 2." in custom

@@ -414,3 +414,12 @@ def test_the_doctor_speaks_when_it_finds_something_and_says_when_it_found_nothin
     assert found < next(i for i, line in enumerate(lines) if line.startswith("split "))  # before the final table
     status, out, _ = run_main(capsys, "train", "--limit", "300", "--epochs", "2", "--run-dir", str(tmp_path / "ok"))
     assert status == 0 and "Training doctor: no problems found in" in out
+
+
+def test_the_doctors_advice_names_the_flags_and_groups_layers(capsys, tmp_path):
+    status, out, _ = run_main(capsys, "train", "--limit", "300", "--epochs", "2", "--init", "zeros",
+                              "--run-dir", str(tmp_path / "zeros"))  # fmt: skip
+    report = out[out.index("Training doctor:") :]
+    assert "Try: --init default (PyTorch's) or --init kaiming; never --init zeros." in " ".join(report.split())
+    assert "nn.init" not in report  # advice for people writing their own loop stays out of ember train
+    assert report.count("bad initialisation") == 1 and "The same in layer fc2." in " ".join(report.split())
