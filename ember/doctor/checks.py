@@ -185,6 +185,19 @@ def update_ratio(ratios: dict[str, float], lr: float | None, memo: dict, step: i
     return Finding("lr_too_high", "warning", message, suggestion, None, step, data)
 
 
+def loss_spike(first: float, value: float, lr: float | None, step: int, th: Thresholds) -> Finding | None:
+    """lr_too_high when one step's loss reaches loss_spike times the first step's loss."""
+    if not (math.isfinite(first) and math.isfinite(value)) or first <= 0 or value < th.loss_spike * first:
+        return None
+    message = (
+        f"the loss jumped from {_g(first)} at the first step to {_g(value)} at step {step}{_lr_text(lr)}: the "
+        "optimizer overshoots so far that it undoes what the initialisation gave, even if the loss settles later."
+    )
+    suggestion = "divide the learning rate by 10 (or more), lower the momentum, or use a warm-up schedule."
+    data = {"first_loss": first, "loss": value, "lr": lr}
+    return Finding("lr_too_high", "warning", message, suggestion, None, step, data)
+
+
 def loss_trend(history: LossHistory, largest_ratio: float | None, lr: float | None, step: int, th: Thresholds):
     """Rising, oscillating, or stalled loss: lr_too_high, lr_too_low (with tiny updates) or loss_not_decreasing.
 

@@ -242,6 +242,12 @@ class Doctor:
             self._lr = _lr_of(optimizer)
         s = self._step
         self._loss.add(value)
+        if s == 0:
+            self._memo["first_loss"] = value
+        elif not self._has("lr_too_high") and not self._has("nan"):  # every step: a spike can last one step
+            finding = checks.loss_spike(self._memo.get("first_loss", math.nan), value, self._lr, s, self._th)
+            if finding is not None:
+                self._add(finding)
         sampled = s % self._every == 0
         norms: list[tuple[str, float]] = []
         nonfinite = not math.isfinite(value)

@@ -42,6 +42,9 @@ class Thresholds:
     loss_giveback: float = 0.5
     # oscillating: the latest window's standard deviation exceeds this share of its mean, while stalled
     loss_oscillation: float = 0.5
+    # a spike: one step's loss reaches this many times the first step's (an overshooting optimizer, even when the
+    # loss settles back later and no window comparison sees it)
+    loss_spike: float = 10.0
     # bad_init: weight std more than this many times the Kaiming std for its fan-in ...
     init_std_factor: float = 5.0
     # ... confirmed by the layer's measured gain (pre-activation std / input rms) above this

@@ -397,3 +397,12 @@ def test_growing_gradients_count_as_exploding_before_they_are_huge():
         found = checks.gradients([("a", scale / 10), ("b", scale)], memo, step, th)
     assert [f.kind for f in found] == ["exploding_gradients"]
     assert "grew from 1.0e-03 to 1.0e+00 over the last 4 sampled steps" in found[0].message
+
+
+def test_a_loss_that_spikes_early_and_settles_is_a_learning_rate_too_high():
+    # SGD with lr 3 and momentum 0.9: the loss leaps from 2.3 to ~40 within a few steps, then settles
+    model = mlp([64, 32, 10])
+    doctor = train(model, ember.optim.SGD(model.parameters(), lr=3.0, momentum=0.9), 40)
+    f = next(f for f in doctor.findings() if f.kind == "lr_too_high")
+    assert f.step is not None and f.step < 20 and "The loss jumped from 2.32 at the first step" in f.message
+    assert f.data["loss"] >= 10 * f.data["first_loss"]
