@@ -38,7 +38,7 @@ SCRIPT = r"""
 "use strict";
 const SVG_NS = "http://www.w3.org/2000/svg";
 const POLL_MS = 1000;
-const LIVE_SECONDS = 30;  // a run whose metrics changed this recently is shown as live
+let LIVE_SECONDS = 30;  // a run whose metrics changed this recently is shown as live (the server's number)
 const COLORS = {train: "#0072B2", val: "#D55E00", step: "#56B4E9"};
 const runs = new Map();  // name -> {offset, epochs, steps, test, doctor, errors, card, row, modified}
 let serverNow = 0;
@@ -239,6 +239,7 @@ async function getJSON(url) {
 async function pollOnce() {
   const listing = await getJSON("/api/runs");
   serverNow = listing.now;
+  LIVE_SECONDS = listing.live_seconds || LIVE_SECONDS;
   for (const info of listing.runs) {
     const run = runs.get(info.name) || addRun(info);
     const changed = info.modified !== run.modified;
@@ -250,6 +251,13 @@ async function pollOnce() {
       absorb(run, payload);
     } while (payload.lines.length && payload.offset < payload.size);
     render(run);
+  }
+  // the server's order (live runs first, then newest): cards and summary rows follow it
+  const cards = document.getElementById("runs"), rows = document.getElementById("summary-body");
+  for (const info of listing.runs) {
+    const run = runs.get(info.name);
+    cards.appendChild(run.card);
+    rows.appendChild(run.cells[0].parentNode);
   }
 }
 

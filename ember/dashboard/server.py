@@ -19,6 +19,7 @@ from ember.train import RunDir
 from .page import content_security_policy, render_page
 
 MAX_CHUNK = 4 * 1024 * 1024  # bytes of metrics.jsonl returned per request; the page asks again for the rest
+LIVE_SECONDS = 30  # a run whose metrics changed this recently, with no model.pt yet, is live
 SCAN_DEPTH = 2  # how many folder levels under a parent folder are searched for runs
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
@@ -155,7 +156,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
         if url.path in ("/", "/index.html"):
             self._send(render_page().encode("utf-8"), "text/html; charset=utf-8", csp=content_security_policy())
         elif url.path == "/api/runs":
-            self._send_json({"runs": self._runs(), "now": time.time()})
+            self._send_json({"runs": self._runs(), "now": time.time(), "live_seconds": LIVE_SECONDS})
         elif url.path == "/api/metrics":
             self._metrics(query)
         else:
@@ -169,13 +170,18 @@ class DashboardHandler(BaseHTTPRequestHandler):
         return name in LOOPBACK_NAMES or name.startswith("127.")
 
     def _runs(self) -> list[dict[str, Any]]:
-        runs = []
+        """Every run, live ones first (metrics written in the last LIVE_SECONDS, no model.pt yet), then newest."""
+        runs, now = [], time.time()
         for name, folder in self.server.registry.scan().items():
             try:
                 stat = Path(RunDir(folder).metrics).stat()
             except OSError:
                 continue  # deleted since the scan
-            runs.append({"name": name, "path": str(folder), "bytes": stat.st_size, "modified": stat.st_mtime})
+            live = now - stat.st_mtime < LIVE_SECONDS and not Path(RunDir(folder).model).exists()
+            runs.append(
+                {"name": name, "path": str(folder), "bytes": stat.st_size, "modified": stat.st_mtime, "live": live}
+            )
+        runs.sort(key=lambda r: (not r["live"], -r["modified"], r["name"]))
         return runs
 
     def _metrics(self, query: dict[str, list[str]]) -> None:

@@ -101,3 +101,28 @@ def test_dashboard_updates_live_without_reloading(tmp_path, browser):
         write_run(runs / "later-run", 1)  # a run started after the page was opened shows up too
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'section.run[data-run="later-run"][data-points="1"]'))
         assert browser.execute_script("return window.__marker;") == 1
+
+
+def test_live_runs_come_first_then_the_newest(tmp_path, browser):
+    import os
+    import time
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    runs = tmp_path / "runs"
+    old = write_run(runs / "aaa-old", 2)
+    write_run(runs / "zzz-live", 1)  # just written, no model.pt: live, and first although its name sorts last
+    then = time.time() - 600
+    os.utime(old / "metrics.jsonl", (then, then))
+    with running_server(runs) as server:
+        browser.get(server.url)
+        wait = WebDriverWait(browser, 10, poll_frequency=0.1)
+
+        def order(d):
+            return [c.get_attribute("data-run") for c in d.find_elements(By.CSS_SELECTOR, "section.run")]
+
+        wait.until(lambda d: len(order(d)) == 2)
+        assert order(browser) == ["zzz-live", "aaa-old"]
+        rows = browser.find_elements(By.CSS_SELECTOR, "#summary-body tr")
+        assert [r.get_attribute("data-run") for r in rows] == ["zzz-live", "aaa-old"]

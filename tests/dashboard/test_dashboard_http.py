@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -48,10 +49,22 @@ def test_page_and_run_list(tmp_path):
         assert "script-src 'sha256-" in headers["Content-Security-Policy"]  # only its own inline script runs
         assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
         status, listing, _ = get(server.url + "api/runs")
-        assert status == 200 and [r["name"] for r in listing["runs"]] == ["a", "b"]
-        assert listing["runs"][0]["bytes"] == (runs / "a" / "metrics.jsonl").stat().st_size
-        write_run(runs / "c", 1)  # a run that starts while the dashboard is open
-        assert [r["name"] for r in get(server.url + "api/runs")[1]["runs"]] == ["a", "b", "c"]
+        assert status == 200 and sorted(r["name"] for r in listing["runs"]) == ["a", "b"]
+        assert listing["live_seconds"] == 30
+        bytes_of = {r["name"]: r["bytes"] for r in listing["runs"]}
+        assert bytes_of["a"] == (runs / "a" / "metrics.jsonl").stat().st_size
+        now = time.time()  # a finished 100 s ago, b 50 s ago: neither is live; the newer comes first
+        os.utime(runs / "a" / "metrics.jsonl", (now - 100, now - 100))
+        os.utime(runs / "b" / "metrics.jsonl", (now - 50, now - 50))
+        assert [r["name"] for r in get(server.url + "api/runs")[1]["runs"]] == ["b", "a"]
+        write_run(runs / "c", 1)  # a run that starts while the dashboard is open: live, so first
+        write_run(runs / "d", 1)  # just written too, but finished (it has its model.pt): not live
+        (runs / "d" / "model.pt").write_bytes(b"")
+        listing = get(server.url + "api/runs")[1]["runs"]
+        assert [r["name"] for r in listing] == ["c", "d", "b", "a"] and [r["live"] for r in listing][:2] == [
+            True,
+            False,
+        ]
 
 
 def test_metrics_since_offset(tmp_path):
