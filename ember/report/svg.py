@@ -44,12 +44,32 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
-def _format_tick(value: float) -> str:
+def _format_tick(value: float, digits: int = 4) -> str:
     if value == 0:
         return "0"
     if abs(value) >= 1e4 or abs(value) < 1e-3:
-        return f"{value:.1e}"
-    return f"{value:.4g}"
+        return f"{value:.{max(1, digits - 3)}e}"
+    return f"{value:.{digits}g}"
+
+
+def tick_labels(ticks: list[float]) -> list[str]:
+    """Labels for ticks with as few digits as keep them distinct (a nearly flat loss: 2.3025, 2.3026, ...,
+    never 2.303 four times)."""
+    for digits in range(4, 13):
+        labels = [_format_tick(t, digits) for t in ticks]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
+
+
+def epoch_ticks(low: float, high: float, most: int = 8) -> list[float]:
+    """Whole epochs from 1 (or low) to high, every epoch when they fit, else every k-th: the same marks on
+    every chart of a run, a one-epoch run included."""
+    first, last = max(1, math.ceil(low - 1e-9)), math.floor(high + 1e-9)
+    if last < first:
+        return [float(last)] if last >= 1 else []
+    step = max(1, math.ceil((last - first + 1) / most))
+    return [float(e) for e in range(first, last + 1, step)]
 
 
 def _bounds(values: list[float], pad_fraction: float = 0.0) -> tuple[float, float]:
@@ -94,16 +114,19 @@ def line_chart(
         f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" class="chart-title">{escape(title)}</text>',
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>',
     ]
-    for tick in nice_ticks(y_low, y_high):
+    y_ticks = nice_ticks(y_low, y_high)
+    for tick, label in zip(y_ticks, tick_labels(y_ticks)):
         y = sy(tick)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{_format_tick(tick)}</text>')
-    for tick in nice_ticks(x_low, x_high, count=min(8, max(1, int(x_high - x_low) or 1))):
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{label}</text>')
+    if x_label == "epoch":
+        x_ticks = [t for t in epoch_ticks(x_low, x_high) if x_low - 1e-9 <= t <= x_high + 1e-9]
+    else:
+        x_ticks = nice_ticks(x_low, x_high, count=min(8, max(1, int(x_high - x_low) or 1)))
+    for tick, label in zip(x_ticks, tick_labels(x_ticks)):
         x = sx(tick)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#f3f3f3"/>')
-        parts.append(
-            f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" class="tick">{_format_tick(tick)}</text>'
-        )
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" class="tick">{label}</text>')
     parts.append(
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" class="axis">{escape(x_label)}</text>'
     )

@@ -197,3 +197,22 @@ def test_not_a_run_folder(tmp_path):
     (tmp_path / "metrics.jsonl").write_text('{"kind": "epoch"\n')
     with pytest.raises(RunFolderError, match="line 1: not valid JSON"):
         build_report(tmp_path)
+
+
+def test_chart_ticks_are_distinct_and_epochs_are_marked_on_every_chart():
+    import re
+
+    from ember.report.svg import Series, line_chart, nice_ticks, tick_labels
+
+    flat = nice_ticks(2.30245, 2.30262)
+    labels = tick_labels(flat)
+    assert len(set(labels)) == len(labels) == len(flat)  # never "2.303" four times
+    steps = [i / 20 for i in range(1, 21)]  # a one-epoch run: per-step points at fractions of the epoch
+    svg = line_chart([Series("train", steps, [2.3026 - 1e-5 * i for i in range(20)], "#000")],
+                     title="Loss", x_label="epoch", y_label="loss")  # fmt: skip
+    y_labels = re.findall(r'text-anchor="end" class="tick">([^<]+)<', svg)
+    x_labels = re.findall(r'text-anchor="middle" class="tick">([^<]+)<', svg)
+    assert len(set(y_labels)) == len(y_labels) > 1 and x_labels == ["1"]
+    many = line_chart([Series("acc", [1, 2, 3, 4], [0.1, 0.5, 0.7, 0.8], "#000")],
+                      title="Accuracy", x_label="epoch", y_label="accuracy")  # fmt: skip
+    assert re.findall(r'text-anchor="middle" class="tick">([^<]+)<', many) == ["1", "2", "3", "4"]
