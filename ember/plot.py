@@ -9,6 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._atomic import write_atomic
+from .report.svg import ink_on
 
 # figure sizes in inches at DPI dots per inch; the PNGs are exactly these sizes times DPI
 DPI = 100
@@ -95,7 +96,8 @@ def plot_confusion(
         for i in range(k):
             for j in range(k):
                 if matrix[i, j]:
-                    color = "white" if share[i, j] > 0.55 else "black"
+                    r, g, b, _ = image.cmap(image.norm(share[i, j]))  # the cell's own colour decides the ink
+                    color = ink_on(r * 255, g * 255, b * 255)
                     ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=color, fontsize=8)
     ax.set_title(f"{Path(run_dir).resolve().name}: {split} accuracy {result.accuracy:.2%}")
     fig.tight_layout()

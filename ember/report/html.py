@@ -182,10 +182,19 @@ def _curves_section(metrics: RunMetrics) -> str:
     if not metrics.epochs and not metrics.steps:
         return '<section id="curves"><h2>Training curves</h2><p class="muted">No metrics logged yet.</p></section>'
     loss = line_chart(loss_series(metrics), title="Loss", x_label="epoch", y_label="loss")
-    acc = line_chart(
-        accuracy_series(metrics), title="Accuracy", x_label="epoch", y_label="accuracy", y_range=(0.0, 1.0)
-    )
+    series = accuracy_series(metrics)
+    acc = line_chart(series, title="Accuracy", x_label="epoch", y_label="accuracy", y_range=_accuracy_range(series))
     return f'<section id="curves"><h2>Training curves</h2><div class="charts">{loss}{acc}</div></section>'
+
+
+def _accuracy_range(series) -> tuple[float, float]:
+    """The accuracies' own span with a margin, inside [0, 1]: curves between 0.95 and 0.99 are not drawn flat."""
+    values = [float(y) for s in series for y in s.ys if y is not None and math.isfinite(float(y))]
+    if not values:
+        return 0.0, 1.0
+    low, high = min(values), max(values)
+    pad = max(0.02, 0.1 * (high - low))
+    return max(0.0, low - pad), min(1.0, high + pad)
 
 
 def _metrics_section(metrics: RunMetrics, evaluation: Any | None) -> str:

@@ -221,7 +221,7 @@ def confusion_matrix_svg(matrix: np.ndarray, class_names: list[str], max_label_c
                 f'data-true="{i}" data-pred="{j}" data-count="{count}"><title>{escape(tip)}</title></rect>'
             )
             if count:
-                ink = "#fff" if fraction > 0.55 else "#222"
+                ink = ink_on(*_heat_rgb(fraction, correct=(i == j)))
                 parts.append(
                     f'<text x="{x + cell / 2:.1f}" y="{y + cell / 2 + font / 3:.1f}" text-anchor="middle" '
                     f'font-size="{font}" fill="{ink}" class="count">{count}</text>'
@@ -230,11 +230,27 @@ def confusion_matrix_svg(matrix: np.ndarray, class_names: list[str], max_label_c
     return "\n".join(parts)
 
 
-def _heat_color(fraction: float, correct: bool) -> str:
+def _heat_rgb(fraction: float, correct: bool) -> tuple[int, int, int]:
     """White to blue for the diagonal, white to red off it, by the share of the true class."""
     high = (0, 90, 170) if correct else (200, 50, 30)
     r, g, b = (round(255 + (c - 255) * fraction) for c in high)
-    return f"rgb({r},{g},{b})"
+    return r, g, b
+
+
+def _heat_color(fraction: float, correct: bool) -> str:
+    return "rgb({},{},{})".format(*_heat_rgb(fraction, correct))
+
+
+def ink_on(r: float, g: float, b: float) -> str:
+    """White text on a colour (r, g, b in 0-255) whose relative luminance is below 0.45, else near-black: the
+    mid blues of a confusion matrix's diagonal read as dark, so they get white counts."""
+
+    def channel(c: float) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    return "#fff" if luminance < 0.45 else "#222"
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -216,3 +216,14 @@ def test_chart_ticks_are_distinct_and_epochs_are_marked_on_every_chart():
     many = line_chart([Series("acc", [1, 2, 3, 4], [0.1, 0.5, 0.7, 0.8], "#000")],
                       title="Accuracy", x_label="epoch", y_label="accuracy")  # fmt: skip
     assert re.findall(r'text-anchor="middle" class="tick">([^<]+)<', many) == ["1", "2", "3", "4"]
+
+
+def test_the_accuracy_axis_follows_the_curves_and_counts_contrast_with_their_cells():
+    from ember.report.html import _accuracy_range
+    from ember.report.svg import Series, _heat_rgb, ink_on
+
+    low, high = _accuracy_range([Series("val", [1, 2, 3], [0.95, 0.97, 0.99], "#000")])
+    assert 0.9 < low < 0.95 and high == 1.0  # not 0-1, which would draw these flat
+    assert _accuracy_range([]) == (0.0, 1.0)
+    assert ink_on(*_heat_rgb(0.55, correct=True)) == "#fff"  # a mid blue diagonal cell: white counts
+    assert ink_on(*_heat_rgb(0.1, correct=True)) == "#222" and ink_on(255, 255, 255) == "#222"
