@@ -152,6 +152,7 @@ FLAG_ADVICE = {
     "lr_too_low": "a higher --lr (10x to 100x), or --optimizer adam.",
     "bad_init": "--init default (PyTorch's) or --init kaiming; never --init zeros.",
 }
+AFTER_BAD_INIT = "fix the initialisation first (the bad_init finding above): --init default or --init kaiming."
 
 
 class DoctorWatch(Extension):
@@ -187,7 +188,11 @@ class DoctorWatch(Extension):
 
     def report(self, loop: Loop) -> None:
         """Print the doctor's findings (with the flags of `ember train` to change), or one line saying it found nothing."""
-        loop.message(self.doctor.report(advice=FLAG_ADVICE))
+        advice = FLAG_ADVICE
+        if any(f.kind == "bad_init" for f in self.doctor.findings()):
+            # a broken initialisation causes the rest: the learning rate is not what to change
+            advice = {**FLAG_ADVICE, **{kind: AFTER_BAD_INIT for kind in FLAG_ADVICE if kind != "bad_init"}}
+        loop.message(self.doctor.report(advice=advice))
 
     def state_dict(self) -> dict[str, Any]:
         return {"doctor": self.doctor.state_dict(), "reported": self.reported}

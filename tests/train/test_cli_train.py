@@ -423,3 +423,5 @@ def test_the_doctors_advice_names_the_flags_and_groups_layers(capsys, tmp_path):
     assert "Try: --init default (PyTorch's) or --init kaiming; never --init zeros." in " ".join(report.split())
     assert "nn.init" not in report  # advice for people writing their own loop stays out of ember train
     assert report.count("bad initialisation") == 1 and "The same in layer fc2." in " ".join(report.split())
+    # the other findings point at the initialisation, not at the learning rate
+    assert "--lr" not in report and "Try: fix the initialisation first" in " ".join(report.split())
