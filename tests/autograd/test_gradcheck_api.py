@@ -91,3 +91,10 @@ def test_gradgradcheck_checks_second_derivatives():
 
     assert ember.autograd.gradcheck(NoSecond.apply, (x,)) is True
     assert ember.autograd.gradgradcheck(NoSecond.apply, (x,), raise_exception=False) is False
+
+
+def test_gradcheck_takes_inputs_of_any_layout_as_torch_does():
+    base = np.random.default_rng(1).standard_normal((3, 4))
+    for lib in (ember, torch):
+        x = lib.tensor(base).t().requires_grad_()  # a transposed view: not contiguous
+        assert lib.autograd.gradcheck(lambda a: (a * a).sum(1), (x,)) is True

@@ -41,6 +41,12 @@ def idx_bytes(array: np.ndarray) -> bytes:
 
 
 @pytest.fixture
+def idx_file_bytes():
+    """idx_bytes, for tests that write IDX files of their own (a fixture: every tests folder has a conftest)."""
+    return idx_bytes
+
+
+@pytest.fixture
 def fake_idx_folder():
     """fake_idx_folder(folder, n_train, n_test, shape, gz) writes the four MNIST IDX files; returns the arrays."""
 

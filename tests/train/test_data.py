@@ -147,12 +147,8 @@ def test_corrupt_idx_file_is_a_config_error(tmp_path, fake_idx_folder):
         load_data(cfg_with(data__name="mnist", data__root=str(tmp_path)))
 
 
-def test_idx_data_sets_are_checked_whole_before_training(tmp_path, fake_idx_folder):
-    import struct
-
-    def idx_bytes(array):
-        header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
-        return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+def test_idx_data_sets_are_checked_whole_before_training(tmp_path, fake_idx_folder, idx_file_bytes):
+    idx_bytes = idx_file_bytes
 
     def broken(edit, message):
         folder = tmp_path / message[:12].replace(" ", "_")
