@@ -137,6 +137,17 @@ class _BackwardHookState:
         return g
 
 
+# the hook tables a module holds; one missing from an unpickled module is created empty
+_HOOK_TABLES = (
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+    "_backward_hooks",
+    "_backward_pre_hooks",
+)
+
+
 # ---------------------------------------------------------------------------- Module
 class Module:
     """Base class for all neural network layers; subclasses define forward()."""
@@ -157,9 +168,9 @@ class Module:
         d["_non_persistent_buffers_set"] = set()
         d["_modules"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
-        d["_forward_hooks_with_kwargs"] = set()
+        d["_forward_hooks_with_kwargs"] = OrderedDict()  # hook id -> True, as torch keeps it (files share it)
         d["_forward_pre_hooks"] = OrderedDict()
-        d["_forward_pre_hooks_with_kwargs"] = set()
+        d["_forward_pre_hooks_with_kwargs"] = OrderedDict()
         d["_backward_hooks"] = OrderedDict()
         d["_backward_pre_hooks"] = OrderedDict()
 
@@ -243,6 +254,15 @@ class Module:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        d = self.__dict__
+        # A module pickled by torch or by an older ember may lack some tables, or keep a table as a set.
+        for name in _HOOK_TABLES:
+            table = d.get(name)
+            if table is None:
+                d[name] = OrderedDict()
+            elif isinstance(table, (set, frozenset)):
+                d[name] = OrderedDict((key, True) for key in sorted(table))
+        d.setdefault("_non_persistent_buffers_set", set())
 
     def _check_new_name(self, name, kind: str, table: dict) -> None:
         if not isinstance(name, str):
@@ -601,7 +621,7 @@ class Module:
         """Call hook(module, args) before forward; a returned value replaces args."""
         handle = RemovableHandle(self._forward_pre_hooks, hook)
         if with_kwargs:
-            self._forward_pre_hooks_with_kwargs.add(handle.id)
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
         if prepend:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
@@ -612,7 +632,7 @@ class Module:
         """Call hook(module, args, output) after forward; a returned value replaces output."""
         handle = RemovableHandle(self._forward_hooks, hook)
         if with_kwargs:
-            self._forward_hooks_with_kwargs.add(handle.id)
+            self._forward_hooks_with_kwargs[handle.id] = True
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
