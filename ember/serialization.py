@@ -1,15 +1,22 @@
-"""ember.save / ember.load in PyTorch's zip checkpoint format, without torch and without running code.
+"""ember.save / ember.load in PyTorch's zip checkpoint format, without torch.
 
 A checkpoint is a zip archive: `archive/data.pkl` is a protocol-2 pickle in which every tensor is a
 call to `torch._utils._rebuild_tensor_v2` whose storage is a persistent id naming a raw little-endian
-record `archive/data/<key>`. ember writes those global references by name (nothing is imported) and
-reads with an unpickler that resolves only an allowlist of names to ember's own safe constructors, so
-a hostile file can at worst raise an error. Paths ending in `.safetensors` use the safetensors format.
+record `archive/data/<key>`. ember writes those global references by name (nothing is imported); other
+objects (a whole module, an optimizer) are pickled as usual, with ember's classes written under the
+names torch uses (`torch.nn.modules.linear.Linear`), so files move between ember and torch.
+
+By default (`weights_only=True`) ember reads with an unpickler that resolves only an allowlist of names
+(plus those given to `add_safe_globals`) to ember's own safe constructors, so a hostile file can at worst
+raise an error. `weights_only=False` is the user's opt-in to run what a trusted file names: any class
+is imported and rebuilt, while every archive and size check still applies. Paths ending in
+`.safetensors` use the safetensors format.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import importlib
 import io
 import json
@@ -17,6 +24,7 @@ import os
 import pickle
 import secrets
 import struct
+import sys
 import zipfile
 from collections import OrderedDict
 from typing import Any, Callable
@@ -29,8 +37,19 @@ from ._device import check_device, device
 from ._limits import explicit_limit, max_file_bytes, max_pickle_bytes, too_big
 from ._size import Size
 from ._tensor import Tensor
+from ._warn import warn_user
+from .compat import MissingAPIError, alias_name, ember_name
 
-__all__ = ["save", "load", "save_safetensors", "load_safetensors"]
+__all__ = [
+    "save",
+    "load",
+    "save_safetensors",
+    "load_safetensors",
+    "add_safe_globals",
+    "safe_globals",
+    "get_safe_globals",
+    "clear_safe_globals",
+]
 
 _STORAGE_NAMES = {
     np.dtype(np.float32): "FloatStorage",
@@ -84,6 +103,67 @@ def _global(module: str, name: str) -> _Global:
     if g is None:
         g = _GLOBALS[key] = _Global(module, name)
     return g
+
+
+# ember classes whose torch counterpart lives in a module of another name (every other ember name maps
+# by prefix: ember.nn.modules.linear.Linear is torch.nn.modules.linear.Linear); a test checks them in torch
+_TORCH_HOMES = {
+    "ember.nn.modules.normalization.BatchNorm1d": "torch.nn.modules.batchnorm",
+    "ember.nn.modules.normalization.BatchNorm2d": "torch.nn.modules.batchnorm",
+    "ember.nn.modules.normalization.InstanceNorm1d": "torch.nn.modules.instancenorm",
+    "ember.nn.modules.normalization.InstanceNorm2d": "torch.nn.modules.instancenorm",
+    "ember.nn.modules.pooling.PixelShuffle": "torch.nn.modules.pixelshuffle",
+    "ember.nn.modules.pooling.PixelUnshuffle": "torch.nn.modules.pixelshuffle",
+    "ember.nn.modules.pooling.Upsample": "torch.nn.modules.upsampling",
+    "ember.nn.modules.pooling.UpsamplingBilinear2d": "torch.nn.modules.upsampling",
+    "ember.nn.modules.pooling.UpsamplingNearest2d": "torch.nn.modules.upsampling",
+}
+_EMBER_HOMES = {f"{torch_mod}.{key.rsplit('.', 1)[1]}": key for key, torch_mod in _TORCH_HOMES.items()}
+# where a public name of a private ember module (ember.ops.pointwise.relu) is served: torch.relu
+_PUBLIC_NAMESPACES = ("ember", "ember.nn.functional", "ember.nn", "ember.optim")
+
+
+def _is_ember(module: str) -> bool:
+    return module == "ember" or module.startswith("ember.")
+
+
+def torch_name(module: str, qualname: str, obj: Any = None) -> tuple[str, str]:
+    """The (module, name) under which a file names an ember class or function: torch's, as torch writes it."""
+    if not _is_ember(module):
+        return module, qualname
+    home = _TORCH_HOMES.get(f"{module}.{qualname}")
+    if home is not None:
+        return home, qualname
+    if obj is not None and (module.startswith("ember.ops") or any(p.startswith("_") for p in module.split("."))):
+        for namespace in _PUBLIC_NAMESPACES:
+            ns = sys.modules.get(namespace)
+            if ns is not None and getattr(ns, qualname, None) is obj:
+                module = namespace
+                break
+    return alias_name(module) or module, qualname
+
+
+def _ember_global(module: str, qualname: str):
+    """The ember object a torch/torchvision name in a file stands for, or MissingAPIError naming it."""
+    full = f"{module}.{qualname}"
+    candidates = []
+    if full in _EMBER_HOMES:
+        candidates.append(tuple(_EMBER_HOMES[full].rsplit(".", 1)))
+    real = ember_name(module)
+    if real is not None:
+        candidates.append((real, qualname))
+    for prefix, namespace in (("torch.nn.modules.", "ember.nn"), ("torch.optim.", "ember.optim")):
+        if module.startswith(prefix):
+            candidates.append((namespace, qualname))  # a class ember keeps in a file of another name
+    for mod_name, name in candidates:
+        try:
+            obj = importlib.import_module(mod_name)
+            for part in name.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError):
+            continue
+        return obj
+    raise MissingAPIError(f"ember.load: the file needs {full}, which ember does not implement")
 
 
 class _StorageRef:
@@ -147,11 +227,19 @@ class _Pickler(pickle._Pickler):
         if t is device:
             args = (obj.type,) if obj.index is None else (obj.type, obj.index)
             return (_global("torch", "device"), args)
-        raise TypeError(
-            f"ember.save cannot save an object of type {t.__module__}.{t.__qualname__}: checkpoints may only "
-            "contain tensors, numbers, strings, bytes, None, dtypes and dicts/lists/tuples/sets of them "
-            "(save a module's state_dict() rather than the module itself)"
-        )
+        return NotImplemented  # anything else (a module, an optimizer, a user's class) pickles as usual
+
+    def save_global(self, obj, name=None) -> None:
+        """Write a class or function by name; ember's own under the name torch gives it."""
+        if name is None:
+            name = getattr(obj, "__qualname__", None) or obj.__name__
+        module = pickle.whichmodule(obj, name)
+        written = torch_name(module, name, obj)
+        if written == (module, name):
+            super().save_global(obj, name)
+            return
+        self.write(pickle.GLOBAL + f"{written[0]}\n{written[1]}\n".encode("utf-8"))
+        self.memoize(obj)
 
     def _reduce_tensor(self, t: Tensor):
         is_param = self._parameter is not None and isinstance(t, self._parameter)
@@ -325,6 +413,80 @@ class _Constructor:
         return f"<ember.load constructor for {self.name}>"
 
 
+# ---------------------------------------------------------------------------- globals the user allows
+_SAFE_GLOBALS: list = []
+
+
+def _check_safe_global(entry) -> None:
+    if isinstance(entry, tuple):
+        if len(entry) != 2 or not isinstance(entry[1], str):
+            raise TypeError(f"a safe global is an object or an (object, 'module.name') pair, got {entry!r}")
+        entry = entry[0]
+    if not callable(entry):
+        raise TypeError(f"safe globals must be classes or functions, got {type(entry).__name__}")
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Allow these classes or functions (or (object, "module.name") pairs) in weights_only=True loads."""
+    for entry in safe_globals:
+        _check_safe_global(entry)
+        if entry not in _SAFE_GLOBALS:
+            _SAFE_GLOBALS.append(entry)
+
+
+def get_safe_globals() -> list:
+    """The classes and functions add_safe_globals has allowed."""
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals() -> None:
+    """Forget every global add_safe_globals allowed."""
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals(contextlib.ContextDecorator):  # noqa: N801 - torch's name for it
+    """Allow these globals in weights_only=True loads inside a `with` block only."""
+
+    def __init__(self, safe_globals: list) -> None:
+        for entry in safe_globals:
+            _check_safe_global(entry)
+        self.safe_globals = list(safe_globals)
+        self._before: list = []
+
+    def __enter__(self) -> None:
+        self._before = get_safe_globals()
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc) -> None:
+        _SAFE_GLOBALS[:] = self._before
+
+
+def _user_safe_globals() -> dict[str, Any]:
+    """Each allowed global under the names a file may give it: torch's and ember's own."""
+    table: dict[str, Any] = {}
+    for entry in _SAFE_GLOBALS:
+        if isinstance(entry, tuple):
+            table[entry[1]] = entry[0]
+            continue
+        module = getattr(entry, "__module__", None)
+        qualname = getattr(entry, "__qualname__", None) or getattr(entry, "__name__", None)
+        if module is None or qualname is None:
+            continue
+        table[f"{module}.{qualname}"] = entry
+        table[".".join(torch_name(module, qualname, entry))] = entry
+    return table
+
+
+def _weights_only_refusal(full_name: str) -> str:
+    """torch's 'Weights only load failed' error for a global the allowlist lacks, said in one line."""
+    return (
+        f"Weights only load failed: ember.load refused to load '{full_name}', which weights_only=True does not "
+        f"allow ({_REFUSED}). Only if you trust the source of the file: load it with weights_only=False, which "
+        "can run arbitrary code named in the file; or, to keep weights_only=True, allow this global with "
+        f"torch.serialization.add_safe_globals([{full_name}]) or the safe_globals([{full_name}]) context manager"
+    )
+
+
 def _check_hooks(hooks) -> None:
     if hooks:
         raise pickle.UnpicklingError("ember.load refused a tensor with backward hooks: " + _REFUSED)
@@ -412,7 +574,9 @@ class _Unpickler(pickle._Unpickler):
                 raise pickle.UnpicklingError(
                     f"ember.load cannot load 'torch.{name}': ember has no {name.replace('Storage', '')} tensors"
                 )
-            raise pickle.UnpicklingError(f"ember.load refused to load '{module}.{name}': {_REFUSED}")
+            obj = _user_safe_globals().get(f"{module}.{name}")
+            if obj is None:
+                raise pickle.UnpicklingError(_weights_only_refusal(f"{module}.{name}"))
         return obj
 
     def persistent_load(self, pid):
@@ -504,11 +668,39 @@ class _Unpickler(pickle._Unpickler):
             for k, v in state.items():
                 inst.__dict__[k] = v
             return
+        if any(type(inst) is allowed for allowed in _user_safe_globals().values()):
+            self.stack.append(state)  # a class the user allowed rebuilds itself, as pickle does
+            pickle._Unpickler.load_build(self)
+            return
         raise pickle.UnpicklingError(
             f"ember.load refused to set the state of a {type(inst).__name__} object: {_REFUSED}"
         )
 
     dispatch[pickle.BUILD[0]] = _restricted_build
+
+
+class _FullUnpickler(_Unpickler):
+    """The unpickler of weights_only=False: tensors as above, and any class or function the file names is
+    imported and called (torch's names resolve to ember's classes). Only for files the user trusts."""
+
+    dispatch = _Unpickler.dispatch.copy()
+    dispatch[pickle.BUILD[0]] = pickle._Unpickler.load_build
+
+    def find_class(self, module: str, name: str):
+        obj = self._allowed.get((module, name))
+        if obj is not None:
+            return obj
+        try:
+            if ember_name(module) is not None:
+                return _ember_global(module, name)
+            return pickle._Unpickler.find_class(self, module, name)
+        except MissingAPIError as e:
+            raise pickle.UnpicklingError(str(e)) from None
+        except (ImportError, AttributeError) as e:
+            raise pickle.UnpicklingError(
+                f"ember.load: cannot find '{module}.{name}', which the file names ({_reason(e)}); with "
+                "weights_only=False the classes in a file must be importable where it is loaded"
+            ) from None
 
 
 class _ArchiveReader:
@@ -696,28 +888,59 @@ def _validate_map_location(map_location) -> None:
     raise TypeError(f"map_location must be None, a device, a string, a dict or a callable, got {map_location!r}")
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None = True, mmap: bool | None = None, **kw):
-    """Load an object saved by ember.save or torch.save; only tensors and plain data can come out."""
+_TRUE_WORDS = ("1", "y", "yes", "true")
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "0").strip().lower() in _TRUE_WORDS
+
+
+def _resolve_weights_only(weights_only: bool | None) -> bool:
+    """weights_only after torch's environment overrides: TORCH_FORCE_WEIGHTS_ONLY_LOAD always wins;
+    TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD applies only where the call left weights_only unset."""
+    force, force_no = _env_flag("TORCH_FORCE_WEIGHTS_ONLY_LOAD"), _env_flag("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+    if force and force_no:
+        raise RuntimeError(
+            "Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` should be set, "
+            "but both were set."
+        )
+    if force:
+        return True
+    if weights_only is None:
+        if force_no:
+            warn_user(
+                "Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set and `weights_only` was not passed "
+                "to `torch.load`, so it loads with weights_only=False.",
+                UserWarning,
+            )
+            return False
+        return True
+    return bool(weights_only)
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None = None, mmap: bool | None = None, **kw):
+    """Load an object saved by ember.save or torch.save: tensors and plain data, or anything with weights_only=False."""
     if pickle_module is not None:
         raise NotImplementedError("ember.load does not support torch.load's pickle_module argument")
     kw.pop("encoding", None)
     if kw:
         raise TypeError(f"load() got unexpected keyword arguments {sorted(kw)}")
     _validate_map_location(map_location)
+    weights_only = _resolve_weights_only(weights_only)
     if _is_safetensors(f):
         return load_safetensors(f)
     if _is_path(f):
         path = os.fspath(f)
         with open(path, "rb") as fh:
-            return _load_from(fh, path, map_location)
+            return _load_from(fh, path, map_location, weights_only)
     if not hasattr(f, "read"):
         raise AttributeError(f"ember.load expects a path or a readable file object, got {type(f).__name__}")
     if not (hasattr(f, "seekable") and f.seekable()):
         f = io.BytesIO(f.read())
-    return _load_from(f, getattr(f, "name", "the file"), map_location)
+    return _load_from(f, getattr(f, "name", "the file"), map_location, weights_only)
 
 
-def _load_from(fileobj, name: str, map_location):
+def _load_from(fileobj, name: str, map_location, weights_only: bool = True):
     with _open_archive(fileobj, repr(name) if isinstance(name, str) else "the file") as zf:
         _check_directory(zf, fileobj, name)
         prefix = _find_prefix(zf, name)
@@ -731,7 +954,7 @@ def _load_from(fileobj, name: str, map_location):
             raise RuntimeError(
                 f"ember.load: cannot read {prefix}data.pkl of {name} ({_reason(e)}); the file is corrupted"
             ) from None
-        unpickler = _Unpickler(io.BytesIO(data), reader)
+        unpickler = (_Unpickler if weights_only else _FullUnpickler)(io.BytesIO(data), reader)
         try:
             return unpickler.load()
         except (pickle.UnpicklingError, RuntimeError):
