@@ -41,7 +41,7 @@ def _save(fig, out_png: str | os.PathLike) -> Path:
 
 def plot_curves(run_dir: str | os.PathLike, out_png: str | os.PathLike) -> Path:
     """Loss and accuracy against epoch (train and val; per-step losses faint) written as a PNG."""
-    from ember.report.curves import accuracy_series, loss_series
+    from ember.report.curves import accuracy_series, loss_series, series_axes
     from ember.report.run_files import read_metrics
 
     metrics = read_metrics(run_dir)
@@ -49,11 +49,10 @@ def plot_curves(run_dir: str | os.PathLike, out_png: str | os.PathLike) -> Path:
         from ember.train import RunDir
 
         raise ValueError(f"{RunDir(run_dir).metrics} has no step or epoch lines yet; nothing to plot")
-    fig = _figure(CURVES_SIZE)  # first, so a missing matplotlib is reported before the ticker import below
-    from matplotlib.ticker import MaxNLocator
-
+    fig = _figure(CURVES_SIZE)
     loss_ax, acc_ax = fig.subplots(1, 2)
-    for ax, series, title in ((loss_ax, loss_series(metrics), "loss"), (acc_ax, accuracy_series(metrics), "accuracy")):
+    for ax, chart in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+        series = loss_series(metrics) if chart == "loss" else accuracy_series(metrics)
         for s in series:
             if not s.xs:
                 continue
@@ -61,12 +60,16 @@ def plot_curves(run_dir: str | os.PathLike, out_png: str | os.PathLike) -> Path:
                 ax.plot(s.xs, s.ys, color=s.color, alpha=0.35, linewidth=0.8, label=s.label)
             else:
                 ax.plot(s.xs, s.ys, color=s.color, marker="o", markersize=3, linewidth=1.8, label=s.label)
-        ax.set_title(title)
+        # the report's axes: whole epochs marked, distinct tick labels, accuracy spanning its values within 0-1
+        # (x keeps matplotlib's margin, so the first and last markers are not cut in half)
+        axes = series_axes(chart, series)
+        ax.set_ylim(*axes.y_range)
+        ax.set_xticks(axes.x_ticks, labels=axes.x_labels)
+        ax.set_yticks(axes.y_ticks, labels=axes.y_labels)
+        ax.set_title(chart)
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
         ax.legend()
-    acc_ax.set_ylim(0.0, 1.0)
     fig.suptitle(Path(run_dir).resolve().name)
     fig.tight_layout()
     return _save(fig, out_png)

@@ -40,6 +40,17 @@ def test_plot_curves_writes_a_png_of_the_figure_size(tmp_path):
     assert png_size(out) == (int(plot.CURVES_SIZE[0] * plot.DPI), int(plot.CURVES_SIZE[1] * plot.DPI))
 
 
+def test_plot_curves_axes_follow_the_reports_rules(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(plot, "_save", lambda fig, out: figures.append(fig))
+    write_run(tmp_path / "run", epochs=1)
+    plot.plot_curves(tmp_path / "run", tmp_path / "curves.png")
+    loss_ax, acc_ax = figures[0].axes
+    for ax in (loss_ax, acc_ax):
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["1"]  # the one epoch, no fractions of it
+    assert acc_ax.get_ylim() != (0.0, 1.0) and 0.0 < acc_ax.get_ylim()[0] < 0.15  # accuracies 0.15 and 0.2
+
+
 def test_plot_curves_refuses_an_empty_log(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "metrics.jsonl").write_text("")

@@ -1,7 +1,9 @@
 """The dashboard page: plain HTML, CSS and JavaScript drawing SVG charts, with no external resources.
 
 The script polls /api/runs for the list of runs and /api/metrics for each run's new metrics lines (from the byte
-offset it has read up to), and redraws the charts in place; the page never reloads."""
+offset it has read up to), and redraws the charts in place; the page never reloads. Each chart's axes (range, ticks,
+tick labels) come from /api/axes, which lays them out with the report's rules (ember.report.curves.curve_axes), so
+the two never draw the same run differently."""
 
 from __future__ import annotations
 
@@ -59,49 +61,45 @@ function pct(v) {
   return (typeof v === "number" && isFinite(v)) ? (100 * v).toFixed(2) + "%" : "\u2013";
 }
 
-function niceTicks(lo, hi, count) {
-  if (!(isFinite(lo) && isFinite(hi))) return [];
-  if (hi <= lo) return [lo];
-  const raw = (hi - lo) / Math.max(count, 1);
-  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 2.5, 5, 10].map(m => m * mag).find(s => s >= raw);
-  const ticks = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) ticks.push(+v.toFixed(12));
-  return ticks;
+// The smallest and largest finite value, or [NaN, NaN]: all the server needs to lay out an axis.
+function extent(values) {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) if (typeof v === "number" && isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  return lo <= hi ? [lo, hi] : [NaN, NaN];
 }
 
-function tickLabel(v) {
-  if (v === 0) return "0";
-  return (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3) ? v.toExponential(1) : String(+v.toPrecision(4));
+// The axes of each chart (ranges, ticks, tick labels) come from the server, which lays them out with the report's
+// own rules: charts = {name: series}, answered as {name: {x_range, y_range, x_ticks, x_labels, y_ticks, y_labels}}.
+function fetchAxes(charts) {
+  const query = Object.entries(charts).map(([name, series]) => {
+    const [x0, x1] = extent(series.flatMap(s => s.xs)), [y0, y1] = extent(series.flatMap(s => s.ys));
+    return `${name}=${x0},${x1},${y0},${y1}`;
+  });
+  return getJSON("/api/axes?" + query.join("&"));
 }
 
-function bounds(values, pad) {
-  const ok = values.filter(v => typeof v === "number" && isFinite(v));
-  if (!ok.length) return [0, 1];
-  let lo = Math.min(...ok), hi = Math.max(...ok);
-  if (hi === lo) { const s = Math.abs(lo) * 0.1 || 1; return [lo - s, hi + s]; }
-  const p = (hi - lo) * pad;
-  return [lo - p, hi + p];
-}
-
-// series: [{label, color, faint, xs, ys}]
-function drawChart(svg, series, title, yRange) {
+// series: [{label, color, faint, xs, ys}]; axes: one chart's entry of the /api/axes answer
+function drawChart(svg, series, title, yLabel, axes) {
   while (svg.firstChild) svg.removeChild(svg.firstChild);
-  const W = 460, H = 280, L = 56, R = 14, T = 44, B = 38, PW = W - L - R, PH = H - T - B;
-  const [x0, x1] = bounds(series.flatMap(s => s.xs), 0);
-  const [y0, y1] = yRange || bounds(series.flatMap(s => s.ys), 0.05);
+  // room for the longest y tick label between the rotated axis title and the plot, as the report leaves
+  const L = Math.max(56, Math.ceil(30 + 6.5 * Math.max(0, ...axes.y_labels.map(label => label.length))));
+  const W = 460, H = 280, R = 14, T = 44, B = 38, PW = W - L - R, PH = H - T - B;
+  const [x0, x1] = axes.x_range, [y0, y1] = axes.y_range;
   const sx = x => L + (x - x0) / (x1 - x0) * PW;
   const sy = y => T + (1 - (y - y0) / (y1 - y0)) * PH;
   el("svg:text", {x: W / 2, y: 18, "text-anchor": "middle", class: "title"}, svg, title);
   el("svg:rect", {x: L, y: T, width: PW, height: PH, fill: "none", stroke: "#999"}, svg);
-  for (const t of niceTicks(y0, y1, 5)) {
+  axes.y_ticks.forEach((t, i) => {
     el("svg:line", {x1: L, x2: L + PW, y1: sy(t), y2: sy(t), stroke: "#eee"}, svg);
-    el("svg:text", {x: L - 6, y: sy(t) + 4, "text-anchor": "end"}, svg, tickLabel(t));
-  }
-  for (const t of niceTicks(x0, x1, Math.min(8, Math.max(1, Math.floor(x1 - x0))))) {
-    el("svg:text", {x: sx(t), y: T + PH + 16, "text-anchor": "middle"}, svg, tickLabel(t));
-  }
+    el("svg:text", {x: L - 6, y: sy(t) + 4, "text-anchor": "end", class: "tick"}, svg, axes.y_labels[i]);
+  });
+  axes.x_ticks.forEach((t, i) => {
+    el("svg:line", {x1: sx(t), x2: sx(t), y1: T, y2: T + PH, stroke: "#f3f3f3"}, svg);
+    el("svg:text", {x: sx(t), y: T + PH + 16, "text-anchor": "middle", class: "tick"}, svg, axes.x_labels[i]);
+  });
   el("svg:text", {x: L + PW / 2, y: H - 4, "text-anchor": "middle"}, svg, "epoch");
+  el("svg:text", {x: 14, y: T + PH / 2, "text-anchor": "middle", transform: `rotate(-90 14 ${T + PH / 2})`},
+     svg, yLabel);
   const ordered = series.filter(s => s.faint).concat(series.filter(s => !s.faint));
   for (const s of ordered) {
     let segment = [];
@@ -151,10 +149,9 @@ function addRun(info) {
   el("div", {class: "muted path"}, card, info.path);
   const legend = el("div", {class: "legend", "data-last-loss": ""}, card, "no epoch finished yet");
   const charts = el("div", {class: "charts"}, card);
-  const loss = el("svg:svg", {class: "chart loss", width: 460, height: 280, viewBox: "0 0 460 280",
-                              "data-points": "0"}, charts);
-  const acc = el("svg:svg", {class: "chart accuracy", width: 460, height: 280, viewBox: "0 0 460 280",
-                             "data-points": "0"}, charts);
+  const chart = (name, label) => el("svg:svg", {class: "chart " + name, role: "img", "aria-label": label, width: 460,
+                                                height: 280, viewBox: "0 0 460 280", "data-points": "0"}, charts);
+  const loss = chart("loss", "Loss"), acc = chart("accuracy", "Accuracy");
   const findings = el("div", {class: "findings"}, card);
   const errors = el("div", {class: "errors"}, card);
   const row = el("tr", {"data-run": info.name}, document.getElementById("summary-body"));
@@ -162,7 +159,8 @@ function addRun(info) {
   const cells = ["epochs", "train_loss", "val_loss", "val_acc", "test_acc", "status"].map(
     k => el("td", {class: k === "status" ? "" : "num", "data-col": k}, row, "\u2013"));
   const run = {name: info.name, offset: 0, epochs: [], steps: [], test: null, doctor: [], errors: [],
-               card, status, legend, loss, acc, findings, errorBox: errors, cells, modified: info.modified};
+               card, status, legend, loss, acc, findings, errorBox: errors, cells, modified: info.modified,
+               drawn: false};
   runs.set(info.name, run);
   document.getElementById("empty").hidden = true;
   render(run);
@@ -182,21 +180,30 @@ function renderStatus(run) {
   run.cells[run.cells.length - 1].textContent = status;
 }
 
+// The charts of a run: the series as the report draws them, on axes laid out by the server.
+async function drawCharts(run) {
+  const xs = run.epochs.map(e => e.epoch);
+  const loss = [];
+  if (run.steps.length) loss.push({label: "step loss", color: COLORS.step, faint: true,
+                                   xs: stepPositions(run), ys: run.steps.map(s => s.loss)});
+  loss.push({label: "train loss", color: COLORS.train, xs, ys: run.epochs.map(e => e.train_loss)});
+  const accuracy = [{label: "train accuracy", color: COLORS.train, xs, ys: run.epochs.map(e => e.train_acc)}];
+  if (run.epochs.some(e => e.val_loss != null)) {
+    loss.push({label: "val loss", color: COLORS.val, xs, ys: run.epochs.map(e => e.val_loss)});
+  }
+  if (run.epochs.some(e => e.val_acc != null)) {
+    accuracy.push({label: "val accuracy", color: COLORS.val, xs, ys: run.epochs.map(e => e.val_acc)});
+  }
+  const axes = await fetchAxes({loss, accuracy});
+  drawChart(run.loss, loss, "Loss", "loss", axes.loss);
+  drawChart(run.acc, accuracy, "Accuracy", "accuracy", axes.accuracy);
+  run.drawn = true;
+  for (const node of [run.card, run.loss, run.acc]) node.setAttribute("data-points", String(run.epochs.length));
+}
+
 function render(run) {
   const n = run.epochs.length;
   const last = run.epochs[n - 1];
-  const xs = run.epochs.map(e => e.epoch);
-  const lossSeries = [];
-  if (run.steps.length) lossSeries.push({label: "step loss", color: COLORS.step, faint: true,
-                                         xs: stepPositions(run), ys: run.steps.map(s => s.loss)});
-  lossSeries.push({label: "train loss", color: COLORS.train, xs, ys: run.epochs.map(e => e.train_loss)});
-  lossSeries.push({label: "val loss", color: COLORS.val, xs, ys: run.epochs.map(e => e.val_loss)});
-  drawChart(run.loss, lossSeries, "Loss");
-  drawChart(run.acc, [
-    {label: "train accuracy", color: COLORS.train, xs, ys: run.epochs.map(e => e.train_acc)},
-    {label: "val accuracy", color: COLORS.val, xs, ys: run.epochs.map(e => e.val_acc)},
-  ], "Accuracy", [0, 1]);
-  for (const node of [run.card, run.loss, run.acc]) node.setAttribute("data-points", String(n));
   if (last) {
     run.legend.setAttribute("data-last-loss", String(last.train_loss));
     run.legend.setAttribute("data-epoch", String(last.epoch));
@@ -228,6 +235,7 @@ function absorb(run, payload) {
   }
   run.errors.push(...payload.errors);
   run.offset = payload.offset;
+  run.drawn = false;
 }
 
 async function getJSON(url) {
@@ -244,13 +252,14 @@ async function pollOnce() {
     const run = runs.get(info.name) || addRun(info);
     const changed = info.modified !== run.modified;
     run.modified = info.modified;
-    if (info.bytes === run.offset && !changed) { renderStatus(run); continue; }
+    if (info.bytes === run.offset && !changed && run.drawn) { renderStatus(run); continue; }
     let payload;
     do {  // a long file comes in chunks
       payload = await getJSON(`/api/metrics?run=${encodeURIComponent(info.name)}&offset=${run.offset}`);
       absorb(run, payload);
     } while (payload.lines.length && payload.offset < payload.size);
     render(run);
+    await drawCharts(run);  // a failure leaves run.drawn false, so the next poll draws again
   }
   // the server's order (live runs first, then newest): cards and summary rows follow it
   const cards = document.getElementById("runs"), rows = document.getElementById("summary-body");

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ember.report.curves import CHARTS, curve_axes
 from ember.train import RunDir
 
 from .page import content_security_policy, render_page
@@ -159,6 +160,8 @@ class DashboardHandler(BaseHTTPRequestHandler):
             self._send_json({"runs": self._runs(), "now": time.time(), "live_seconds": LIVE_SECONDS})
         elif url.path == "/api/metrics":
             self._metrics(query)
+        elif url.path == "/api/axes":
+            self._axes(query)
         else:
             self._send_json({"error": "not found"}, HTTPStatus.NOT_FOUND)
 
@@ -210,6 +213,15 @@ class DashboardHandler(BaseHTTPRequestHandler):
             return
         self._send_json({"run": names[0], **payload})
 
+    def _axes(self, query: dict[str, list[str]]) -> None:
+        """The axes of the charts named in the query, each given as XMIN,XMAX,YMIN,YMAX of its finite points."""
+        try:
+            payload = chart_axes_for(query)
+        except ValueError as e:
+            self._send_json({"error": str(e)}, HTTPStatus.BAD_REQUEST)
+            return
+        self._send_json(payload)
+
     def _send_json(self, payload: Any, status: HTTPStatus = HTTPStatus.OK) -> None:
         # allow_nan: a diverged run logs NaN losses; JSON.parse cannot read NaN, so they travel as null
         body = json.dumps(_nan_to_none(payload), allow_nan=False).encode("utf-8")
@@ -225,6 +237,24 @@ class DashboardHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Security-Policy", csp)
         self.end_headers()
         self.wfile.write(body)
+
+
+def chart_axes_for(query: dict[str, list[str]]) -> dict[str, Any]:
+    """/api/axes: for each chart named in the query (loss=XMIN,XMAX,YMIN,YMAX, accuracy=...), the report's axes
+    over those extremes (NaN where a chart has no finite point); ValueError for anything else in the query."""
+    unknown = sorted(set(query) - set(CHARTS))
+    if unknown or not query:
+        raise ValueError(f"expected chart=XMIN,XMAX,YMIN,YMAX for some of: {', '.join(CHARTS)}")
+    out = {}
+    for chart, values in query.items():
+        if len(values) != 1:
+            raise ValueError(f"{chart} given more than once")
+        try:
+            x_min, x_max, y_min, y_max = (float(v) for v in values[0].split(","))
+        except ValueError:
+            raise ValueError(f"{chart} must be four numbers XMIN,XMAX,YMIN,YMAX, got {values[0][:80]!r}") from None
+        out[chart] = curve_axes(chart, [x_min, x_max], [y_min, y_max]).to_json()
+    return out
 
 
 def _nan_to_none(value: Any) -> Any:

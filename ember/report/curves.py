@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from .run_files import RunMetrics
-from .svg import STEP_COLOR, TRAIN_COLOR, VAL_COLOR, Series
+from .svg import STEP_COLOR, TRAIN_COLOR, VAL_COLOR, ChartAxes, Series, accuracy_range, chart_axes
+
+CHARTS = ("loss", "accuracy")  # the charts of a run, each with its rule for the y axis
 
 
 def _number(value) -> float:
@@ -42,3 +44,17 @@ def accuracy_series(metrics: RunMetrics) -> list[Series]:
     if any(e.get("val_acc") is not None for e in metrics.epochs):
         out.append(Series("val accuracy", epochs, [_number(e.get("val_acc")) for e in metrics.epochs], VAL_COLOR))
     return out
+
+
+def curve_axes(chart: str, xs: list[float], ys: list[float]) -> ChartAxes:
+    """The axes of a run's loss or accuracy chart over these points, the same for the report, `ember plot` and the
+    dashboard: whole epochs marked, distinct tick labels; loss spans its values, accuracy its values within 0-1."""
+    if chart not in CHARTS:
+        raise ValueError(f"no chart called {chart!r}; the charts are {', '.join(CHARTS)}")
+    y_range = accuracy_range(ys) if chart == "accuracy" else None
+    return chart_axes(xs, ys, epochs=True, y_range=y_range)
+
+
+def series_axes(chart: str, series: list[Series]) -> ChartAxes:
+    """`curve_axes` of every point of the series."""
+    return curve_axes(chart, [float(x) for s in series for x in s.xs], [float(y) for s in series for y in s.ys])

@@ -13,7 +13,7 @@ import numpy as np
 from ember.train import RunDir
 
 from .._atomic import write_text_atomic
-from .curves import accuracy_series, loss_series
+from .curves import accuracy_series, loss_series, series_axes
 from .png import png_data_uri, to_uint8_image
 from .run_files import RunMetrics, read_config, read_json, read_metrics, run_path
 from .svg import confusion_matrix_svg, line_chart
@@ -31,7 +31,7 @@ th, td { border: 1px solid #ddd; padding: 4px 10px; text-align: left; font-varia
 th { background: #f6f6f6; }
 td.num { text-align: right; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-svg text { font-size: 11px; fill: #333; }
+svg text:not(.count) { font-size: 11px; fill: #333; }  /* counts keep the size and ink they are given */
 svg .chart-title { font-size: 13px; font-weight: 600; }
 svg .axis { font-size: 12px; }
 .examples { display: flex; flex-wrap: wrap; gap: 10px; }
@@ -181,20 +181,13 @@ def _config_value(value: Any) -> str:
 def _curves_section(metrics: RunMetrics) -> str:
     if not metrics.epochs and not metrics.steps:
         return '<section id="curves"><h2>Training curves</h2><p class="muted">No metrics logged yet.</p></section>'
-    loss = line_chart(loss_series(metrics), title="Loss", x_label="epoch", y_label="loss")
-    series = accuracy_series(metrics)
-    acc = line_chart(series, title="Accuracy", x_label="epoch", y_label="accuracy", y_range=_accuracy_range(series))
-    return f'<section id="curves"><h2>Training curves</h2><div class="charts">{loss}{acc}</div></section>'
-
-
-def _accuracy_range(series) -> tuple[float, float]:
-    """The accuracies' own span with a margin, inside [0, 1]: curves between 0.95 and 0.99 are not drawn flat."""
-    values = [float(y) for s in series for y in s.ys if y is not None and math.isfinite(float(y))]
-    if not values:
-        return 0.0, 1.0
-    low, high = min(values), max(values)
-    pad = max(0.02, 0.1 * (high - low))
-    return max(0.0, low - pad), min(1.0, high + pad)
+    charts = []
+    for chart, title, series in (
+        ("loss", "Loss", loss_series(metrics)),
+        ("accuracy", "Accuracy", accuracy_series(metrics)),
+    ):
+        charts.append(line_chart(series, title=title, x_label="epoch", y_label=chart, axes=series_axes(chart, series)))
+    return f'<section id="curves"><h2>Training curves</h2><div class="charts">{"".join(charts)}</div></section>'
 
 
 def _metrics_section(metrics: RunMetrics, evaluation: Any | None) -> str:

@@ -33,14 +33,20 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     if high <= low:
         return [low]
     raw_step = (high - low) / max(count, 1)
+    if not (math.isfinite(raw_step) and raw_step > 0):  # a span too wide or too narrow for a float
+        return [low, high]
     magnitude = 10 ** math.floor(math.log10(raw_step))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
-    first = math.ceil(low / step - 1e-9) * step
-    ticks = []
-    value = first
-    while value <= high + step * 1e-9:
-        ticks.append(round(value, 12))
-        value += step
+    first, last = low / step, high / step
+    if not (step > 0 and math.isfinite(first) and math.isfinite(last)):
+        return [low, high]
+    first, last = math.ceil(first - 1e-9), math.floor(last + 1e-9)
+    ticks: list[float] = []
+    # each tick is index * step (no running sum, so no drift and an exact 0), at most a few more than count
+    for index in range(first, min(last, first + 2 * count + 2) + 1):
+        value = float(f"{index * step:.12g}")
+        if not ticks or value != ticks[-1]:  # near a float's resolution neighbouring ticks can coincide
+            ticks.append(value)
     return ticks
 
 
@@ -81,7 +87,53 @@ def _bounds(values: list[float], pad_fraction: float = 0.0) -> tuple[float, floa
         spread = abs(low) * 0.1 or 1.0
         return low - spread, high + spread
     pad = (high - low) * pad_fraction
+    if not math.isfinite(pad):  # the span itself overflows: no margin
+        return low, high
     return low - pad, high + pad
+
+
+def accuracy_range(values: list[float]) -> tuple[float, float]:
+    """The accuracies' own span with a margin, inside [0, 1]: curves between 0.95 and 0.99 are not drawn flat."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not finite:
+        return 0.0, 1.0
+    low, high = min(finite), max(finite)
+    pad = max(0.02, 0.1 * (high - low))
+    return max(0.0, low - pad), min(1.0, high + pad)
+
+
+@dataclasses.dataclass
+class ChartAxes:
+    """Where a chart's axes run and what they mark: the ranges, the tick values and their labels."""
+
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    x_ticks: list[float]
+    x_labels: list[str]
+    y_ticks: list[float]
+    y_labels: list[str]
+
+    def to_json(self) -> dict[str, list]:
+        """The axes as JSON-ready lists (the dashboard's server sends them to its page)."""
+        return {name: list(value) for name, value in dataclasses.asdict(self).items()}
+
+
+def chart_axes(
+    xs: list[float], ys: list[float], *, epochs: bool = True, y_range: tuple[float, float] | None = None
+) -> ChartAxes:
+    """The axes of a chart of these points: x spans the x values (whole epochs marked when `epochs`), y spans the
+    y values with a 5% margin unless `y_range` is given; tick labels as distinct as the ticks.
+
+    Only the smallest and largest finite value of each list matter, so [min, max] gives the same axes as all
+    the values (the dashboard's page sends just those)."""
+    x_low, x_high = _bounds([float(x) for x in xs])
+    y_low, y_high = y_range if y_range is not None else _bounds([float(y) for y in ys], pad_fraction=0.05)
+    if epochs:
+        x_ticks = [t for t in epoch_ticks(x_low, x_high) if x_low - 1e-9 <= t <= x_high + 1e-9]
+    else:
+        x_ticks = nice_ticks(x_low, x_high, count=min(8, max(1, int(x_high - x_low) or 1)))
+    y_ticks = nice_ticks(y_low, y_high)
+    return ChartAxes((x_low, x_high), (y_low, y_high), x_ticks, tick_labels(x_ticks), y_ticks, tick_labels(y_ticks))
 
 
 def line_chart(
@@ -93,14 +145,20 @@ def line_chart(
     width: int = 480,
     height: int = 300,
     y_range: tuple[float, float] | None = None,
+    axes: ChartAxes | None = None,
 ) -> str:
-    """An SVG line chart of the series, with axes, round ticks, a legend and a tooltip on every marker."""
-    left, right, top, bottom = 56, 16, 46, 42
+    """An SVG line chart of the series, with axes, round ticks, a legend and a tooltip on every marker.
+
+    The axes are `axes` when given, else `chart_axes` of the points (epochs marked when x_label is "epoch")."""
+    if axes is None:
+        all_x = [float(x) for s in series for x in s.xs]
+        all_y = [float(y) for s in series for y in s.ys]
+        axes = chart_axes(all_x, all_y, epochs=x_label == "epoch", y_range=y_range)
+    # room for the longest y tick label between the rotated axis title and the plot (the dashboard's page does the same)
+    left = max(56, math.ceil(30 + 6.5 * max((len(label) for label in axes.y_labels), default=0)))
+    right, top, bottom = 16, 46, 42
     plot_w, plot_h = width - left - right, height - top - bottom
-    all_x = [float(x) for s in series for x in s.xs]
-    all_y = [float(y) for s in series for y in s.ys]
-    x_low, x_high = _bounds(all_x)
-    y_low, y_high = y_range if y_range is not None else _bounds(all_y, pad_fraction=0.05)
+    (x_low, x_high), (y_low, y_high) = axes.x_range, axes.y_range
 
     def sx(x: float) -> float:
         return left + (x - x_low) / (x_high - x_low) * plot_w
@@ -114,16 +172,11 @@ def line_chart(
         f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" class="chart-title">{escape(title)}</text>',
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>',
     ]
-    y_ticks = nice_ticks(y_low, y_high)
-    for tick, label in zip(y_ticks, tick_labels(y_ticks)):
+    for tick, label in zip(axes.y_ticks, axes.y_labels):
         y = sy(tick)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{label}</text>')
-    if x_label == "epoch":
-        x_ticks = [t for t in epoch_ticks(x_low, x_high) if x_low - 1e-9 <= t <= x_high + 1e-9]
-    else:
-        x_ticks = nice_ticks(x_low, x_high, count=min(8, max(1, int(x_high - x_low) or 1)))
-    for tick, label in zip(x_ticks, tick_labels(x_ticks)):
+    for tick, label in zip(axes.x_ticks, axes.x_labels):
         x = sx(tick)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#f3f3f3"/>')
         parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" class="tick">{label}</text>')

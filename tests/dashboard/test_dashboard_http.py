@@ -190,3 +190,23 @@ def test_command_prints_the_url_it_serves(tmp_path):
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_axes_are_the_reports_axes(tmp_path):
+    from ember.report.curves import curve_axes
+
+    with running_server(tmp_path) as server:
+        # a flat loss over one epoch of steps, and accuracies between 0.95 and 0.99 over three epochs
+        status, axes, _ = get(f"{server.url}api/axes?loss=0.25,1,2.30245,2.30262&accuracy=1,3,0.95,0.99")
+        assert status == 200 and set(axes) == {"loss", "accuracy"}
+        assert axes["loss"] == curve_axes("loss", [0.25, 1], [2.30245, 2.30262]).to_json()
+        assert axes["loss"]["x_labels"] == ["1"]
+        assert len(set(axes["loss"]["y_labels"])) == len(axes["loss"]["y_labels"]) > 1
+        assert axes["accuracy"]["x_labels"] == ["1", "2", "3"] and 0.9 < axes["accuracy"]["y_range"][0] < 0.95
+        status, empty, _ = get(f"{server.url}api/axes?accuracy=NaN,NaN,NaN,NaN")  # no finite point yet
+        assert status == 200 and empty["accuracy"]["y_range"] == [0.0, 1.0]
+        status, huge, _ = get(f"{server.url}api/axes?loss=1,1e300,-1e308,1e308")  # no overflow, no endless loop
+        assert status == 200 and huge["loss"]["x_ticks"] and huge["loss"]["y_ticks"]
+        for query in ("", "loss=1,2,3", "loss=a,b,c,d", "loss=1,2,3,4&loss=1,2,3,4", "speed=1,2,3,4"):
+            status, body, _ = get(f"{server.url}api/axes?{query}")
+            assert status == 400 and ("XMIN,XMAX,YMIN,YMAX" in body["error"] or "more than once" in body["error"])

@@ -219,11 +219,11 @@ def test_chart_ticks_are_distinct_and_epochs_are_marked_on_every_chart():
 
 
 def test_the_accuracy_axis_follows_the_curves_and_counts_contrast_with_their_cells():
-    from ember.report.html import _accuracy_range
+    from ember.report.curves import series_axes
     from ember.report.svg import Series, _heat_rgb, ink_on
 
-    low, high = _accuracy_range([Series("val", [1, 2, 3], [0.95, 0.97, 0.99], "#000")])
+    low, high = series_axes("accuracy", [Series("val", [1, 2, 3], [0.95, 0.97, 0.99], "#000")]).y_range
     assert 0.9 < low < 0.95 and high == 1.0  # not 0-1, which would draw these flat
-    assert _accuracy_range([]) == (0.0, 1.0)
+    assert series_axes("accuracy", []).y_range == (0.0, 1.0)
     assert ink_on(*_heat_rgb(0.55, correct=True)) == "#fff"  # a mid blue diagonal cell: white counts
     assert ink_on(*_heat_rgb(0.1, correct=True)) == "#222" and ink_on(255, 255, 255) == "#222"
