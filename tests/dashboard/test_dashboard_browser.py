@@ -1,68 +1,11 @@
 """End to end in headless Chromium: the dashboard lists a run, draws its curves, and follows new metrics lines
-live, without reloading the page.
-
-Skipped when Chromium, chromedriver or selenium are missing, except under CI (the CI variable set), where the
-missing browser is a failure: CI installs them so that this test always runs there."""
+live, without reloading the page. The `browser` fixture (conftest.py) skips these tests when Chromium, chromedriver or
+selenium are missing, except under CI, where that is a failure."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from dashboard_fixtures import epoch_line, running_server, write_run
-
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
-DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "chromedriver")
-
-
-def _find(env: str, candidates) -> str | None:
-    for name in ([os.environ[env]] if os.environ.get(env) else []) + list(candidates):
-        path = name if os.path.isabs(name) and os.access(name, os.X_OK) else shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must install chromium, chromium-driver and selenium for the dashboard test")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def browser(tmp_path):
-    """A headless Chromium driven by Selenium, with a profile of its own in tmp_path."""
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("the selenium package is not installed")
-    chromium = _find("CHROME_BIN", CHROMIUM_CANDIDATES)
-    driver_path = _find("CHROMEDRIVER", DRIVER_CANDIDATES)
-    if chromium is None or driver_path is None:
-        _unavailable(f"no {'Chromium' if chromium is None else 'chromedriver'} found (set CHROME_BIN / CHROMEDRIVER)")
-    options = webdriver.ChromeOptions()
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--window-size=1200,900",
-    ):
-        options.add_argument(flag)
-    options.binary_location = chromium
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(15)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_dashboard_updates_live_without_reloading(tmp_path, browser):
