@@ -66,10 +66,14 @@ NOTES = {
         "`pickle_protocol<2` raise NotImplementedError; a `.safetensors` path writes safetensors"
     ),
     "torch.load": (
-        "partial: always weights-only (tensors, numbers, strings, containers; other objects raise); "
-        "`pickle_module=` raises NotImplementedError; `mmap` is accepted and ignored"
+        "partial: `pickle_module=` raises NotImplementedError; `mmap` is accepted and ignored; a file naming a "
+        "torch class ember lacks (nn.LSTM) raises"
     ),
-    "torch.load(weights_only=)": "partial: accepted, but ember always loads weights-only (`weights_only=False` loads no more)",
+    "torch.load(weights_only=)": (
+        "supported: True (the default) loads tensors, plain data and globals from `add_safe_globals`; False "
+        "imports and runs what the file names (torch's classes resolve to ember's); "
+        "`TORCH_FORCE_WEIGHTS_ONLY_LOAD` and `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` are honoured"
+    ),
     "torch.load(map_location=)": "partial: CPU targets only; a CUDA map_location raises",
     "torch.set_flush_denormal": "partial: accepted and ignored (returns True)",
     "torch.set_num_threads": (
@@ -591,6 +595,14 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
     add("serialization", "file written by ember.save, read by torch.load", "torch_reads", [r"torch\.load\("])
     add("serialization", "file written by torch.save, read by ember.load", "ember_reads", [r"torch\.save\("])
     add("serialization", "nn.Module.state_dict round trip", "state_dict", [r"state_dict"])
+    add(
+        "serialization",
+        "whole model: torch.save(model), torch.load(f, weights_only=False)",
+        "whole",
+        [r"weights_only=False"],
+    )
+    for n in ["add_safe_globals", "safe_globals", "get_safe_globals", "clear_safe_globals"]:
+        add("serialization", f"torch.serialization.{n}", n, [rf"ser\.{n}\("])
     for n in ["save_safetensors", "load_safetensors"]:
         if hasattr(ser, n):
             add("serialization", f"ember.serialization.{n} (safetensors)", n, [r"safetensors"])
