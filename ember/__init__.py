@@ -65,8 +65,13 @@ __version__ = "0.1.0"
 bind_methods(_ops_methods)
 from ._creation import TENSOR_METHODS as _creation_methods  # noqa: E402
 
+from ._random_tensors import PUBLIC as _random_public  # noqa: E402
+from ._random_tensors import TENSOR_METHODS as _random_methods  # noqa: E402
+
 bind_methods(_creation_methods)
+bind_methods(_random_methods)
 globals().update(_creation_public)
+globals().update(_random_public)
 globals().update(_ops_public)
 
 from . import autograd  # noqa: E402,F401

@@ -12,7 +12,6 @@ from ._device import check_device
 from ._quiet_floats import quietly
 from ._size import Size
 from ._tensor import Tensor, _array_from_data
-from .random import rng
 
 
 def _finish(arr: np.ndarray, requires_grad: bool = False, device=None) -> Tensor:
@@ -298,128 +297,7 @@ def eye(
     return _finish(np.eye(n, m, dtype=_dtype_or_default(dtype)), requires_grad, device)
 
 
-# ---------------------------------------------------------------- random tensors
-def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
-    """Uniform samples from [0, 1)."""
-    d = _dtype_or_default(dtype)
-    arr = rng(generator).random(_size_arg(size), dtype=np.float64).astype(d)
-    return _finish(arr, requires_grad, device)
-
-
-def randn(*size, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
-    """Standard normal samples."""
-    d = _dtype_or_default(dtype)
-    arr = (
-        rng(generator)
-        .standard_normal(_size_arg(size), dtype=np.float64 if d == np.float64 else np.float32)
-        .astype(d, copy=False)
-    )
-    return _finish(arr, requires_grad, device)
-
-
-def randint(
-    low,
-    high=None,
-    size=None,
-    *,
-    generator=None,
-    out=None,
-    dtype=None,
-    device=None,
-    requires_grad: bool = False,
-    layout=None,
-) -> Tensor:
-    """Integers drawn uniformly from [low, high)."""
-    if size is None:
-        if isinstance(high, (tuple, list, Size)):
-            low, high, size = 0, low, high
-        else:
-            raise TypeError("randint() missing required argument 'size'")
-    if high is None:
-        low, high = 0, low
-    if low >= high:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
-    arr = rng(generator).integers(low, high, size=_size_arg((size,)), dtype=np.int64).astype(d.np)
-    return _finish(arr, requires_grad, device)
-
-
-def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A random permutation of 0..n-1."""
-    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
-    return _finish(rng(generator).permutation(n).astype(d.np), requires_grad, device)
-
-
-def normal(
-    mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False
-) -> Tensor:
-    """Normal samples with the given mean and std (scalars or tensors)."""
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
-    if np.any(np.asarray(s) < 0):
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
-    if size is None:
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-    else:
-        shape = _size_arg((size,))
-    src = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
-    d = (
-        dt.to_dtype(dtype).np
-        if dtype is not None
-        else (src._data.dtype if src is not None else dt.get_default_dtype().np)
-    )
-    arr = (m + s * rng(generator).standard_normal(shape)).astype(d)
-    return _finish(np.asarray(arr), requires_grad, device)
-
-
-def rand_like(
-    input, *, dtype=None, generator=None, device=None, requires_grad: bool = False, layout=None, memory_format=None
-) -> Tensor:
-    """rand with input's shape and dtype."""
-    d, s = _like(input, dtype)
-    return rand(s, dtype=dt.from_numpy_dtype(d), generator=generator, requires_grad=requires_grad, device=device)
-
-
-def randn_like(
-    input, *, dtype=None, generator=None, device=None, requires_grad: bool = False, layout=None, memory_format=None
-) -> Tensor:
-    """randn with input's shape and dtype."""
-    d, s = _like(input, dtype)
-    return randn(s, dtype=dt.from_numpy_dtype(d), generator=generator, requires_grad=requires_grad, device=device)
-
-
-def randint_like(
-    input, low, high=None, *, dtype=None, generator=None, device=None, requires_grad: bool = False
-) -> Tensor:
-    """randint with input's shape and dtype."""
-    d, s = _like(input, dtype)
-    return randint(low, high, s, dtype=dt.from_numpy_dtype(d), generator=generator, device=device)
-
-
-def bernoulli(input, p=None, *, generator=None) -> Tensor:
-    """1 with probability input (or p), else 0."""
-    prob = input._data if p is None else np.full(input._data.shape, p)
-    arr = (rng(generator).random(input._data.shape) < prob).astype(input._data.dtype)
-    return Tensor._wrap(arr)
-
-
-def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
-    """Draw category indices with probabilities proportional to each row of input."""
-    p = input._data.astype(np.float64)
-    rows = p.reshape(-1, p.shape[-1])
-    g = rng(generator)
-    out = []
-    for row in rows:
-        if (row < 0).any() or not np.isfinite(row).all() or row.sum() <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not replacement and num_samples > int((row > 0).sum()):
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-        out.append(g.choice(len(row), size=num_samples, replace=replacement, p=row / row.sum()))
-    arr = np.array(out, dtype=np.int64).reshape(p.shape[:-1] + (num_samples,))
-    return Tensor._wrap(arr)
-
-
-# ---------------------------------------------------------------- Tensor.new_* and random in-place fills
+# ---------------------------------------------------------------- Tensor.new_*
 def _new_factory(fill):
     def method(self, *size, dtype=None, device=None, requires_grad: bool = False, **kw):
         d = dt.to_dtype(dtype).np if dtype is not None else self._data.dtype
@@ -438,68 +316,12 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: 
     return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
 
-def _random_fill(sample):
-    def method(self, *args, generator=None, **kwargs):
-        from .ops._inplace import check_leaf_inplace
-
-        check_leaf_inplace(self)
-        arr = sample(rng(generator), self._data.shape, *args, **kwargs)
-        np.copyto(self._data, arr, casting="unsafe")
-        self._version.value += 1
-        return self
-
-    return method
-
-
-def _uniform(g, shape, a=0.0, b=1.0, *, from_=None, to=None):
-    return g.uniform(a, b, shape)
-
-
-def _normal(g, shape, mean=0.0, std=1.0):
-    return mean + std * g.standard_normal(shape)
-
-
-def _random_int(g, shape, from_=0, to=None):
-    if to is None:
-        from_, to = 0, from_ if from_ else 2**24
-    return g.integers(from_, to, shape)
-
-
-def _bernoulli(g, shape, p=0.5):
-    pa = p._data if isinstance(p, Tensor) else p
-    return g.random(shape) < pa
-
-
-def _exponential(g, shape, lambd=1.0):
-    return g.exponential(1.0 / lambd, shape)
-
-
-def _geometric(g, shape, p):
-    return g.geometric(p, shape)
-
-
-def _cauchy(g, shape, median=0.0, sigma=1.0):
-    return median + sigma * g.standard_cauchy(shape)
-
-
-def _log_normal(g, shape, mean=1.0, std=2.0):
-    return g.lognormal(mean, std, shape)
-
-
 TENSOR_METHODS = {
     "new_zeros": _new_factory(np.zeros),
     "new_ones": _new_factory(np.ones),
     "new_empty": _new_factory(np.zeros),
     "new_tensor": new_tensor,
     "new_full": new_full,
-    "uniform_": _random_fill(_uniform),
-    "normal_": _random_fill(_normal),
-    "random_": _random_fill(_random_int),
-    "bernoulli_": _random_fill(_bernoulli),
-    "exponential_": _random_fill(_exponential),
-    "geometric_": _random_fill(_geometric),
-    "cauchy_": _random_fill(_cauchy),
-    "log_normal_": _random_fill(_log_normal),
 }
 
 PUBLIC = {
@@ -520,14 +342,4 @@ PUBLIC = {
     "linspace": linspace,
     "logspace": logspace,
     "eye": eye,
-    "rand": rand,
-    "randn": randn,
-    "randint": randint,
-    "randperm": randperm,
-    "normal": normal,
-    "rand_like": rand_like,
-    "randn_like": randn_like,
-    "randint_like": randint_like,
-    "bernoulli": bernoulli,
-    "multinomial": multinomial,
 }

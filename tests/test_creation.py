@@ -220,11 +220,15 @@ def test_rng_state_is_data_not_code(tmp_path):
     marker = tmp_path / "ran"
     forged = pickle.dumps((1, {"x": 1})).replace(b"x", b"y")  # any pickle: must be rejected, never unpickled
     hostile = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR." + forged
-    for raw in (hostile, b"not json", b"{}"):
-        with pytest.raises(RuntimeError, match="invalid RNG state"):
+    for raw in (hostile, b"not a state", b"{}"):
+        with pytest.raises(RuntimeError, match="Expected a CPUGeneratorImplState of size 5056"):
             ember.set_rng_state(ember.from_numpy(np.frombuffer(raw, dtype=np.uint8).copy()))
+    # the right length but not a twister's state (the words of a pickle) is refused too
+    padded = (hostile * 100)[:5056]
+    with pytest.raises(RuntimeError, match="Invalid mt19937 state"):
+        ember.set_rng_state(ember.from_numpy(np.frombuffer(padded, dtype=np.uint8).copy()))
     assert not marker.exists()
-    with pytest.raises(TypeError, match="uint8"):
+    with pytest.raises(TypeError, match="RNG state must be a torch.ByteTensor"):
         ember.set_rng_state(ember.zeros(3))
 
 

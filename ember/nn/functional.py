@@ -17,7 +17,7 @@ from ..ops._inplace import apply_inplace
 from ..ops.linalg import linear as _linear_2d
 from ..ops.linalg import matmul
 from ..ops.reduction import vector_norm as _vector_norm
-from ..random import rng
+from ..random import default_generator as _default_generator
 
 __all__ = [
     "linear",
@@ -375,6 +375,17 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
 
 
 # ---------------------------------------------------------------------------- dropout and friends
+def _kept(like: np.ndarray, keep: float) -> np.ndarray:
+    """1 where a unit is kept (probability keep), else 0, in like's dtype and layout: torch's
+    bernoulli_(keep) on an empty_like of the input, filled in memory order."""
+    from .. import _sampling
+    from .._random_tensors import _write
+
+    noise = np.empty_like(like)
+    _write(noise, _sampling.bernoulli_scalar(_default_generator, like.size, keep))
+    return noise
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
     if p < 0.0 or p > 1.0:
@@ -385,7 +396,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1.0:
         mask = np.zeros(a.shape, dtype=a.dtype)
     else:
-        mask = (rng().random(a.shape) >= p).astype(a.dtype) * np.asarray(1.0 / (1.0 - p), dtype=a.dtype)
+        mask = _kept(a, 1.0 - p) / a.dtype.type(1.0 - p)
     m = Tensor._wrap(mask)
     if inplace:
         return input.mul_(m)
@@ -409,7 +420,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     if p == 1.0:
         zeros = Tensor._wrap(np.zeros((), dtype=a.dtype))
         return input.mul_(zeros) if inplace else input * zeros
-    keep = (rng().random(a.shape) >= p).astype(a.dtype)
+    keep = _kept(a, 1.0 - p)
     scale = 1.0 / math.sqrt((_SELU_SATURATION**2 * p + 1) * (1 - p))
     t = a.dtype.type
     # kept units: scale * x + shift; dropped ones: the constant scale * (p - 1) * saturation
@@ -962,7 +973,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if p == 1.0:
         mask = np.zeros(shape, dtype=a.dtype)
     else:
-        mask = (rng().random(shape) >= p).astype(a.dtype) * np.asarray(1.0 / (1.0 - p), dtype=a.dtype)
+        mask = _kept(np.empty(shape, dtype=a.dtype), 1.0 - p) / a.dtype.type(1.0 - p)
     m = Tensor._wrap(mask)
     return input.mul_(m) if inplace else input * m
 

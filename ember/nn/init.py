@@ -8,9 +8,9 @@ import warnings
 
 import numpy as np
 
+from .._random_tensors import randperm
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from ..random import rng
 
 __all__ = [
     "calculate_gain",
@@ -90,33 +90,69 @@ def _fill(tensor: Tensor, arr: np.ndarray) -> Tensor:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with U(a, b)."""
-    return _fill(tensor, rng(generator).uniform(a, b, tensor._data.shape))
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2)."""
-    return _fill(tensor, mean + std * rng(generator).standard_normal(tensor._data.shape))
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
+
+
+def _normal_cdf(x: float) -> float:
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
 
 def trunc_normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None
 ) -> Tensor:
-    """Fill with N(mean, std^2) restricted to [a, b] (redrawing values that fall outside)."""
+    """Fill with N(mean, std^2) restricted to [a, b], by rejection as torch samples it."""
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn(
             "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may be "
             "incorrect.",
             stacklevel=2,
         )
-    g = rng(generator)
-    out = mean + std * g.standard_normal(tensor._data.shape)
-    bad = (out < a) | (out > b)
-    for _ in range(1000):
-        if not bad.any():
-            break
-        out[bad] = mean + std * g.standard_normal(int(bad.sum()))
-        bad = (out < a) | (out > b)
-    return _fill(tensor, np.clip(out, a, b))
+    arr = tensor._data
+    mass = _normal_cdf((b - mean) / std) - _normal_cdf((a - mean) / std)
+    with no_grad():
+        if mass > 0.3:
+            # normal draws; every position outside [a, b] takes its value from a fresh whole-size draw
+            lo, hi = arr.dtype.type(a), arr.dtype.type(b)
+            tensor.normal_(mean, std, generator=generator)
+            result = arr.copy()
+            while True:
+                outside = (result < lo) | (result > hi)
+                if not outside.any():
+                    break
+                fresh = np.empty_like(result)
+                Tensor._wrap(fresh).normal_(mean, std, generator=generator)
+                result = np.where(outside, fresh, result)
+        else:
+            # uniform candidates on [a, b], each kept with probability pdf / peak (a uniform's log below)
+            mode = max(a, min(mean, b))
+            log_peak = -0.5 * ((mode - mean) / std) ** 2
+            dtype = arr.dtype.type
+
+            def log_ratio(c: np.ndarray) -> np.ndarray:
+                return ((c - dtype(mean)) / dtype(std)) ** 2 * dtype(-0.5) - dtype(log_peak)
+
+            def rejected() -> np.ndarray:
+                u = np.empty_like(arr)
+                Tensor._wrap(u).uniform_(generator=generator)
+                with np.errstate(divide="ignore"):
+                    return np.log(u)
+
+            tensor.uniform_(a, b, generator=generator)
+            result = arr.copy()
+            pending = rejected() > log_ratio(result)
+            while pending.any():
+                candidates = np.empty_like(arr)
+                Tensor._wrap(candidates).uniform_(a, b, generator=generator)
+                result = np.where(pending, candidates, result)
+                pending = np.where(pending, rejected() > log_ratio(candidates), pending)
+        return _fill(tensor, result)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -168,7 +204,8 @@ def _no_op_for_empty(tensor: Tensor) -> bool:
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    bound = math.sqrt(3.0) * std  # the same rounding steps as torch, so the bounds are the same floats
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -208,7 +245,9 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = rng(generator).standard_normal((rows, cols))
+    flat = np.empty((rows, cols), dtype=tensor._data.dtype)
+    with no_grad():
+        Tensor._wrap(flat).normal_(0.0, 1.0, generator=generator)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -223,11 +262,13 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
-    g = rng(generator)
-    arr = std * g.standard_normal((rows, cols))
     zeros = int(math.ceil(sparsity * rows))
-    for c in range(cols):
-        arr[g.permutation(rows)[:zeros], c] = 0
+    with no_grad():
+        tensor.normal_(0.0, std, generator=generator)
+        arr = tensor._data.copy()
+        for c in range(cols):
+            # torch draws these permutations from the global generator, whatever generator is given
+            arr[randperm(rows)._data[:zeros], c] = 0
     return _fill(tensor, arr)
 
 

@@ -136,7 +136,8 @@ def test_exploding_gradients_in_a_deep_net_with_big_weights():
 # ---------------------------------------------------------------------------- NaN / inf
 def test_nan_from_a_huge_learning_rate_names_step_and_layer():
     model = mlp([64, 64, 10])
-    doctor = train(model, ember.optim.SGD(model.parameters(), lr=1e4), 30)
+    # 1e10 overflows to NaN within a few steps from any initial weights (1e4 did so only for some draws)
+    doctor = train(model, ember.optim.SGD(model.parameters(), lr=1e10), 30)
     f = next(f for f in doctor.findings() if f.kind == "nan")
     assert f.severity == "error"
     assert f.layer in ("0", "1", "2")
@@ -191,6 +192,8 @@ def test_a_forward_overflow_from_one_input_row_is_located_before_the_update_make
     # the trainer's order: backward, optimizer.step(), doctor.step(); the NaN weights written by the update
     # must not be blamed for a forward that overflowed on its input
     model = mlp([64, 16, 10])
+    with ember.no_grad():
+        model[0].weight.abs_()  # all positive: a row of 3e38 then overflows whatever the drawn weights
     doctor = Doctor(model, every=10)
     opt = ember.optim.SGD(model.parameters(), lr=0.01)
     x, y = digits()
@@ -228,13 +231,15 @@ def test_lr_too_high_when_the_loss_rises():
     x, _ = digits()
     target = x[:, 20] * 2 + x[:, 30]
     model = nn.Sequential(nn.Linear(64, 1))
+    nn.init.zeros_(model[0].weight)  # the same start whatever the random stream: the loss rises steadily
+    nn.init.zeros_(model[0].bias)
 
     def mse(out, t):
         return ((out.squeeze(1) - t) ** 2).mean()
 
-    doctor = train(model, ember.optim.SGD(model.parameters(), lr=0.06), 45, data=(x, target), loss_fn=mse)
+    doctor = train(model, ember.optim.SGD(model.parameters(), lr=0.04), 45, data=(x, target), loss_fn=mse)
     f = by_key(doctor)[("lr_too_high", None)]
-    assert f.message.startswith("The loss rose from") and "at lr 0.06" in f.message
+    assert f.message.startswith("The loss rose from") and "at lr 0.04" in f.message
     assert f.data["last_mean"] > f.data["first_mean"]
     assert "learning rate" in f.suggestion
 
@@ -404,5 +409,6 @@ def test_a_loss_that_spikes_early_and_settles_is_a_learning_rate_too_high():
     model = mlp([64, 32, 10])
     doctor = train(model, ember.optim.SGD(model.parameters(), lr=3.0, momentum=0.9), 40)
     f = next(f for f in doctor.findings() if f.kind == "lr_too_high")
-    assert f.step is not None and f.step < 20 and "The loss jumped from 2.32 at the first step" in f.message
+    assert f.step is not None and f.step < 20
+    assert re.search(r"The loss jumped from 2\.3\d at the first step", f.message)
     assert f.data["loss"] >= 10 * f.data["first_loss"]

@@ -179,7 +179,7 @@ def test_random_helpers_have_torch_shapes_and_ranges():
     draws = ember.multinomial(probs, 4, replacement=True)
     assert draws.shape == (2, 4) and set(draws[0].tolist()) == {1} and set(draws[1].tolist()) <= {0, 2}
     with pytest.raises(RuntimeError, match="without replacement"):
-        ember.multinomial(probs, 3)
+        ember.multinomial(probs, 4)
     coin = ember.bernoulli(ember.full((1000,), 0.25))
     assert set(coin.tolist()) <= {0.0, 1.0} and 0.15 < coin.mean().item() < 0.35
     x = ember.zeros(2000)

@@ -58,13 +58,20 @@ class ResumeAck:
 RESUME = "__ember_resume__"
 
 
-def _seed_worker(seed: int) -> None:
+def numpy_seed(base_seed: int, worker_id: int) -> np.ndarray:
+    """The four 32-bit words a worker seeds NumPy's legacy generator with: NumPy's SeedSequence hash of
+    (worker_id, the base seed's low and high halves, 0), as torch seeds it."""
+    entropy = [worker_id, base_seed & 0xFFFFFFFF, base_seed >> 32, 0]
+    return np.random.SeedSequence(entropy, pool_size=4).generate_state(4)
+
+
+def _seed_worker(base_seed: int, worker_id: int) -> None:
     from ... import random as ember_random
 
-    ember_random.manual_seed(seed)
+    seed = base_seed + worker_id
     random.seed(seed)
-    # torch leaves NumPy alone; seeding it too spares users the classic "same augmentation in every worker".
-    np.random.seed(seed % 2**32)
+    ember_random.manual_seed(seed)
+    np.random.seed(numpy_seed(base_seed, worker_id))
 
 
 def worker_loop(
@@ -84,7 +91,7 @@ def worker_loop(
     global _worker_info
     parent = os.getppid()
     seed = base_seed + worker_id
-    _seed_worker(seed)
+    _seed_worker(base_seed, worker_id)
     _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
     where = f"in DataLoader worker process {worker_id}"
     init_error = None

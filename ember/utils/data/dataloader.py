@@ -8,6 +8,8 @@ import queue
 import time
 import warnings
 
+import numpy as np
+
 from ... import random as _random
 from . import _worker
 from ._collate import default_collate, default_convert
@@ -31,8 +33,11 @@ class _InfiniteConstantSampler(Sampler):
 
 
 def _draw_base_seed(generator) -> int:
-    """The seed the workers of one iterator derive theirs from."""
-    return int(_random.rng(generator).integers(0, 2**62))
+    """The seed the workers of one iterator derive theirs from: a 63-bit value (two words) drawn from the
+    loader's generator or the global one, as torch draws it."""
+    from ... import _sampling
+
+    return int(_sampling.full_range(_random.generator_or_default(generator), 1, np.int64)[0])
 
 
 class DataLoader:

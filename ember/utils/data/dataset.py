@@ -182,7 +182,9 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator: An
         lengths = _lengths_from_fractions(lengths, total)
     if sum(lengths) != total:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    perm = _random.rng(generator).permutation(total).tolist()
+    from ... import _sampling
+
+    perm = _sampling.randperm(_random.generator_or_default(generator), total).tolist()
     out, start = [], 0
     for n in lengths:
         out.append(Subset(dataset, perm[start : start + n]))

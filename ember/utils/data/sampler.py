@@ -7,20 +7,17 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from ... import _sampling
 from ... import random as _random
 
 _T_co = TypeVar("_T_co", covariant=True)
 
 
-def _np_rng(generator) -> np.random.Generator:
-    """The generator to draw from: the given one, or a fresh one seeded from ember's global generator.
-
-    Seeding a fresh generator per epoch (instead of drawing from the global one directly) keeps the
-    order reproducible under ember.manual_seed no matter how many numbers the epoch itself draws."""
-    if generator is not None:
-        return _random.rng(generator)
-    seed = int(_random.rng(None).integers(0, 2**63 - 1))
-    return np.random.Generator(np.random.PCG64(seed))
+def _fresh_generator() -> _random.Generator:
+    """A new generator seeded with a 63-bit value drawn from the global one (two words), as torch's
+    RandomSampler does at the start of every pass when it was given no generator."""
+    seed = int(_sampling.full_range(_random.default_generator, 1, np.int64)[0])
+    return _random.Generator().manual_seed(seed)
 
 
 class Sampler(Generic[_T_co]):
@@ -70,16 +67,17 @@ class RandomSampler(Sampler[int]):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
+        # a generator function, like torch's: nothing is drawn until the first index is asked for
         n = len(self.data_source)
-        rng = _np_rng(self.generator)
+        g = self.generator if self.generator is not None else _fresh_generator()
         if self.replacement:
-            return iter(rng.integers(0, n, size=self.num_samples).tolist())
-        full, rest = divmod(self.num_samples, n)
-        idx: list[int] = []
-        for _ in range(full):
-            idx.extend(rng.permutation(n).tolist())
-        idx.extend(rng.permutation(n)[:rest].tolist())
-        return iter(idx)
+            for _ in range(self.num_samples // 32):
+                yield from _sampling.integers(g, 32, 0, n).tolist()
+            yield from _sampling.integers(g, self.num_samples % 32, 0, n).tolist()
+            return
+        for _ in range(self.num_samples // n):
+            yield from _sampling.randperm(g, n).tolist()
+        yield from _sampling.randperm(g, n).tolist()[: self.num_samples % n]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -93,8 +91,9 @@ class SubsetRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        order = _np_rng(self.generator).permutation(len(self.indices))
-        return (self.indices[i] for i in order.tolist())
+        g = _random.generator_or_default(self.generator)
+        for i in _sampling.randperm(g, len(self.indices)).tolist():
+            yield self.indices[i]
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -120,14 +119,13 @@ class WeightedRandomSampler(Sampler[int]):
         from ..._creation import tensor
 
         self.weights = tensor(w)
-        self._p = w / w.sum()
         self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        rng = _np_rng(self.generator)
-        return iter(rng.choice(len(self._p), size=self.num_samples, replace=self.replacement, p=self._p).tolist())
+        g = _random.generator_or_default(self.generator)
+        yield from _sampling.multinomial(g, self.weights._data, self.num_samples, self.replacement).tolist()
 
     def __len__(self) -> int:
         return self.num_samples

@@ -1,0 +1,446 @@
+"""How PyTorch's CPU kernels turn its generator's 32-bit words into samples, reproduced exactly.
+
+Each function takes an ember Generator (``random.py``) and returns a NumPy array holding the values
+torch 2.13's CPU kernels produce from the same generator state, consuming the same number of words.
+What each one does (checked against torch itself in tests/test_random_streams.py):
+
+- uniform: float32 keeps 24 bits of one word, float64 53 bits of two (first word high); float16
+  rounds a float32 draw; ``low + x * (high - low)`` is one fused multiply-add, rounded once.
+- normal: fewer than 16 values, or a non-contiguous target, take one Box-Muller pair per two values
+  in double precision (the second value is cached in the generator); 16 or more fill uniforms first,
+  then transform blocks of 16, redrawing the last 16 when the count is not a multiple of 16. float32
+  blocks use torch's vectorised single-precision log and sincos (cephes polynomials evaluated with
+  fused multiply-adds), which ``_log_ps``/``_sincos_ps`` evaluate step by step in software.
+- integers: ``word % range`` for ranges below 2**28, a 64-bit value modulo the range above.
+- bernoulli with a scalar probability, dropout and exponential draw a double (two words) per value.
+- randperm(n) draws n-1 words for a forward Fisher-Yates shuffle (``_shuffle`` replays it without a
+  Python loop).
+
+Double-precision log, sin, cos and log1p go through Python's ``math`` module, the C library torch also
+calls (NumPy's own vectorised versions round differently in the last bit).
+
+These match torch on CPUs where it dispatches to its AVX2 or AVX-512 kernels (any x86-64 CPU of the
+last decade); torch's own results differ on CPUs without AVX2, where it runs unvectorised code without
+fused multiply-adds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_F32 = np.float32
+_F64 = np.float64
+_MASK53 = np.uint64((1 << 53) - 1)
+
+
+# ---------------------------------------------------------------- exact fused multiply-add
+def _round_to_odd(s: np.ndarray, err: np.ndarray) -> np.ndarray:
+    """s nudged one step towards s + err when the sum was inexact and s's last bit is even."""
+    even = (s.view(np.int64) & 1) == 0
+    fix = (err != 0) & even & np.isfinite(s)
+    if fix.any():
+        s = s.copy()
+        s[fix] = np.nextafter(s[fix], np.where(err[fix] > 0, np.inf, -np.inf))
+    return s
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def fma32(a, b, c) -> np.ndarray:
+    """a * b + c for float32 operands, rounded once to float32 (as a hardware fused multiply-add)."""
+    p = np.asarray(a, _F32).astype(_F64) * np.asarray(b, _F32).astype(_F64)  # exact: 24 + 24 bits
+    cc = np.asarray(c, _F32).astype(_F64)
+    s = p + cc
+    # s rounds correctly to float32 unless rounding to double left it exactly halfway between two
+    # floats; those (rare) sums are redone rounding to odd, which float32 then rounds correctly
+    halfway = ((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000) | (np.abs(s) < 2.0**-125)
+    if halfway.any():
+        s = np.array(s, copy=True)
+        hs, he = _two_sum(p[halfway] if p.ndim else p, cc[halfway] if cc.ndim else cc)
+        s[halfway] = _round_to_odd(np.atleast_1d(hs), np.atleast_1d(he))
+    return s.astype(_F32)
+
+
+def fma64(a, b, c) -> np.ndarray:
+    """a * b + c for float64 operands, rounded once (Boldo and Melquiond's emulation by rounding to odd)."""
+    a, b, c = np.broadcast_arrays(*(np.asarray(v, _F64) for v in (a, b, c)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        ph = a * b
+        split = 134217729.0  # 2**27 + 1 splits a double into two 26-bit halves
+        ta, tb = split * a, split * b
+        ah, bh = ta - (ta - a), tb - (tb - b)
+        al, bl = a - ah, b - bh
+        pl = ((ah * bh - ph) + ah * bl + al * bh) + al * bl  # a * b == ph + pl exactly
+        th, tl = _two_sum(c, ph)
+        v, ve = _two_sum(tl, pl)
+        out = th + _round_to_odd(v, ve)
+    plain = a * b + c
+    return np.where(np.isfinite(out) & np.isfinite(plain), out, plain)
+
+
+# ---------------------------------------------------------------- uniform
+def _half_open(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Values that rounded up to high become low, as in torch, so samples stay in [low, high)."""
+    top = x == x.dtype.type(high)
+    if top.any():
+        x[top] = low
+    return x
+
+
+def uniform(g, n: int, dtype, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """n uniform samples in [low, high) of a floating dtype."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float64:
+        x = (g._u64(n) & _MASK53).astype(_F64) * 2.0**-53
+        if low == 0.0 and high == 1.0:
+            return x
+        return _half_open(fma64(x, _F64(high) - _F64(low), _F64(low)), low, high)
+    if dtype in (np.float32, np.float16):  # half precision draws a float and rounds it
+        w = g._u32(n)
+        w &= np.uint32(0xFFFFFF)
+        x = w.astype(_F32)
+        x *= _F32(2.0**-24)
+        if low != 0.0 or high != 1.0:
+            lo, hi = _F32(low), _F32(high)
+            x = fma32(x, hi - lo, lo)
+        return _half_open(x.astype(dtype, copy=False), low, high)
+    raise TypeError(f"uniform is not implemented for {dtype}")
+
+
+def unit_double(g, n: int) -> np.ndarray:
+    """n doubles in [0, 1), two words each."""
+    return uniform(g, n, _F64)
+
+
+# ---------------------------------------------------------------- normal
+def _libm(fn, x: np.ndarray) -> np.ndarray:
+    """fn (a math-module function) applied to each element, in double precision."""
+    return np.fromiter(map(fn, x.tolist()), dtype=_F64, count=x.size)
+
+
+def _normal_pairs(g, n: int, mean: float, std: float) -> np.ndarray:
+    """torch's scalar normal path: one value at a time, in double, with the cached second value."""
+    out = np.empty(n, dtype=_F64)
+    i = 0
+    if n and g._normal is not None:
+        out[0], g._normal, i = g._normal, None, 1
+    pairs = (n - i + 1) // 2
+    if pairs:
+        u = unit_double(g, 2 * pairs).reshape(pairs, 2)
+        radius = np.sqrt(-2.0 * _libm(math.log1p, -u[:, 1]))
+        theta = 2.0 * math.pi * u[:, 0]
+        first = radius * _libm(math.cos, theta)
+        second = radius * _libm(math.sin, theta)
+        both = np.stack([first, second], axis=1).reshape(-1)
+        out[i:] = both[: n - i]
+        if (n - i) % 2:
+            g._normal = float(second[-1])
+    if mean != 0.0 or std != 1.0:
+        out = fma64(out, std, mean)
+    return out
+
+
+# torch's single-precision log: cephes' polynomial for log(1 + x) on [sqrt(1/2) - 1, sqrt(2) - 1]
+_LOG_POLY = (
+    7.0376836292e-2,
+    -1.1514610310e-1,
+    1.1676998740e-1,
+    -1.2420140846e-1,
+    1.4249322787e-1,
+    -1.6668057665e-1,
+    2.0000714765e-1,
+    -2.4999993993e-1,
+    3.3333331174e-1,
+)
+_LN2_HI, _LN2_LO = 0.693359375, -2.12194440e-4
+
+
+def _log_ps(x: np.ndarray) -> np.ndarray:
+    """Natural log of positive float32 values, rounded step for step as torch's vector kernel rounds."""
+    bits = np.maximum(x, _F32(1.17549435e-38)).view(np.int32)
+    e = ((bits >> 23) - 126).astype(_F32)  # exponent for a mantissa in [0.5, 1)
+    m = ((bits & 0x007FFFFF) | 0x3F000000).view(_F32)
+    small = m < _F32(0.707106781186547524)
+    m = (m - _F32(1)) + np.where(small, m, _F32(0))  # mantissa below sqrt(1/2): use 2m - 1, one less exponent
+    e = e - small.astype(_F32)
+    z = m * m
+    y = np.full_like(m, _F32(_LOG_POLY[0]))
+    for coef in _LOG_POLY[1:]:
+        y = fma32(y, m, _F32(coef))
+    y = y * m
+    y = fma32(y, z, e * _F32(_LN2_LO))
+    y = fma32(z, _F32(-0.5), y)
+    return fma32(e, _F32(_LN2_HI), m + y)
+
+
+_SIN_POLY = (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
+_COS_POLY = (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)
+_PIO4_PARTS = (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8)
+
+
+def _sincos_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sin and cos of float32 values, rounded step for step as torch's vector kernel rounds."""
+    sign = x.view(np.int32) & np.int32(-0x80000000)
+    x = np.abs(x)
+    octant = (x * _F32(1.27323954473516)).astype(np.int32)  # x / (pi / 4), truncated
+    octant = (octant + 1) & ~1
+    y = octant.astype(_F32)
+    for part in _PIO4_PARTS:  # x - octant * pi / 4, in three pieces
+        x = fma32(y, _F32(part), x)
+    sin_sign = sign ^ ((octant & 4) << 29)
+    cos_sign = (~(octant - 2) & 4) << 29
+    use_sin_poly = (octant & 2) == 0
+    z = x * x
+    c = np.full_like(x, _F32(_COS_POLY[0]))
+    for coef in _COS_POLY[1:]:
+        c = fma32(c, z, _F32(coef))
+    c = fma32(c * z, z, -(z * _F32(0.5))) + _F32(1)
+    s = np.full_like(x, _F32(_SIN_POLY[0]))
+    for coef in _SIN_POLY[1:]:
+        s = fma32(s, z, _F32(coef))
+    s = fma32(s * z, x, x)
+    sin = np.where(use_sin_poly, s, c).view(np.int32) ^ sin_sign
+    cos = np.where(use_sin_poly, c, s).view(np.int32) ^ cos_sign
+    return sin.view(_F32), cos.view(_F32)
+
+
+_BLOCKS_PER_PIECE = 4096  # 64 K values per piece keeps the temporaries in cache
+
+
+def _box_muller_blocks_f32(u: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Transform (blocks, 16) float32 uniforms: the first 8 of a block give radii, the last 8 angles."""
+    out = np.empty_like(u)
+    mean32, std32 = _F32(mean), _F32(std)
+    for start in range(0, len(u), _BLOCKS_PER_PIECE):
+        piece = u[start : start + _BLOCKS_PER_PIECE]
+        radius = np.sqrt(_F32(-2) * _log_ps(_F32(1) - piece[:, :8]))
+        sin, cos = _sincos_ps(_F32(2 * math.pi) * piece[:, 8:])
+        a, b = radius * cos, radius * sin
+        if mean != 0.0 or std != 1.0:
+            a, b = fma32(a, std32, mean32), fma32(b, std32, mean32)
+        out[start : start + _BLOCKS_PER_PIECE, :8] = a
+        out[start : start + _BLOCKS_PER_PIECE, 8:] = b
+    return out
+
+
+def _box_muller_blocks_f64(u: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Transform (blocks, 16) float64 uniforms as torch's unvectorised double kernel does."""
+    radius = np.sqrt(-2.0 * _libm(math.log, (1.0 - u[:, :8]).reshape(-1))).reshape(-1, 8)
+    theta = (2.0 * math.pi) * u[:, 8:].reshape(-1)
+    a = radius * _libm(math.cos, theta).reshape(-1, 8)
+    b = radius * _libm(math.sin, theta).reshape(-1, 8)
+    if mean != 0.0 or std != 1.0:
+        a, b = fma64(a, std, mean), fma64(b, std, mean)
+    return np.concatenate([a, b], axis=1)
+
+
+def normal(g, n: int, dtype, mean: float = 0.0, std: float = 1.0, contiguous: bool = True) -> np.ndarray:
+    """n normal samples, drawn as torch draws them into a tensor of n elements (see the module notes)."""
+    dtype = np.dtype(dtype)
+    if n < 16 or not contiguous or dtype not in (np.float32, np.float64):
+        return _normal_pairs(g, n, mean, std).astype(dtype)
+    u = uniform(g, n, dtype)
+    blocks = _box_muller_blocks_f32 if dtype == np.float32 else _box_muller_blocks_f64
+    whole = n // 16 * 16
+    out = np.empty(n, dtype=dtype)
+    out[:whole] = blocks(u[:whole].reshape(-1, 16), mean, std).reshape(-1)
+    if n != whole:  # the last block is redrawn whole and overwrites the tail
+        out[whole:] = u[whole:]
+        out[n - 16 :] = blocks(uniform(g, 16, dtype).reshape(1, 16), mean, std).reshape(-1)
+    return out
+
+
+# ---------------------------------------------------------------- integers
+def integers(g, n: int, low: int, high: int) -> np.ndarray:
+    """n integers in [low, high) as int64 (Python ints beyond int64 are not produced)."""
+    span = high - low
+    if span < 2**28:
+        draws = g._u32(n) % np.uint32(span)
+    else:
+        draws = g._u64(n) % np.uint64(span)
+    return (draws.astype(np.uint64) + np.uint64(low % 2**64)).view(np.int64)  # modulo 2**64, as torch adds
+
+
+def full_range(g, n: int, dtype) -> np.ndarray:
+    """random_() without bounds: integers in [0, 2**digits] for floats, [0, max] for integer dtypes."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return (g._u32(n) % np.uint32(2)).astype(np.bool_)
+    if dtype.kind == "f":
+        digits = {2: 11, 4: 24, 8: 53}[dtype.itemsize]
+        if dtype.itemsize == 8:
+            return (g._u64(n) % np.uint64(2**digits + 1)).astype(dtype)
+        return (g._u32(n) % np.uint32(2**digits + 1)).astype(dtype)
+    top = int(np.iinfo(dtype).max) + 1
+    if dtype.itemsize == 8:
+        return (g._u64(n) % np.uint64(top)).astype(dtype)
+    return (g._u32(n) % np.uint32(top) if top < 2**32 else g._u32(n)).astype(dtype)
+
+
+# ---------------------------------------------------------------- permutations
+def _shuffle(offsets: np.ndarray) -> np.ndarray:
+    """The permutation a forward Fisher-Yates shuffle of 0..n-1 makes, given step i's offset offsets[i].
+
+    Step i swaps positions i and t_i = i + offsets[i]. Position i ends holding what stood at t_i then:
+    what the previous step aimed at t_i put there, else t_i's own value. What step m puts there is what
+    stood at m when step m ran, which is again what the last earlier step aimed at m left. Those
+    "came from" links always point to earlier steps, so they resolve by pointer doubling in a few
+    vectorised passes instead of n Python steps."""
+    n = len(offsets) + 1
+    steps = np.arange(n - 1, dtype=np.int64)
+    target = steps + offsets
+    order = np.argsort(target, kind="stable")  # steps grouped by target, in step order within a group
+    sorted_target = target[order]
+    prev = np.full(n - 1, -1, dtype=np.int64)  # the previous step with the same target
+    same = sorted_target[1:] == sorted_target[:-1]
+    prev[order[1:][same]] = order[:-1][same]
+    last = np.full(n, -1, dtype=np.int64)  # the last step aiming at each position
+    last[sorted_target] = order
+    # link[p]: the step whose "value at its position" position p held when step p ran (or -1: p's own)
+    link = last.copy()
+    link[: n - 1] = np.where(offsets == 0, prev, last[: n - 1])
+    value = np.arange(n, dtype=np.int64)
+    pending = np.flatnonzero(link >= 0)
+    while pending.size:
+        via = link[pending]
+        value[pending] = value[via]
+        link[pending] = link[via]
+        pending = pending[link[pending] >= 0]
+    out = np.empty(n, dtype=np.int64)
+    out[: n - 1] = np.where(prev >= 0, value[np.maximum(prev, 0)], target)
+    out[n - 1] = value[n - 1]
+    return out
+
+
+def randperm(g, n: int) -> np.ndarray:
+    """A permutation of 0..n-1 as int64, shuffled as torch shuffles it."""
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
+    remaining = np.arange(n, 1, -1, dtype=np.int64)  # n - i for steps i = 0 .. n-2
+    if n < 2**32:
+        offsets = (g._u32(n - 1) % remaining.astype(np.uint32)).astype(np.int64)
+    else:
+        offsets = (g._u64(n - 1) % remaining.astype(np.uint64)).astype(np.int64)
+    return _shuffle(offsets)
+
+
+# ---------------------------------------------------------------- other distributions
+def bernoulli_scalar(g, n: int, p: float) -> np.ndarray:
+    """n draws of (double uniform < p), as bool."""
+    return unit_double(g, n) < p
+
+
+def bernoulli_tensor(g, p: np.ndarray) -> np.ndarray:
+    """One draw per element of p: a uniform of p's precision below p, as bool."""
+    flat = np.ascontiguousarray(p).reshape(-1)
+    dtype = np.float64 if flat.dtype == np.float64 else np.float32
+    return (uniform(g, flat.size, dtype) < flat.astype(dtype)).reshape(p.shape)
+
+
+def exponential(g, n: int, lambd: float) -> np.ndarray:
+    """n exponential samples with rate lambd, in double."""
+    u = unit_double(g, n)
+    return (-1.0 / lambd) * _libm(math.log1p, -u)
+
+
+def geometric(g, n: int, p: float) -> np.ndarray:
+    """n geometric samples (trials up to the first success), in double."""
+    u = unit_double(g, n)
+    return np.ceil(_libm(math.log, u) / math.log1p(-p))
+
+
+def cauchy(g, n: int, median: float, sigma: float) -> np.ndarray:
+    """n Cauchy samples, in double."""
+    u = unit_double(g, n)
+    return fma64(_libm(math.tan, math.pi * (u - 0.5)), sigma, median)
+
+
+def log_normal(g, n: int, mean: float, std: float) -> np.ndarray:
+    """n log-normal samples (exp of normal ones drawn one pair at a time), in double."""
+    return _libm(math.exp, _normal_pairs(g, n, mean, std))
+
+
+# ---------------------------------------------------------------- multinomial and poisson
+def _check_rows(rows: np.ndarray) -> None:
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if (rows.sum(axis=1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+
+
+def multinomial(g, probs: np.ndarray, num_samples: int, replacement: bool) -> np.ndarray:
+    """Category indices drawn from the rows of probs (1-D or 2-D), as torch's CPU kernel draws them."""
+    if probs.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if probs.dtype.kind != "f":
+        names = {1: "Byte", 2: "Short", 4: "Int", 8: "Long"}
+        got = "Bool" if probs.dtype == np.bool_ else names.get(probs.dtype.itemsize, str(probs.dtype))
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {got}")
+    rows = probs.reshape(-1, probs.shape[-1])
+    categories = rows.shape[1]
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > categories:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    _check_rows(rows.astype(_F64))
+    if not replacement or num_samples == 1:
+        # one exponential per probability; the largest p / q win (the Gumbel-max trick)
+        q = exponential(g, rows.size, 1.0).astype(rows.dtype).reshape(rows.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keys = rows / q
+        if num_samples == 1:
+            out = np.argmax(keys, axis=1)[:, None]
+        else:
+            out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    else:
+        out = np.empty((len(rows), num_samples), dtype=np.int64)
+        for r, row in enumerate(rows):
+            cum = np.cumsum(row, dtype=row.dtype)  # a running sum in the input's precision
+            total = cum[-1]
+            if total > 0:
+                cum = cum / total
+            cum[-1] = 1
+            u = unit_double(g, num_samples)
+            out[r] = np.searchsorted(cum.astype(_F64), u, side="left")
+    return out.astype(np.int64).reshape(probs.shape[:-1] + (num_samples,))
+
+
+def _poisson_one(g, lam: float) -> float:
+    """One Poisson sample: multiplied uniforms below rate 10, Hormann's transformed rejection above."""
+    if lam == 0:
+        return 0.0
+    if lam < 10:
+        limit, count, prod = math.exp(-lam), 0, 1.0
+        while True:
+            prod *= float(unit_double(g, 1)[0])
+            if prod <= limit:
+                return float(count)
+            count += 1
+    root, log_lam = math.sqrt(lam), math.log(lam)
+    b = 0.931 + 2.53 * root
+    a = -0.059 + 0.02483 * b
+    inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
+    v_r = 0.9277 - 3.6224 / (b - 2)
+    while True:
+        uu, v = unit_double(g, 2).tolist()
+        u = uu - 0.5
+        us = 0.5 - abs(u)
+        k = math.floor((2 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= v_r:
+            return float(k)
+        if k < 0 or (us < 0.013 and v > us):
+            continue
+        if math.log(v) + math.log(inv_alpha) - math.log(a / (us * us) + b) <= -lam + k * log_lam - math.lgamma(k + 1):
+            return float(k)
+
+
+def poisson(g, rates: np.ndarray) -> np.ndarray:
+    """One Poisson sample per rate, in double, drawn in the rates' memory order."""
+    flat = np.ascontiguousarray(rates).reshape(-1).tolist()
+    return np.array([_poisson_one(g, float(lam)) for lam in flat], dtype=_F64).reshape(rates.shape)
