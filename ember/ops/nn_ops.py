@@ -438,11 +438,15 @@ class _PointwiseLoss(Node):
 
     def backward(self, g):
         x, y = self.saved_tensors
-        d = x - y
-        gl = _spread(g, self.shape, self.reduction, self.count) * self.dloss(d)
-        gx = unbroadcast(gl, self.x_shape) if self.next_nodes[0] is not None else None
-        gy = unbroadcast(-gl, self.y_shape) if self.next_nodes[1] is not None else None
+        spread = _spread(g, self.shape, self.reduction, self.count)
+        gx = unbroadcast(spread * self.dloss(x - y), self.x_shape) if self.next_nodes[0] is not None else None
+        # The target's gradient is dl/dd at y - x, as torch computes it (not the negated input gradient,
+        # which would be -0 where input and target are equal).
+        gy = unbroadcast(spread * self.dloss_target(x, y), self.y_shape) if self.next_nodes[1] is not None else None
         return gx, gy
+
+    def dloss_target(self, x, y):
+        return self.dloss(y - x)
 
 
 class MseLossBackward0(_PointwiseLoss):
@@ -455,6 +459,10 @@ class SmoothL1LossBackward0(_PointwiseLoss):
         if self.beta == 0:
             return d.sign()
         return (d / self.beta).clamp(-1.0, 1.0)
+
+    def dloss_target(self, x, y):
+        # with beta 0 torch computes l1_loss, whose target gradient is the negated input gradient
+        return -self.dloss(x - y) if self.beta == 0 else self.dloss(y - x)
 
 
 class HuberLossBackward0(_PointwiseLoss):

@@ -319,18 +319,23 @@ softplus_op = activation(
     "SoftplusBackward0", "softplus_cpu", array_math.softplus, _softplus_grad, doc="log(1 + exp(beta x)) / beta."
 )
 
+# torch's kernels: min(max(x + 3, 0), 6) / 6, and a gradient of g times 1/6 rounded to float32 (its constant
+# is 1.0f / 6.0f in every dtype); no gradient at -3 and 3 themselves.
+_ONE_SIXTH = float(np.float32(1) / np.float32(6))
+
 hardsigmoid_op = activation(
     "HardsigmoidBackward0",
     "hardsigmoid_cpu",
-    lambda a: np.clip(a / 6 + 0.5, 0, 1),
-    lambda g, x, o: g * mask_like((x > -3) & (x < 3), g) * (1 / 6),
+    lambda a: np.minimum(np.maximum(a + 3, 0), 6) / 6,
+    lambda g, x, o: g * mask_like((x > -3) & (x < 3), g) * _ONE_SIXTH,
     doc="Piecewise-linear sigmoid.",
 )
 
 
 def _hardswish_grad(g, x, o):
-    mid = mask_like((x >= -3) & (x <= 3), g)
-    hi = mask_like(x > 3, g)
+    # As torch: zero up to and including -3, x / 3 + 1/2 strictly between, the whole gradient from 3 on.
+    mid = mask_like((x > -3) & (x < 3), g)
+    hi = mask_like(x >= 3, g)
     return g * (mid * (x / 3 + 0.5) + hi)
 
 
