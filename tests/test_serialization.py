@@ -728,3 +728,50 @@ def test_a_deflated_storage_record_that_inflates_a_hundredfold_is_refused(tmp_pa
         ember.load(path)
     monkeypatch.setenv("EMBER_MAX_FILE_BYTES", "1e9")  # trusted: loads
     assert ember.load(path).shape == (1 << 20,)
+
+
+class _ShortStoragePickler(ser._Pickler):
+    """Declares every storage as holding `numel` elements (the record written matches the declaration)."""
+
+    numel = 0
+
+    def persistent_id(self, obj):
+        pid = super().persistent_id(obj)
+        return None if pid is None else pid[:4] + (self.numel,)
+
+
+def _file_with_storage_of(path, tensor, numel: int) -> None:
+    buf = io.BytesIO()
+    p = _ShortStoragePickler(buf, 2)
+    p.numel = numel
+    p.dump({"t": tensor})
+    (ref,) = p.storages
+    _zip_with_pickle(path, buf.getvalue(), {ref.key: ref.array.reshape(-1)[:numel].tobytes()})
+
+
+@pytest.mark.parametrize(
+    "make,needed",
+    [
+        (lambda: ember.arange(6.0), 6),  # contiguous: elements 0..5
+        (lambda: ember.arange(12.0)[1::3], 11),  # offset 1, stride 3, size 4: the last element read is 10
+        (lambda: ember.arange(20.0).reshape(4, 5)[1:3, 2:4], 14),  # offset 7, strides (5, 1): last is 13
+        (lambda: ember.arange(12.0).reshape(3, 4).t()[:, :2], 8),  # strides (1, 4): last is 3 + 4 = 7
+        (lambda: ember.arange(4.0)[3:], 4),  # one element at offset 3
+    ],
+    ids=["contiguous", "offset-stride", "window", "transposed", "last-element"],
+)
+def test_a_storage_one_element_short_of_the_tensor_is_refused_and_an_exact_one_loads(tmp_path, make, needed):
+    t = make()
+    assert t.storage_offset() + sum((s - 1) * st for s, st in zip(t.shape, t.stride())) == needed - 1
+    exact, short = tmp_path / "exact.pt", tmp_path / "short.pt"
+    _file_with_storage_of(exact, t, needed)
+    _file_with_storage_of(short, t, needed - 1)
+    got = ember.load(exact)["t"]
+    assert got.shape == t.shape and got.stride() == t.stride() and got.storage_offset() == t.storage_offset()
+    np.testing.assert_array_equal(got.numpy(), t.numpy())
+    with pytest.raises(pickle.UnpicklingError, match=f"reaches element {needed - 1} of a storage holding only"):
+        ember.load(short)
+    # torch agrees on both files
+    assert torch.equal(torch.load(exact)["t"], torch.from_numpy(t.numpy()))
+    with pytest.raises(RuntimeError):
+        torch.load(short)
