@@ -109,6 +109,8 @@ def uniform(g, n: int, dtype, low: float = 0.0, high: float = 1.0) -> np.ndarray
         if low != 0.0 or high != 1.0:
             lo, hi = _F32(low), _F32(high)
             x = fma32(x, hi - lo, lo)
+        elif dtype == np.float32:
+            return x  # at most 1 - 2**-24: always below 1
         return _half_open(x.astype(dtype, copy=False), low, high)
     raise TypeError(f"uniform is not implemented for {dtype}")
 
@@ -146,6 +148,18 @@ def _normal_pairs(g, n: int, mean: float, std: float) -> np.ndarray:
     return out
 
 
+def _fma32_normal(a: np.ndarray, b, c) -> np.ndarray:
+    """fma32 for the normal kernels, whose results are zero or normal floats (never below 2**-126 in
+    magnitude), so only the halfway check is needed; a and the result are float32 arrays."""
+    s = a.astype(_F64)
+    s *= b
+    s += c
+    halfway = (s.view(np.int64) & 0x1FFFFFFF) == 0x10000000
+    if halfway.any():
+        return fma32(a, b, c)
+    return s.astype(_F32)
+
+
 # torch's single-precision log: cephes' polynomial for log(1 + x) on [sqrt(1/2) - 1, sqrt(2) - 1]
 _LOG_POLY = (
     7.0376836292e-2,
@@ -170,13 +184,14 @@ def _log_ps(x: np.ndarray) -> np.ndarray:
     m = (m - _F32(1)) + np.where(small, m, _F32(0))  # mantissa below sqrt(1/2): use 2m - 1, one less exponent
     e = e - small.astype(_F32)
     z = m * m
+    m64 = m.astype(_F64)
     y = np.full_like(m, _F32(_LOG_POLY[0]))
     for coef in _LOG_POLY[1:]:
-        y = fma32(y, m, _F32(coef))
+        y = _fma32_normal(y, m64, _F64(_F32(coef)))
     y = y * m
-    y = fma32(y, z, e * _F32(_LN2_LO))
-    y = fma32(z, _F32(-0.5), y)
-    return fma32(e, _F32(_LN2_HI), m + y)
+    y = _fma32_normal(y, z.astype(_F64), (e * _F32(_LN2_LO)).astype(_F64))
+    y = y - z * _F32(0.5)  # z / 2 is exact, so the fused form rounds once like this one
+    return (m + y) + e * _F32(_LN2_HI)  # e times this short constant is exact too
 
 
 _SIN_POLY = (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
@@ -185,26 +200,28 @@ _PIO4_PARTS = (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8)
 
 
 def _sincos_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """sin and cos of float32 values, rounded step for step as torch's vector kernel rounds."""
+    """sin and cos of float32 values in [0, 2 pi), rounded step for step as torch's vector kernel rounds."""
     sign = x.view(np.int32) & np.int32(-0x80000000)
     x = np.abs(x)
     octant = (x * _F32(1.27323954473516)).astype(np.int32)  # x / (pi / 4), truncated
     octant = (octant + 1) & ~1
     y = octant.astype(_F32)
-    for part in _PIO4_PARTS:  # x - octant * pi / 4, in three pieces
-        x = fma32(y, _F32(part), x)
+    # x - octant * pi / 4 in three pieces; the first two products are exact for the octants of [0, 2 pi)
+    x = (x + y * _F32(_PIO4_PARTS[0])) + y * _F32(_PIO4_PARTS[1])
+    x = _fma32_normal(y, _F64(_F32(_PIO4_PARTS[2])), x.astype(_F64))
     sin_sign = sign ^ ((octant & 4) << 29)
     cos_sign = (~(octant - 2) & 4) << 29
     use_sin_poly = (octant & 2) == 0
     z = x * x
+    z64 = z.astype(_F64)
     c = np.full_like(x, _F32(_COS_POLY[0]))
     for coef in _COS_POLY[1:]:
-        c = fma32(c, z, _F32(coef))
-    c = fma32(c * z, z, -(z * _F32(0.5))) + _F32(1)
+        c = _fma32_normal(c, z64, _F64(_F32(coef)))
+    c = _fma32_normal(c * z, z64, -(z * _F32(0.5)).astype(_F64)) + _F32(1)
     s = np.full_like(x, _F32(_SIN_POLY[0]))
     for coef in _SIN_POLY[1:]:
-        s = fma32(s, z, _F32(coef))
-    s = fma32(s * z, x, x)
+        s = _fma32_normal(s, z64, _F64(_F32(coef)))
+    s = _fma32_normal(s * z, x.astype(_F64), x.astype(_F64))
     sin = np.where(use_sin_poly, s, c).view(np.int32) ^ sin_sign
     cos = np.where(use_sin_poly, c, s).view(np.int32) ^ cos_sign
     return sin.view(_F32), cos.view(_F32)
@@ -213,9 +230,8 @@ def _sincos_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _BLOCKS_PER_PIECE = 4096  # 64 K values per piece keeps the temporaries in cache
 
 
-def _box_muller_blocks_f32(u: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """Transform (blocks, 16) float32 uniforms: the first 8 of a block give radii, the last 8 angles."""
-    out = np.empty_like(u)
+def _box_muller_blocks_f32(u: np.ndarray, mean: float, std: float) -> None:
+    """Transform (blocks, 16) float32 uniforms in place: the first 8 of a block give radii, the last 8 angles."""
     mean32, std32 = _F32(mean), _F32(std)
     for start in range(0, len(u), _BLOCKS_PER_PIECE):
         piece = u[start : start + _BLOCKS_PER_PIECE]
@@ -224,20 +240,20 @@ def _box_muller_blocks_f32(u: np.ndarray, mean: float, std: float) -> np.ndarray
         a, b = radius * cos, radius * sin
         if mean != 0.0 or std != 1.0:
             a, b = fma32(a, std32, mean32), fma32(b, std32, mean32)
-        out[start : start + _BLOCKS_PER_PIECE, :8] = a
-        out[start : start + _BLOCKS_PER_PIECE, 8:] = b
-    return out
+        piece[:, :8] = a
+        piece[:, 8:] = b
 
 
-def _box_muller_blocks_f64(u: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """Transform (blocks, 16) float64 uniforms as torch's unvectorised double kernel does."""
+def _box_muller_blocks_f64(u: np.ndarray, mean: float, std: float) -> None:
+    """Transform (blocks, 16) float64 uniforms in place, as torch's unvectorised double kernel does."""
     radius = np.sqrt(-2.0 * _libm(math.log, (1.0 - u[:, :8]).reshape(-1))).reshape(-1, 8)
     theta = (2.0 * math.pi) * u[:, 8:].reshape(-1)
     a = radius * _libm(math.cos, theta).reshape(-1, 8)
     b = radius * _libm(math.sin, theta).reshape(-1, 8)
     if mean != 0.0 or std != 1.0:
         a, b = fma64(a, std, mean), fma64(b, std, mean)
-    return np.concatenate([a, b], axis=1)
+    u[:, :8] = a
+    u[:, 8:] = b
 
 
 def normal(g, n: int, dtype, mean: float = 0.0, std: float = 1.0, contiguous: bool = True) -> np.ndarray:
@@ -245,14 +261,14 @@ def normal(g, n: int, dtype, mean: float = 0.0, std: float = 1.0, contiguous: bo
     dtype = np.dtype(dtype)
     if n < 16 or not contiguous or dtype not in (np.float32, np.float64):
         return _normal_pairs(g, n, mean, std).astype(dtype)
-    u = uniform(g, n, dtype)
+    out = uniform(g, n, dtype)
     blocks = _box_muller_blocks_f32 if dtype == np.float32 else _box_muller_blocks_f64
     whole = n // 16 * 16
-    out = np.empty(n, dtype=dtype)
-    out[:whole] = blocks(u[:whole].reshape(-1, 16), mean, std).reshape(-1)
+    blocks(out[:whole].reshape(-1, 16), mean, std)
     if n != whole:  # the last block is redrawn whole and overwrites the tail
-        out[whole:] = u[whole:]
-        out[n - 16 :] = blocks(uniform(g, 16, dtype).reshape(1, 16), mean, std).reshape(-1)
+        last = uniform(g, 16, dtype).reshape(1, 16)
+        blocks(last, mean, std)
+        out[n - 16 :] = last.reshape(-1)
     return out
 
 
