@@ -335,6 +335,13 @@ class _Trainer:
         ]
         if missing:
             raise CheckpointError(f"checkpoint {path} has no {missing[0]!r} entry; it was not written by ember train")
+        rng = ckpt["rng"]
+        if not hasattr(rng, "numel") or rng.numel() != 5056:
+            # before its random streams became torch's, ember stored its generator in another form
+            raise CheckpointError(
+                f"checkpoint {path} holds a random-generator state of another format (written by an earlier ember "
+                "whose random streams differ); it cannot be resumed exactly: start a new run"
+            )
         return states
 
     def _resume_point(self) -> dict[str, Any] | None:

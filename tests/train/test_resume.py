@@ -333,3 +333,18 @@ def test_sigterm_stops_like_ctrl_c_and_says_how_to_resume(tmp_path):
     assert f"interrupted; continue with: ember train --resume {folder}" in err and "Traceback" not in err
     out = resume(folder)
     assert "resuming" in out and os.path.exists(os.path.join(folder, "model.pt"))
+
+
+def test_a_checkpoint_with_an_older_generator_state_is_refused_in_one_line(tmp_path):
+    folder = str(tmp_path / "run")
+    killed_run(folder, f"step:{STEPS_PER_EPOCH + 2}")
+    rd = RunDir(folder)
+    for name in os.listdir(rd.checkpoints):
+        path = os.path.join(rd.checkpoints, name)
+        ckpt = ember.load(path)
+        ckpt["rng"] = ember.from_numpy(np.frombuffer(b'{"seed": 0, "bit_generator": {}}', dtype=np.uint8).copy())
+        ember.save(ckpt, path)  # what an ember from before torch's random streams stored
+    weights_before = open(rd.last, "rb").read()
+    with pytest.raises(CheckpointError, match="random-generator state of another format .* start a new run"):
+        resume(folder)
+    assert open(rd.last, "rb").read() == weights_before
