@@ -119,6 +119,16 @@ WORKLOADS = (
         quick_rounds=1,
         libraries=WITH_FALLBACKS,
     ),
+    # the same seeded streams as torch's, value for value (tests/test_random_streams.py)
+    Workload(
+        "random_draws",
+        (
+            Metric("rand_ms", "(13) rand, 10 million float32", "ms"),
+            Metric("randn_ms", "(13) randn, 10 million float32", "ms"),
+            Metric("randperm_ms", "(13) randperm(60000)", "ms"),
+        ),
+        rounds=5,
+    ),
 )
 
 
