@@ -67,7 +67,7 @@ NOTES = {
     ),
     "torch.load": (
         "partial: `pickle_module=` raises NotImplementedError; `mmap` is accepted and ignored; a file naming a "
-        "torch class ember lacks (nn.LSTM) raises"
+        "torch class ember lacks (nn.Transformer) raises"
     ),
     "torch.load(weights_only=)": (
         "supported: True (the default) loads tensors, plain data and globals from `add_safe_globals`; False "
@@ -108,6 +108,22 @@ NOTES = {
         "(md5-checked) and unpacks only regular files under the batch folder"
     ),
     "torchvision.datasets.CIFAR100": "supported: as CIFAR10 (fine labels)",
+    "torchvision.datasets.FakeData": (
+        "supported: item i equals torchvision's (global generator seeded with i + random_offset, restored after); "
+        "a target_transform that returns a non-tensor is passed through rather than failing on `.item()`"
+    ),
+    "torchvision.io.decode_image": (
+        "partial: PNG and JPEG through Pillow (the vision extra); GIF, WebP and 16-bit PNG raise "
+        "NotImplementedError; JPEG pixels may differ from torchvision's libjpeg in the last bits; GRAY from a "
+        "colour PNG may differ by one level (Pillow's luma); palette PNGs come out RGB(A), CMYK JPEGs RGB"
+    ),
+    "torchvision.io.read_image": "partial: as decode_image",
+    "torchvision.io.decode_png": "partial: as decode_image (16-bit PNG raises NotImplementedError)",
+    "torchvision.io.decode_jpeg": "partial: as decode_image; `device` must be the CPU",
+    "torchvision.io.encode_png": "supported: the same pixels; the compressed bytes may differ from libpng's",
+    "torchvision.io.write_png": "supported: as encode_png",
+    "torchvision.utils.make_grid": "supported: values equal torchvision's (tested against torch ops)",
+    "torchvision.utils.save_image": "supported: torchvision's rounding; written by Pillow (the vision extra)",
 }
 
 # Rows that are not plain names: (api, regex patterns that a test must contain).
@@ -153,9 +169,6 @@ EXTRA_ROWS = {
 ABSENT = {
     "layers": [
         "BatchNorm3d",
-        "RNN",
-        "LSTM",
-        "GRU",
         "MultiheadAttention",
         "Transformer",
     ],
@@ -195,7 +208,7 @@ AREAS = [
     ("losses", "Losses", ["tests/nn/test_nn_losses.py"]),
     ("functional", "Other nn.functional", []),
     ("init", "nn.init", ["tests/nn/test_nn_init.py"]),
-    ("nnutils", "nn.utils", ["tests/nn/test_nn_utils.py"]),
+    ("nnutils", "nn.utils", ["tests/nn/test_nn_utils.py", "tests/nn/test_rnn.py"]),
     ("optim", "Optimizers", ["tests/optim/test_optimizers.py", "tests/optim/test_optimizer_base.py"]),
     ("lr_scheduler", "Learning-rate schedulers", ["tests/optim/test_lr_scheduler.py"]),
     ("serialization", "Save and load", ["tests/test_serialization.py"]),
@@ -206,8 +219,14 @@ AREAS = [
     ),
     (
         "vision",
-        "torchvision datasets and transforms (`ember.vision`)",
-        ["tests/vision/test_datasets.py", "tests/vision/test_transforms.py"],
+        "torchvision datasets, transforms, io and utils (`ember.vision`)",
+        [
+            "tests/vision/test_datasets.py",
+            "tests/vision/test_transforms.py",
+            "tests/vision/test_image_io.py",
+            "tests/vision/test_make_grid.py",
+            "tests/vision/test_fakedata.py",
+        ],
     ),
     ("run", "`ember run`", []),
     ("summary", "Model summary (torchsummary)", ["tests/test_summary.py"]),
@@ -306,6 +325,7 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
     import torch  # the oracle: only to keep rows to names torch also has
 
     import ember._creation as creation
+    import ember._random_tensors as random_tensors
     import ember.ops as ops
     from ember.ops import elementwise, indexing, linalg, nn_ops, reduction, shape, sorting
 
@@ -325,6 +345,7 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
             add(target, f"Tensor.{n}", n)
 
     fam("creation", creation)
+    fam("creation", random_tensors)
     for n in ["Tensor", "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor"]:
         add("creation", f"torch.{n}(...)", n, [rf"\b{n}\("])
     for n in ["is_tensor", "is_floating_point", "numel"]:
@@ -439,6 +460,7 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
     ]:
         if hasattr(ember, n):
             add("misc", f"torch.{n}", n)
+    add("misc", "torch.random.fork_rng", "fork_rng", [r"fork_rng\("])
     for n in ["is_available", "device_count", "manual_seed", "manual_seed_all"]:
         add("misc", f"torch.cuda.{n}", n, [rf"cuda\.{n}"])
     for n in ["is_available", "current_accelerator", "device_count", "current_device_index"]:
@@ -573,6 +595,8 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
 
     for n in _public(nn.utils, torch.nn.utils):
         add("nnutils", f"nn.utils.{n}", n)
+    for n in nn.utils.rnn.__all__:
+        add("nnutils", f"nn.utils.rnn.{n}", n)
 
     import ember.optim as optim
 
@@ -622,7 +646,7 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
         tv = sys.modules["torchvision"]
     except ImportError:
         tv = None
-    for sub in ["datasets", "transforms", "transforms.functional"]:
+    for sub in ["datasets", "transforms", "transforms.functional", "io", "utils"]:
         try:
             mod = importlib.import_module(f"ember.vision.{sub}")
         except ImportError:
@@ -634,6 +658,8 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
             except ImportError:
                 tmod = None
         for n in _public(mod, tmod):
+            if sub in ("io", "utils") and n not in mod.__all__:  # names these modules only import
+                continue
             if sub == "transforms.functional":
                 pats = [rf"F\.{n}\(|functional\.{n}\(|TF\.{n}\("]
             else:
@@ -655,9 +681,44 @@ def build_rows() -> dict[str, list[tuple[str, list[str], str]]]:
 # ---------------------------------------------------------------------------- rendering
 
 
+# Rows whose random draws are torch's own, value for value after the same seed (tests/test_random_streams.py)
+STREAM_EXACT = {
+    *(f"torch.{n}" for n in ("rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial")),
+    *(f"torch.{n}" for n in ("poisson", "rand_like", "randn_like", "randint_like", "dropout", "alpha_dropout")),
+    *(f"torch.{n}" for n in ("manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state")),
+    "torch.Generator",
+    "torch.random.fork_rng",
+    *(f"Tensor.{n}_" for n in ("uniform", "normal", "random", "bernoulli", "exponential", "geometric")),
+    "Tensor.cauchy_",
+    "Tensor.log_normal_",
+    *(f"F.{n}" for n in ("dropout", "alpha_dropout", "dropout2d")),
+    *(f"nn.{n}" for n in ("Dropout", "AlphaDropout", "Dropout2d")),
+    *(f"nn.init.{n}" for n in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_")),
+    *(f"nn.init.{n}" for n in ("kaiming_uniform_", "kaiming_normal_", "sparse_")),
+    *(f"torch.utils.data.{n}" for n in ("DataLoader", "RandomSampler", "SubsetRandomSampler")),
+    "torch.utils.data.WeightedRandomSampler",
+    "torch.utils.data.random_split",
+    *(f"torchvision.transforms.{n}" for n in ("RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip")),
+    "torchvision.transforms.RandomRotation",
+    "torchvision.transforms.ColorJitter",
+}
+STREAM_NOTES = {
+    "torch.randn": "float16 draws of 16 or more values differ (torch rounds them through half precision)",
+    "torch.randn_like": "float16 draws of 16 or more values differ (torch rounds them through half precision)",
+    "Tensor.normal_": "float16 tensors of 16 or more values differ",
+    "nn.init.orthogonal_": "the normal draws are torch's; the QR factorisation is LAPACK's, equal to rounding",
+}
+
+
 def status(api: str) -> str:
-    """Status text for a row: a hand note or 'supported'."""
-    return NOTES.get(api, "supported")
+    """Status text for a row: a hand note or 'supported', and whether its random draws are torch's."""
+    text = NOTES.get(api, "supported")
+    if api in STREAM_EXACT:
+        extra = STREAM_NOTES.get(api)
+        text += "; **stream-exact**" + (f" ({extra})" if extra else "")
+    elif api in STREAM_NOTES:
+        text += f"; random draws: {STREAM_NOTES[api]}"
+    return text
 
 
 def render() -> str:
@@ -682,6 +743,8 @@ def render() -> str:
         "A torch name missing from this file is absent from ember and raises `AttributeError`",
         "(`torch.linalg`, `torch.jit`, `torch.onnx`, `torch.distributions`, `torch.backends`, `torch.testing`",
         "currently raise `ModuleNotFoundError`).",
+        "**stream-exact** marks a random function whose draws are torch's own, value for value, after the same",
+        "seed or generator state (`tests/test_random_streams.py`; how: docs/architecture.md, random numbers).",
         "The test column names one test that exercises the row (most are differential tests against",
         "torch); **untested** means no test in `tests/` mentions it.",
         "",
