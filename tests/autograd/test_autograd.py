@@ -247,7 +247,8 @@ def test_grad_modes_as_context_and_decorator():
             return t * 2
 
         assert not inf(x).requires_grad
-        assert L.autograd.grad_mode.no_grad is L.no_grad or True
+        assert L.autograd.grad_mode.no_grad is L.no_grad
+        assert L.autograd.no_grad is L.no_grad and L.autograd.grad_mode.inference_mode is L.inference_mode
 
 
 def test_no_grad_restores_on_exception():

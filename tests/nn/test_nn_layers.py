@@ -193,10 +193,25 @@ def test_batchnorm_errors_match_torch():
 
 
 def test_batchnorm_loads_checkpoint_without_num_batches_tracked():
-    em = ember.nn.BatchNorm1d(2)
-    sd = em.state_dict()
-    del sd["num_batches_tracked"]
-    em.load_state_dict(sd)
+    """A state dict from before num_batches_tracked existed (a plain dict, no version metadata) loads: the
+    running statistics come from the dict and the module keeps its own count, as in torch."""
+    results = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        trained = lib.nn.BatchNorm1d(2)
+        for _ in range(3):
+            trained(lib.randn(4, 2) * 2 + 1)
+        old = {k: v for k, v in trained.state_dict().items() if k != "num_batches_tracked"}
+        fresh, used = lib.nn.BatchNorm1d(2), lib.nn.BatchNorm1d(2)
+        used(lib.randn(4, 2))
+        for module in (fresh, used):
+            keys = module.load_state_dict(old)
+            assert list(keys.missing_keys) == [] and list(keys.unexpected_keys) == []
+            assert module.running_mean.tolist() == trained.running_mean.tolist()
+            assert module.running_var.tolist() == trained.running_var.tolist()
+        assert trained.num_batches_tracked.item() == 3
+        results.append((fresh.num_batches_tracked.item(), used.num_batches_tracked.item()))
+    assert results[0] == results[1] == (0, 1)
 
 
 # ---------------------------------------------------------------------------- LayerNorm

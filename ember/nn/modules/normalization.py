@@ -109,11 +109,13 @@ class _BatchNorm(Module):
         )
 
     def _load_from_state_dict(self, state_dict, prefix, strict, missing, unexpected, errors, assign) -> None:
-        # Checkpoints from before num_batches_tracked existed still load.
+        # Checkpoints from before num_batches_tracked existed still load; as in torch, the module keeps the
+        # count it has (0 for a new one).
         key = prefix + "num_batches_tracked"
         if self.track_running_stats and key not in state_dict:
             state_dict = dict(state_dict)
-            state_dict[key] = Tensor._wrap(np.array(0, dtype=np.int64))
+            count = self.num_batches_tracked
+            state_dict[key] = Tensor._wrap(np.array(0 if count is None else count._data, dtype=np.int64))
         super()._load_from_state_dict(state_dict, prefix, strict, missing, unexpected, errors, assign)
 
 
