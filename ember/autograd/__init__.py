@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from .._dtype import get_default_dtype
+from .._tensor import Tensor
+from .._warn import warn_user
 from . import engine
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -169,15 +174,35 @@ class set_detect_anomaly(detect_anomaly):  # noqa: N801
         pass
 
 
-def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa: N802 - legacy torch API
-    """The legacy Variable wrapper: returns data itself (with requires_grad set)."""
-    if requires_grad:
-        data.requires_grad_(True)
-    return data
+class _VariableMeta(type):
+    """isinstance(t, Variable) holds for every tensor, as in torch."""
+
+    def __instancecheck__(cls, other) -> bool:
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """The legacy Variable constructor: a new leaf tensor sharing data (and version counter) with data."""
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = False, volatile: bool = False) -> Tensor:
+        if volatile:
+            warn_user("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.")
+            if requires_grad:
+                raise ValueError("Variable can't be volatile and require_grad at the same time!")
+        if data is None:
+            data = Tensor._wrap(np.empty((0,), dtype=get_default_dtype().np))
+        elif not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        out = data.detach()
+        if requires_grad:
+            if out._data.dtype.kind != "f":
+                raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+            out.requires_grad_(True)
+        return out
 
 
 class _VariableModule:
-    Variable = staticmethod(Variable)
+    Variable = Variable
 
 
 variable = _VariableModule()

@@ -352,3 +352,41 @@ def test_variable_import():
 
     v = Variable(ember.ones(2), requires_grad=True)
     assert v.requires_grad
+    assert ember.autograd.variable.Variable is Variable
+
+
+@pytest.mark.parametrize("lib", [ember, torch])
+def test_variable_is_a_new_leaf_sharing_data(lib):
+    # torch's Variable(t) is t.detach() (same data and version counter), with requires_grad set on the new tensor
+    variable = lib.autograd.Variable
+    version = (lambda t: t._version) if lib is torch else (lambda t: t._version.value)
+    t = lib.ones(2)
+    v = variable(t, requires_grad=True)
+    assert (t.requires_grad, v.requires_grad, v is t) == (False, True, False)
+    assert v.data_ptr() == t.data_ptr() and v.is_leaf and v.grad_fn is None
+    assert isinstance(t, variable) and not isinstance(3, variable)
+    with lib.no_grad():
+        v.add_(1)
+    assert t.tolist() == [2.0, 2.0] and version(t) == version(v) == 1
+    plain = variable(t)
+    assert plain is not t and not plain.requires_grad and plain.data_ptr() == t.data_ptr()
+    w = lib.ones(2, requires_grad=True) * 2
+    x = variable(w)
+    assert x is not w and not x.requires_grad and x.grad_fn is None and x.is_leaf
+    (variable(w, True) * 3).sum().backward()
+    assert variable().shape == (0,)
+
+
+@pytest.mark.parametrize("lib", [ember, torch])
+def test_variable_arguments_as_torch(lib):
+    variable = lib.autograd.Variable
+    t = lib.ones(2)
+    with pytest.warns(UserWarning, match="volatile was removed and now has no effect"):
+        assert not variable(t, volatile=True).requires_grad
+    with pytest.warns(UserWarning, match="volatile was removed"):
+        with pytest.raises(ValueError, match="Variable can't be volatile and require_grad at the same time!"):
+            variable(t, requires_grad=True, volatile=True)
+    with pytest.raises(TypeError, match="Variable data has to be a tensor, but got list"):
+        variable([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="Only Tensors of floating point and complex dtype can require gradients"):
+        variable(lib.tensor([1, 2]), requires_grad=True)
