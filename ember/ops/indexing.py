@@ -10,7 +10,8 @@ from .._tensor import Tensor
 from .._warn import warn_user
 from ..autograd.grad_mode import grad_enabled
 from ._inplace import apply_inplace, inplace_method, maybe_out
-from ._op import Node, record, unbroadcast, wrap, wrap_dim
+from ._op import Node, attach, record, unbroadcast, wrap, wrap_dim
+from .shape import SelectBackward0, SliceBackward0, UnsqueezeBackward0
 
 
 def convert_index(key):
@@ -91,6 +92,13 @@ class IndexBackward0(Node):
         return (index_put_accumulate_zeros(self.shape, self.idx, g),)
 
 
+class AliasBackward0(Node):
+    """x[...] or x[:, :]: an index that selects everything is recorded as an alias of the whole tensor."""
+
+    def backward(self, g):
+        return (g,)
+
+
 class IndexPutZerosBackward(Node):
     """Backward of scattering g into zeros: gather it back."""
 
@@ -112,18 +120,126 @@ def index_put_accumulate_zeros(shape, idx, g: Tensor) -> Tensor:
     return res
 
 
+def _is_bool_scalar(k) -> bool:
+    return isinstance(k, (bool, np.bool_)) or (isinstance(k, np.ndarray) and k.ndim == 0 and k.dtype == np.bool_)
+
+
+def _is_basic_scalar(k) -> bool:
+    """An int or a bool: torch makes a view step of it (select, or unsqueeze for a bool) before advanced indexing."""
+    return isinstance(k, (int, np.integer, np.bool_)) or (isinstance(k, np.ndarray) and k.ndim == 0)
+
+
+_ALL = slice(None)
+
+
+def _view_steps(shape: tuple, idx) -> list:
+    """The view ops torch applies, in order, for a basic index: (node class, attributes) per op.
+
+    An int is a select, a slice a slice (inside a tuple, one that keeps a whole dim is skipped),
+    None an unsqueeze; an index that applies none of them is an alias."""
+    if not isinstance(idx, tuple):
+        idx, whole_slices = (idx,), True
+    else:
+        whole_slices = False
+    ellipsis_dims = len(shape) - sum(1 for it in idx if it is not None and it is not Ellipsis)
+    shape = list(shape)
+    dim = 0
+    steps = []
+    for it in idx:
+        if it is None:
+            steps.append((UnsqueezeBackward0, {"shape": tuple(shape)}))
+            shape.insert(dim, 1)
+            dim += 1
+        elif it is Ellipsis:
+            dim += ellipsis_dims
+        elif isinstance(it, slice):
+            size = shape[dim]
+            whole = it.start in (None, 0) and it.step in (None, 1) and (it.stop is None or it.stop >= size)
+            if not whole or whole_slices:
+                start, stop, step = it.indices(size)
+                attrs = {"shape": tuple(shape), "dim": dim, "start": start, "stop": stop, "step": step}
+                steps.append((SliceBackward0, attrs))
+                shape[dim] = len(range(start, stop, step))
+            dim += 1
+        else:
+            steps.append((SelectBackward0, {"shape": tuple(shape), "dim": dim, "index": int(it) % shape[dim]}))
+            del shape[dim]
+    return steps
+
+
+_LINK_DATA = np.empty(0)
+
+
+def _record_view_steps(self: Tensor, res: Tensor, steps: list) -> None:
+    """Record torch's chain of view nodes from self to res (the last node is res.grad_fn)."""
+    if not steps:
+        steps = [(AliasBackward0, {})]
+    prev = self
+    last = len(steps) - 1
+    for i, (cls, attrs) in enumerate(steps):
+        out = res if i == last else wrap(_LINK_DATA)  # an intermediate result only carries its node
+        node = attach(out, cls, prev)
+        node.__dict__.update(attrs)
+        prev = out
+
+
+def _split_advanced(idx: tuple):
+    """torch applies the basic part of a mixed index first: (the basic index, the advanced index into its result)."""
+    basic, rest = [], []
+    for it in idx:
+        if it is None or isinstance(it, slice):
+            basic.append(it)
+            rest.append(slice(None))
+        elif it is Ellipsis:
+            basic.append(it)
+            rest.append(it)
+        elif _is_bool_scalar(it):
+            basic.append(None)
+            rest.append(np.array([bool(it)]))
+        elif isinstance(it, (int, np.integer)):
+            basic.append(it)
+        else:
+            basic.extend([slice(None)] * (it.ndim if isinstance(it, np.ndarray) and it.dtype == np.bool_ else 1))
+            rest.append(it)
+    return tuple(basic), tuple(rest)
+
+
 def getitem(self: Tensor, key, converted: bool = False) -> Tensor:
     """self[key], a view for basic indexing and a copy for advanced indexing."""
     idx = key if converted else convert_index(key)
     a = self._data
+    if not _is_basic(idx):
+        return _advanced_getitem(self, idx)
     try:
         arr = a[idx]
     except IndexError as e:
         _raise_index_error(a, idx, e)
-    if _is_basic(idx):
-        res = self._view_of(arr)
-    else:
-        res = wrap(np.asarray(arr))
+    if arr.__class__ is not np.ndarray:  # an element: NumPy returns a scalar, torch a 0-d view
+        arr = a[(*idx, Ellipsis)] if isinstance(idx, tuple) else a[idx, ...]
+    res = self._view_of(arr)
+    if self._requires_grad and grad_enabled():
+        _record_view_steps(self, res, _view_steps(a.shape, idx))
+    return res
+
+
+def _advanced_getitem(self: Tensor, idx) -> Tensor:
+    """self[idx] for an index with tensors, lists or bools: a copy, recorded as IndexBackward0."""
+    a = self._data
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if any(it is None or it.__class__ is slice and it != _ALL or _is_basic_scalar(it) for it in items):
+        basic, rest = _split_advanced(items)
+        try:
+            view = a[basic]
+        except IndexError as e:
+            _raise_index_error(a, idx, e)
+        if _view_steps(a.shape, basic):
+            # ints, None, bools or partial slices beside the tensors: index the view they make, as torch does
+            self, idx, a = getitem(self, basic, converted=True), rest, view
+    try:
+        arr = a[idx]
+    except IndexError as e:
+        _raise_index_error(a, idx, e)
+    res = wrap(np.asarray(arr))
     node = record(res, IndexBackward0, self)
     if node is not None:
         node.shape, node.idx = a.shape, idx
@@ -519,35 +635,45 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
 
 
 # ---------------------------------------------------------------------------- gather / scatter
+def _at_least_1d(a: np.ndarray) -> np.ndarray:
+    """a, or a 0-d array seen as one element of a 1-D one (torch's gather and scatter treat 0-d operands so)."""
+    return a if a.ndim else a.reshape(1)
+
+
 def _check_index(name: str, input: Tensor, d: int, index: Tensor, src: Tensor | None = None) -> np.ndarray:
-    """Validate a gather/scatter index (dtype, rank, sizes, range); return it as int64 with negatives refused."""
+    """Validate a gather/scatter index (dtype, rank, sizes, range); return it as int64 with negatives refused.
+
+    As in torch, a 0-d input, index or src counts as 1-D with one element."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    idx = index._data
+    idx = _at_least_1d(index._data)
     if idx.dtype.kind not in "iu" or idx.dtype == np.uint8:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
-    a = input._data
-    if idx.ndim != a.ndim and idx.size:
-        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
+    a = _at_least_1d(input._data)
+    if not idx.size:
+        return idx.astype(np.int64, copy=False)
+    if idx.ndim != a.ndim:
+        operand = "input" if name == "gather" else "self"
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as {operand} tensor")
+    s = None if src is None else _at_least_1d(src._data)
     for k in range(idx.ndim):
-        if k == d:
-            continue
-        if idx.shape[k] > a.shape[k]:
+        if s is not None and k >= s.ndim:
+            n = s.ndim
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {k})")
+        too_big_for_self = k != d and idx.shape[k] > a.shape[k]
+        if s is not None and (too_big_for_self or idx.shape[k] > s.shape[k]):
             raise RuntimeError(
-                f"Size does not match at dimension {k} expected index {list(idx.shape)} to be no larger than self "
-                f"{list(a.shape)} apart from dimension {d}"
+                f"Expected index {list(index.shape)} to be no larger than self {list(input.shape)} apart from "
+                f"dimension {d} and to be no larger size than src {list(src.shape)}"
             )
-        if src is not None and src._data.ndim == idx.ndim and idx.shape[k] > src._data.shape[k]:
+        if too_big_for_self:
             raise RuntimeError(
-                f"Expected index {list(idx.shape)} to be no larger than self {list(a.shape)} apart from dimension "
-                f"{d} and to be no larger size than src {list(src._data.shape)}"
+                f"Size does not match at dimension {k} expected index {list(index.shape)} to be no larger than self "
+                f"{list(input.shape)} apart from dimension {d}"
             )
-    if src is not None and src._data.ndim == idx.ndim and idx.ndim and idx.shape[d] > src._data.shape[d]:
-        raise RuntimeError(
-            f"Expected index {list(idx.shape)} to be no larger than self {list(a.shape)} apart from dimension {d} "
-            f"and to be no larger size than src {list(src._data.shape)}"
-        )
-    size = a.shape[d] if a.ndim else 1
+    if s is not None and s.ndim != idx.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    size = a.shape[d]
     bad = idx[(idx < 0) | (idx >= size)]
     if bad.size:
         raise RuntimeError(f"index {int(bad.flat[0])} is out of bounds for dimension {d} with size {size}")
@@ -572,13 +698,14 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
     a = input._data
     d = wrap_dim(dim, a.ndim)
     idx = _check_index("gather", input, d, index)
-    if a.ndim == 0:
-        res = wrap(np.broadcast_to(a, idx.shape).copy())
+    if idx.size:
+        picked = _at_least_1d(a)[_full_index(idx, d)]
     else:
-        res = wrap(np.require(a[_full_index(idx, d)], requirements="C"))
+        picked = np.empty(idx.shape, dtype=a.dtype)
+    res = wrap(np.require(picked.reshape(index._data.shape), requirements="C"))
     node = record(res, GatherBackward0, input)
     if node is not None:
-        node.save(wrap(idx))
+        node.save(index)
         node.shape, node.dim = a.shape, d
     if out is not None:
         return maybe_out(res, out)
@@ -587,7 +714,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
 
 def _src_piece(src: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """The leading block of src with index's shape (torch only reads that much of src)."""
-    return src[tuple(slice(0, n) for n in idx.shape)]
+    return _at_least_1d(src)[tuple(slice(0, n) for n in idx.shape)]
 
 
 class ScatterBackward0(Node):
@@ -616,10 +743,17 @@ class ScatterAddBackward0(Node):
 
 
 def _pad_to(t: Tensor, shape) -> Tensor:
-    """t placed in the leading corner of zeros(shape) (src can be larger than index)."""
-    if tuple(t.shape) == tuple(shape):
+    """t placed in the leading corner of zeros(shape) (src can be larger than index; either may be 0-d)."""
+    shape = tuple(shape)
+    if tuple(t.shape) == shape:
         return t
-    return index_put_accumulate_zeros(tuple(shape), tuple(slice(0, n) for n in t.shape), t)
+    if not shape:  # a 0-d src: index had one element
+        return t.reshape(())
+    if t.dim() == 0:
+        t = t.reshape((1,) * len(shape))
+        if tuple(t.shape) == shape:
+            return t
+    return index_put_accumulate_zeros(shape, tuple(slice(0, n) for n in t.shape), t)
 
 
 def _scatter_common(name: str, input: Tensor, dim: int, index: Tensor, src):
@@ -645,15 +779,14 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, red
     a, d, idx, src_t = _scatter_common("scatter", input, dim, index, src)
     out = a.copy()
     if idx.size:
-        key = _full_index(idx, d) if a.ndim else ()
-        out[key] = _src_piece(src_t._data, idx) if src_t is not None else src
+        _at_least_1d(out)[_full_index(idx, d)] = _src_piece(src_t._data, idx) if src_t is not None else src
     res = wrap(out)
     if src_t is None:
         node = record(res, ScatterBackward0, input)
     else:
         node = record(res, ScatterBackward1, input, src_t)
     if node is not None:
-        node.save(wrap(idx))
+        node.save(index)
         node.dim = d
         if src_t is not None:
             node.src_shape = src_t._data.shape
@@ -667,14 +800,11 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     a, d, idx, src_t = _scatter_common("scatter_add", input, dim, index, src)
     out = a.copy()
     if idx.size:
-        if a.ndim:
-            np.add.at(out, _full_index(idx, d), _src_piece(src_t._data, idx))
-        else:
-            out += src_t._data.reshape(-1)[: idx.size].sum()
+        np.add.at(_at_least_1d(out), _full_index(idx, d), _src_piece(src_t._data, idx))
     res = wrap(out)
     node = record(res, ScatterAddBackward0, input, src_t)
     if node is not None:
-        node.save(wrap(idx))
+        node.save(index)
         node.dim, node.src_shape = d, src_t._data.shape
     return res
 

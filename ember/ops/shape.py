@@ -389,12 +389,14 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
     return cat([unsqueeze(x, dim % n) for x in tensors], dim % n, out=out)
 
 
-class NarrowBackward(Node):
+class SliceBackward0(Node):
+    """The node of a slice start:stop:step along one dim (narrow, x[a:b]): g placed back into zeros."""
+
     def backward(self, g):
         from .indexing import index_put_accumulate_zeros
 
         idx = [slice(None)] * len(self.shape)
-        idx[self.dim] = slice(self.start, self.start + self.length)
+        idx[self.dim] = slice(self.start, self.stop, self.step)
         return (index_put_accumulate_zeros(self.shape, tuple(idx), g),)
 
 
@@ -414,9 +416,9 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     idx = [slice(None)] * input._data.ndim
     idx[d] = slice(start, start + length)
     res = input._view_of(input._data[tuple(idx)])
-    node = record(res, NarrowBackward, input)
+    node = record(res, SliceBackward0, input)
     if node is not None:
-        node.shape, node.dim, node.start, node.length = input._data.shape, d, start, length
+        node.shape, node.dim, node.start, node.stop, node.step = input._data.shape, d, start, start + length, 1
     return res
 
 
@@ -442,7 +444,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     index %= size
     idx = [slice(None)] * a.ndim
     idx[d] = index
-    res = input._view_of(a[tuple(idx)])
+    res = input._view_of(a[(*idx, Ellipsis)])  # the trailing ... keeps a 0-d result an array view, not a scalar
     node = record(res, SelectBackward0, input)
     if node is not None:
         node.shape, node.dim, node.index = a.shape, d, index

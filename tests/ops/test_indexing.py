@@ -1,5 +1,7 @@
 """Indexing, assignment and the index/gather/scatter family compared with torch."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -105,6 +107,123 @@ def test_getitem_errors():
         ember.ones(3, 4)[:, 5]
     with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
         ember.ones(3, 4)[ember.tensor([0, 3])]
+
+
+# torch records basic indexing as view nodes (select, slice, unsqueeze, alias), one per step, and an
+# IndexBackward0 for tensors and bools, after the view steps of the ints, None and slices beside them.
+NODE_KEYS = [
+    lambda lib, t: t[:2],
+    lambda lib, t: t[0],
+    lambda lib, t: t[:, 1],
+    lambda lib, t: t[..., None],
+    lambda lib, t: t[[0, 1]],
+    lambda lib, t: t[t > 0],
+    lambda lib, t: t[0, :1],
+    lambda lib, t: t[:1, 0],
+    lambda lib, t: t[0, 1],
+    lambda lib, t: t[0][1],
+    lambda lib, t: t[:],
+    lambda lib, t: t[...],
+    lambda lib, t: t[:, :],
+    lambda lib, t: t[(slice(None),)],
+    lambda lib, t: t[:10, 0],
+    lambda lib, t: t[-3:, 0],
+    lambda lib, t: t[::2, 1:],
+    lambda lib, t: t[None, 0],
+    lambda lib, t: t[:, None, 1],
+    lambda lib, t: t[-1, ..., None],
+    lambda lib, t: t[True],
+    lambda lib, t: t[0, [0, 1]],
+    lambda lib, t: t[:2, [0, 1]],
+    lambda lib, t: t[:, [0, 1]],
+    lambda lib, t: t[lib.tensor(1)],
+    lambda lib, t: t[2:1],
+]
+
+
+def _node_chain(out) -> list:
+    names, fn = [], out.grad_fn
+    while fn is not None and "AccumulateGrad" not in fn.name():
+        names.append(fn.name())
+        fn = fn.next_functions[0][0] if fn.next_functions else None
+    return names
+
+
+@pytest.mark.parametrize("k", range(len(NODE_KEYS)))
+def test_getitem_records_torchs_nodes(k):
+    x = randn(3, 4)
+    e_out, t_out = check_op(NODE_KEYS[k], x)
+    assert _node_chain(e_out) == _node_chain(t_out)
+    assert e_out.grad_fn.name() == t_out.grad_fn.name()
+    gradgradcheck(lambda t: NODE_KEYS[k](ember, t) ** 2, randn(3, 4, dtype=np.float64))
+
+
+def test_getitem_ints_beside_tensors_index_as_torch():
+    # torch selects for the ints first and then indexes what is left: x[0, :, [0, 1]] has shape (3, 2)
+    x = randn(2, 3, 4)
+    check_op(lambda lib, t: t[0, :, [0, 1]], x)
+    check_op(lambda lib, t: t[[1, 0], :, 2], x)
+    check_op(lambda lib, t: t[1, None, [0, 2], 1:], x)
+
+
+def _version(t) -> int:
+    return t._version if isinstance(t, torch.Tensor) else t._version.value
+
+
+# In-place changes through an element (a 0-d view) or a row write into the base, as in torch.
+ELEMENT_WRITES = [
+    lambda lib: _write(lib.zeros(5), lambda v: v.__setitem__(2, v[2] + 1)),
+    lambda lib: _write(lib.ones(5), lambda v: v[2].add_(1)),
+    lambda lib: _write(lib.tensor([1.0, 2.0, 3.0]), lambda v: (v[-1].mul_(2), v[0].sub_(1))),
+    lambda lib: _write(lib.zeros(2, 3), lambda v: v[0, 1].add_(1)),
+    lambda lib: _write(lib.zeros(2, 3), lambda v: v[0][1].fill_(5)),
+    lambda lib: _write(lib.ones(2, 3), lambda v: (v[1].zero_(), v[0].mul_(2), v[1, :].fill_(3))),
+    lambda lib: _write(lib.arange(6).reshape(2, 3), lambda v: v[1, 2].add_(10)),
+    lambda lib: _write(lib.zeros(4), lambda v: (lib.select(v, 0, 1).add_(1), v.unbind()[2].fill_(7))),
+]
+
+
+def _write(t, change):
+    change(t)
+    return t
+
+
+@pytest.mark.parametrize("k", range(len(ELEMENT_WRITES)))
+def test_inplace_through_an_element_writes_the_base(k):
+    e, t = ELEMENT_WRITES[k](ember), ELEMENT_WRITES[k](torch)
+    np.testing.assert_array_equal(to_np(e), to_np(t))
+    assert _version(e) == _version(t)
+
+
+def test_augmented_assignment_to_an_element():
+    for lib in (ember, torch):
+        v = lib.zeros(5)
+        v[2] += 1
+        x = lib.zeros(2, 3)
+        x[0, 1] += 1
+        x[0][2] = 5
+        assert v.tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
+        assert x.tolist() == [[0.0, 1.0, 5.0], [0.0, 0.0, 0.0]]
+        assert _version(v) == 2
+        element = v[3]
+        assert element.shape == () and element._base is v and element.data_ptr() == v.data_ptr() + 12
+
+
+def test_inplace_through_an_element_of_a_leaf_that_requires_grad():
+    for lib in (ember, torch):
+        w = lib.zeros(5, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+            w[2] += 1
+        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+            w[2].add_(1)
+        with lib.no_grad():
+            w[2] += 1
+            w[1].mul_(3)
+            w[0].fill_(4)
+        assert w.tolist() == [4.0, 0.0, 1.0, 0.0, 0.0]
+        assert w.requires_grad and w.is_leaf and w.grad_fn is None
+        (w[2] * 3).backward()
+        assert w.grad.tolist() == [0.0, 0.0, 3.0, 0.0, 0.0]
 
 
 SETITEM_CASES = [
@@ -271,6 +390,63 @@ def test_scatter_inplace_and_errors():
     check_raises(lambda lib, t: t.scatter_add(0, lib.tensor([[1, 0, 0]]), lib.ones(1, 3, dtype=lib.float64)), x)
     with pytest.raises(NotImplementedError, match="multiply"):
         ember.ones(2, 3).scatter(0, ember.tensor([[1, 0, 0]]), ember.ones(1, 3), reduce="multiply")
+
+
+# torch treats a 0-d index, input or src of gather and scatter as 1-D with one element
+ZERO_D_GATHER_SCATTER = [
+    lambda lib, t, s: t.scatter(0, lib.tensor(3), value=1.0),
+    lambda lib, t, s: t.scatter(0, lib.tensor(3), 2.5),
+    lambda lib, t, s: t.scatter(-1, lib.tensor(3), s[0]),
+    lambda lib, t, s: t.scatter(0, lib.tensor(3), s.detach()),  # torch's backward fails for this src
+    lambda lib, t, s: t.scatter(0, lib.tensor([3]), s[1]),
+    lambda lib, t, s: t.scatter_add(0, lib.tensor(3), s[0]),
+    lambda lib, t, s: t.scatter_add(0, lib.tensor(3), s.detach()),
+    lambda lib, t, s: t.scatter_add(0, lib.tensor([3]), s[1]),
+    lambda lib, t, s: t.gather(0, lib.tensor(3)),
+    lambda lib, t, s: t.gather(0, lib.tensor(4, dtype=lib.int32)),
+    lambda lib, t, s: s[0].gather(0, lib.tensor(0)),
+    lambda lib, t, s: s[0].gather(0, lib.tensor([0, 0])),
+    lambda lib, t, s: s[0].scatter(0, lib.tensor([0]), t[:1]),
+    lambda lib, t, s: s[0].scatter(0, lib.tensor(0), value=2.0),
+    lambda lib, t, s: s[0].scatter_add(0, lib.tensor([0]), t[3]),
+    lambda lib, t, s: t.gather(0, lib.tensor([], dtype=lib.int64)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ZERO_D_GATHER_SCATTER)))
+def test_gather_scatter_with_0d_operands(k):
+    check_op(ZERO_D_GATHER_SCATTER[k], randn(10), randn(2))
+
+
+def test_scatter_0d_index_one_hot_in_place():
+    for lib in (ember, torch):
+        v = lib.zeros(10).scatter_(0, lib.tensor(3), value=1)
+        assert v.tolist() == [0.0, 0.0, 0.0, 1.0] + [0.0] * 6
+        u = lib.zeros(4)
+        u.scatter_add_(0, lib.tensor(1), lib.tensor(2.0))
+        assert u.tolist() == [0.0, 2.0, 0.0, 0.0]
+
+
+def test_gather_scatter_0d_errors_as_torch():
+    cases = [
+        (lambda lib, t: t.scatter(0, lib.tensor(1), value=1.0), "same number of dimensions as self tensor"),
+        (lambda lib, t: t.scatter_add(0, lib.tensor(1), lib.tensor(5.0)), "same number of dimensions as self tensor"),
+        (lambda lib, t: t.gather(0, lib.tensor(1)), "same number of dimensions as input tensor"),
+        (lambda lib, t: t[0].scatter(0, lib.tensor([3]), lib.ones(1, 1)), "same number of dimensions as src tensor"),
+        (lambda lib, t: t[0].scatter_add(0, lib.tensor(3), lib.ones(1, 1)), "same number of dimensions as src tensor"),
+        (lambda lib, t: t[0].scatter(0, lib.tensor([3, 2]), lib.tensor(5.0)), "no larger size than src"),
+        (lambda lib, t: t[0].scatter_(0, lib.tensor(4), value=1.0), "index 4 is out of bounds for dimension 0"),
+        (lambda lib, t: t[0].gather(0, lib.tensor(-1)), "index -1 is out of bounds for dimension 0"),
+        (lambda lib, t: t[0, 0].gather(0, lib.tensor([1])), "index 1 is out of bounds for dimension 0 with size 1"),
+        (lambda lib, t: t[0].scatter_(1, lib.tensor(3), value=1.0), "Dimension out of range"),
+        (lambda lib, t: t.scatter(0, lib.tensor([[1]]), lib.ones(4)), "Dimension out of range"),
+        (lambda lib, t: t.gather(0, lib.tensor([[1.0]])), "Expected dtype int32/int64 for index"),
+    ]
+    for fn, message in cases:
+        exc = check_raises(fn, randn(3, 4))
+        assert message in str(exc)
+        with pytest.raises(Exception, match=re.escape(message)):
+            fn(torch, torch.ones(3, 4))
 
 
 # ---------------------------------------------------------------------------- index_* family
