@@ -6,6 +6,7 @@ from ...data import load_digits
 from ._idx import IDXFormatError, read_idx
 from .cifar import CIFAR10, CIFAR100, CIFARFormatError
 from .digits import Digits
+from .fakedata import FakeData
 from .mnist import KMNIST, MNIST, FashionMNIST
 from .vision import StandardTransform, VisionDataset
 
@@ -16,6 +17,7 @@ __all__ = [
     "KMNIST",
     "MNIST",
     "Digits",
+    "FakeData",
     "FashionMNIST",
     "IDXFormatError",
     "StandardTransform",
