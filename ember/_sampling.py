@@ -10,7 +10,8 @@ What each one does (checked against torch itself in tests/test_random_streams.py
   in double precision (the second value is cached in the generator); 16 or more fill uniforms first,
   then transform blocks of 16, redrawing the last 16 when the count is not a multiple of 16. float32
   blocks use torch's vectorised single-precision log and sincos (cephes polynomials evaluated with
-  fused multiply-adds), which ``_log_ps``/``_sincos_ps`` evaluate step by step in software.
+  fused multiply-adds), which ``_log_ps``/``_sincos_ps`` evaluate step by step in software; float16
+  goes through float32 blocks, drawing only 16 more values for a partial last block.
 - integers: ``word % range`` for ranges below 2**28, a 64-bit value modulo the range above.
 - bernoulli with a scalar probability, dropout and exponential draw a double (two words) per value.
 - randperm(n) draws n-1 words for a forward Fisher-Yates shuffle (``_shuffle`` replays it without a
@@ -259,8 +260,18 @@ def _box_muller_blocks_f64(u: np.ndarray, mean: float, std: float) -> None:
 def normal(g, n: int, dtype, mean: float = 0.0, std: float = 1.0, contiguous: bool = True) -> np.ndarray:
     """n normal samples, drawn as torch draws them into a tensor of n elements (see the module notes)."""
     dtype = np.dtype(dtype)
-    if n < 16 or not contiguous or dtype not in (np.float32, np.float64):
+    if n < 16 or not contiguous or dtype not in (np.float16, np.float32, np.float64):
         return _normal_pairs(g, n, mean, std).astype(dtype)
+    if dtype == np.float16:
+        # half precision goes through float32 blocks, drawing only the tail block's 16 extra values
+        whole = n // 16 * 16
+        buf = uniform(g, whole + (16 if n != whole else 0), np.float32).reshape(-1, 16)
+        _box_muller_blocks_f32(buf, mean, std)
+        out = np.empty(n, dtype=np.float32)
+        out[:whole] = buf[: whole // 16].reshape(-1)
+        if n != whole:
+            out[n - 16 :] = buf[-1]
+        return out.astype(np.float16)
     out = uniform(g, n, dtype)
     blocks = _box_muller_blocks_f32 if dtype == np.float32 else _box_muller_blocks_f64
     whole = n // 16 * 16

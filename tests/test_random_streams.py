@@ -142,7 +142,11 @@ def test_rand_half_and_multidimensional_shapes():
     seed_both(2)
     same(torch.rand(1000, dtype=torch.float16), ember.rand(1000, dtype=ember.float16))
     same(torch.rand(65555, dtype=torch.float16), ember.rand(65555, dtype=ember.float16))
-    same(torch.randn(5, dtype=torch.float16), ember.randn(5, dtype=ember.float16))
+    for n in (5, 16, 17, 40, 1000, 4099):
+        same(torch.randn(n, dtype=torch.float16), ember.randn(n, dtype=ember.float16))
+        same(
+            torch.empty(n, dtype=torch.float16).normal_(0.5, 2.0), ember.empty(n, dtype=ember.float16).normal_(0.5, 2.0)
+        )
     same(torch.rand(3, 4, 5), ember.rand(3, 4, 5))
     same(torch.randn((2, 33)), ember.randn((2, 33)))
     same(torch.rand_like(torch.empty(4, 6)), ember.rand_like(ember.empty(4, 6)))

@@ -67,7 +67,7 @@ NOTES = {
     ),
     "torch.load": (
         "partial: `pickle_module=` raises NotImplementedError; `mmap` is accepted and ignored; a file naming a "
-        "torch class ember lacks (nn.Transformer) raises"
+        "torch class ember lacks (nn.MultiheadAttention) raises"
     ),
     "torch.load(weights_only=)": (
         "supported: True (the default) loads tensors, plain data and globals from `add_safe_globals`; False "
@@ -703,9 +703,6 @@ STREAM_EXACT = {
     "torchvision.transforms.ColorJitter",
 }
 STREAM_NOTES = {
-    "torch.randn": "float16 draws of 16 or more values differ (torch rounds them through half precision)",
-    "torch.randn_like": "float16 draws of 16 or more values differ (torch rounds them through half precision)",
-    "Tensor.normal_": "float16 tensors of 16 or more values differ",
     "nn.init.orthogonal_": "the normal draws are torch's; the QR factorisation is LAPACK's, equal to rounding",
 }
 
