@@ -45,22 +45,65 @@ def _flatten(out):
 
 
 def assert_same(e_out, t_out, atol=1e-5, rtol=1e-5, check_dtype=True) -> None:
-    """ember and torch results agree in type, shape, dtype and values."""
-    e_list, t_list = _flatten(e_out), _flatten(t_out)
-    assert len(e_list) == len(t_list), f"{len(e_list)} outputs vs {len(t_list)}"
-    for e, t in zip(e_list, t_list):
-        if isinstance(t, torch.Tensor):
-            assert isinstance(e, ember.Tensor), f"expected a Tensor, got {type(e)}"
-            assert tuple(e.shape) == tuple(t.shape), f"shape {tuple(e.shape)} vs torch {tuple(t.shape)}"
-            if check_dtype:
-                assert str(e.dtype) == str(t.dtype), f"dtype {e.dtype} vs torch {t.dtype}"
-            np.testing.assert_allclose(
-                to_np(e).astype(np.float64), to_np(t).astype(np.float64), atol=atol, rtol=rtol, equal_nan=True
-            )
-        elif isinstance(t, (bool, int, float)):
-            assert e == t or (isinstance(t, float) and np.isclose(e, t, atol=atol, rtol=rtol)), f"{e} vs torch {t}"
-        else:
-            assert type(e).__name__ == type(t).__name__ or e == t
+    """ember and torch results agree in type, shape, dtype and values, compared recursively: tensors (within
+    atol/rtol), Python numbers (the same type: bool, int or float), None, strings, sizes, dtypes, devices,
+    tuples (torch's named results included), lists and dicts; anything else by type name and printed value."""
+    _assert_same_value(e_out, t_out, atol, rtol, check_dtype, "result")
+
+
+def _assert_same_value(e, t, atol, rtol, check_dtype, where) -> None:
+    if isinstance(t, torch.Tensor):
+        assert isinstance(e, ember.Tensor), f"{where}: expected a Tensor, got {type(e)}"
+        assert tuple(e.shape) == tuple(t.shape), f"{where}: shape {tuple(e.shape)} vs torch {tuple(t.shape)}"
+        if check_dtype:
+            assert str(e.dtype) == str(t.dtype), f"{where}: dtype {e.dtype} vs torch {t.dtype}"
+        np.testing.assert_allclose(
+            to_np(e).astype(np.float64),
+            to_np(t).astype(np.float64),
+            atol=atol,
+            rtol=rtol,
+            equal_nan=True,
+            err_msg=where,
+        )
+    elif t is None or isinstance(t, (bool, str)):
+        assert type(e) is type(t) and e == t, f"{where}: {e!r} vs torch {t!r}"
+    elif isinstance(t, (int, float)):
+        assert type(e) is type(t), f"{where}: {type(e).__name__} {e!r} vs torch {type(t).__name__} {t!r}"
+        same = e == t or (np.isnan(t) and np.isnan(e)) if isinstance(t, float) else e == t
+        assert same or (isinstance(t, float) and np.isclose(e, t, atol=atol, rtol=rtol)), f"{where}: {e} vs torch {t}"
+    elif isinstance(t, torch.Size):
+        assert isinstance(e, ember.Size) and tuple(e) == tuple(t), f"{where}: {e!r} vs torch {t!r}"
+    elif isinstance(t, torch.dtype):
+        assert isinstance(e, ember.dtype) and str(e) == str(t), f"{where}: {e!r} vs torch {t!r}"
+    elif isinstance(t, torch.device):
+        assert isinstance(e, ember.device) and str(e) == str(t), f"{where}: {e!r} vs torch {t!r}"
+    elif isinstance(t, (tuple, list)):
+        kind = tuple if isinstance(t, tuple) else list
+        assert isinstance(e, kind), f"{where}: {type(e).__name__} vs torch {type(t).__name__}"
+        assert len(e) == len(t), f"{where}: {len(e)} items vs torch {len(t)}"
+        for name, i in _named_fields(t):  # torch's named results (values, indices): the same names in ember
+            assert getattr(e, name, None) is e[i], f"{where}: ember's result has no field {name!r} = item {i}"
+        for i, (a, b) in enumerate(zip(e, t)):
+            _assert_same_value(a, b, atol, rtol, check_dtype, f"{where}[{i}]")
+    elif isinstance(t, dict):
+        assert isinstance(e, dict), f"{where}: {type(e).__name__} vs torch dict"
+        assert list(e) == list(t), f"{where}: keys {list(e)} vs torch {list(t)}"
+        for k in t:
+            _assert_same_value(e[k], t[k], atol, rtol, check_dtype, f"{where}[{k!r}]")
+    else:
+        assert type(e).__name__ == type(t).__name__, f"{where}: {type(e).__name__} vs torch {type(t).__name__}"
+        assert e == t or str(e) == str(t), f"{where}: {e!r} vs torch {t!r}"
+
+
+def _named_fields(t) -> list:
+    """(name, position) of each named field of a tuple: a namedtuple's, or a torch.return_types result's."""
+    if hasattr(t, "_fields"):
+        return [(name, i) for i, name in enumerate(t._fields)]
+    if not hasattr(type(t), "n_fields"):
+        return []
+    skip = {"count", "index", "n_fields", "n_sequence_fields", "n_unnamed_fields"}
+    names = [n for n in dir(type(t)) if not n.startswith("_") and n not in skip]
+    return [(n, next(i for i, x in enumerate(t) if x is getattr(t, n))) for n in names]
 
 
 def check_op(fn, *arrays, grad=True, atol=1e-5, rtol=1e-5, check_dtype=True, seed=0, no_grad_args=()):
