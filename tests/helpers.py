@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import numpy as np
+import pytest
 import torch
 
 import ember
+
+
+def in_ci() -> bool:
+    """Whether the suite runs under CI (the CI variable set, as .ci/run and CI services do)."""
+    return bool(os.environ.get("CI"))
+
+
+def unavailable(reason: str, ci_requirement: str) -> None:
+    """Skip a test whose prerequisite is missing, saying so in the warnings summary of every run; under CI,
+    fail it instead, since CI provides the prerequisite (ci_requirement says what CI must install)."""
+    if in_ci():
+        pytest.fail(f"{reason}; {ci_requirement}")
+    warnings.warn(f"skipped: {reason}", UserWarning, stacklevel=2)
+    pytest.skip(reason)
 
 
 def to_np(x):

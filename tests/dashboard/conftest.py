@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import unavailable
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "chromedriver")
@@ -25,9 +26,7 @@ def _find(env: str, candidates) -> str | None:
 
 
 def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must install chromium, chromium-driver and selenium for the browser tests")
-    pytest.skip(reason)
+    unavailable(reason, "CI must install chromium, chromium-driver and selenium for the browser tests")
 
 
 @pytest.fixture
