@@ -244,8 +244,10 @@ def test_weights_only_false_still_refuses_damaged_files_in_one_line(tmp_path, mo
 
 
 def test_weights_only_false_names_classes_it_cannot_find(tmp_path):
-    torch.save({"rnn": torch.nn.LSTM(2, 2)}, tmp_path / "t.pt")
-    with pytest.raises(pickle.UnpicklingError, match="torch.nn.modules.rnn.LSTM, which ember does not implement"):
+    torch.save({"attention": torch.nn.MultiheadAttention(4, 2)}, tmp_path / "t.pt")
+    with pytest.raises(
+        pickle.UnpicklingError, match="torch.nn.modules.activation.MultiheadAttention, which ember does not implement"
+    ):
         ember.load(tmp_path / "t.pt", weights_only=False)
     pkl = b"\x80\x02cno_such_module_anywhere\nThing\n)\x81."
     buf = io.BytesIO()

@@ -15,6 +15,7 @@ from . import (
     normalization,
     padding,
     pooling,
+    rnn,
     sparse,
 )
 from .activation import *  # noqa: F403
@@ -29,6 +30,7 @@ from .module import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
+from .rnn import *  # noqa: F403
 from .sparse import *  # noqa: F403
 
 # Each file declares its public classes once, in its own __all__.
@@ -46,6 +48,7 @@ __all__ = [
         fold,
         normalization,
         sparse,
+        rnn,
         activation,
         loss,
     )

@@ -1,7 +1,8 @@
-"""nn utilities: gradient clipping and parameter/vector conversion."""
+"""nn utilities: gradient clipping, parameter/vector conversion and variable-length sequences (rnn)."""
 
 from __future__ import annotations
 
+from . import rnn
 from .clip_grad import clip_grad_norm, clip_grad_norm_, clip_grad_value_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
@@ -12,4 +13,5 @@ __all__ = [
     "get_total_norm",
     "parameters_to_vector",
     "vector_to_parameters",
+    "rnn",
 ]
