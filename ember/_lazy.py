@@ -17,6 +17,7 @@ _LAZY = {
     "serialization": "ember.serialization",
     "doctor": "ember.doctor",
     "train": "ember.train",
+    "distributed": "ember.distributed",
 }
 
 

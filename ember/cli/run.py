@@ -6,6 +6,7 @@ import argparse
 import os
 import runpy
 import sys
+from collections.abc import Callable
 
 
 def register(subparsers) -> None:
@@ -15,6 +16,9 @@ def register(subparsers) -> None:
         help="run a PyTorch program with torch, torchvision and torchsummary served by ember",
         description="Run a Python program as `python` would, with `import torch` (and torchvision, torchsummary) served by ember.",
     )
+    from ..distributed.run import add_launch_options
+
+    add_launch_options(p)
     p.add_argument("-m", dest="module", metavar="MODULE", help="run a library module as a script, like python -m")
     p.add_argument("script", nargs="?", help="the program to run")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the program")
@@ -26,6 +30,12 @@ def run_command(args: argparse.Namespace) -> int:
     if args.module is None and args.script is None:
         print("ember run: expected a script (or -m MODULE)", file=sys.stderr)
         return 2
+    if getattr(args, "nproc_per_node", None) is not None or getattr(args, "hostfile", None) is not None:
+        from ..distributed.run import launch
+
+        program = ["-m", args.module] if args.module is not None else []
+        program += ([args.script] if args.script is not None else []) + args.args
+        return launch(program, args.nproc_per_node or 1, args.hostfile, args.master_addr, args.master_port)
     if args.module is not None:
         argv = [args.module] + ([args.script] if args.script is not None else []) + args.args
         return run_module(args.module, argv[1:])
@@ -50,15 +60,19 @@ def _is_launcher_frame(path: str) -> bool:
     return os.path.abspath(path).startswith(here) or os.path.basename(path) in ("runpy.py", "<frozen runpy>")
 
 
-def _report(exc: BaseException, filename: str | None) -> int:
+def _report(exc: BaseException, filename: str | None, on_failure: Callable[[BaseException], None] | None = None) -> int:
+    if on_failure is not None:
+        on_failure(exc)
     tb = _trim(exc.__traceback__, filename)
     exc.with_traceback(tb)
     sys.excepthook(type(exc), exc, tb)
     return 130 if isinstance(exc, KeyboardInterrupt) else 1
 
 
-def run_script(script: str, argv: list[str]) -> int:
-    """Run a file as __main__ with sys.argv and sys.path[0] set as `python script` would set them."""
+def run_script(script: str, argv: list[str], on_failure: Callable[[BaseException], None] | None = None) -> int:
+    """Run a file as __main__ with sys.argv and sys.path[0] set as `python script` would set them.
+
+    An exception the program raises is printed as the interpreter would (after on_failure sees it)."""
     from .. import compat
 
     path = os.path.abspath(script)
@@ -77,11 +91,11 @@ def run_script(script: str, argv: list[str]) -> int:
     except SystemExit:
         raise
     except BaseException as e:  # noqa: BLE001 - report like the interpreter does, then exit non-zero
-        return _report(e, path if os.path.isfile(path) else None)
+        return _report(e, path if os.path.isfile(path) else None, on_failure)
     return 0
 
 
-def run_module(module: str, argv: list[str]) -> int:
+def run_module(module: str, argv: list[str], on_failure: Callable[[BaseException], None] | None = None) -> int:
     """Run a module as __main__ like `python -m module`."""
     from .. import compat
 
@@ -97,5 +111,5 @@ def run_module(module: str, argv: list[str]) -> int:
     except SystemExit:
         raise
     except BaseException as e:  # noqa: BLE001
-        return _report(e, None)
+        return _report(e, None, on_failure)
     return 0

@@ -1,0 +1,205 @@
+"""The launcher, with torchrun's shape: `python -m ember.distributed.run --nproc-per-node N script.py [args]`.
+
+It starts the ranks through the MPI implementation's own launcher (mpiexec), each running the script as
+`ember run` does (torch served by ember) with RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR and
+MASTER_PORT set. A rank that raises is reported and MPI stops the others (MPI_Abort), so a failed run ends
+instead of hanging; the launcher then names the failed rank. Ctrl-C stops every rank."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import _mpi
+
+DEFAULT_MASTER_PORT = 29500
+FAILURE_DIR_ENV = "EMBER_DIST_FAILURE_DIR"
+
+
+def add_launch_options(p: argparse.ArgumentParser) -> None:
+    """The launcher's options (shared by `ember run` and `python -m ember.distributed.run`)."""
+    p.add_argument(
+        "--nproc-per-node",
+        "--nproc_per_node",
+        dest="nproc_per_node",
+        type=int,
+        default=None,
+        metavar="N",
+        help="start N ranks on each host (through mpiexec), with RANK/WORLD_SIZE/LOCAL_RANK/MASTER_* set",
+    )
+    p.add_argument(
+        "--hostfile",
+        default=None,
+        metavar="FILE",
+        help="hosts to start ranks on, one per line (passed to mpiexec); --nproc-per-node ranks on each",
+    )
+    p.add_argument("--nnodes", default=None, help="accepted for torchrun compatibility (the host file decides)")
+    p.add_argument("--standalone", action="store_true", help="accepted for torchrun compatibility")
+    p.add_argument("--master-addr", "--master_addr", dest="master_addr", default=None, help="MASTER_ADDR for the ranks")
+    p.add_argument(
+        "--master-port", "--master_port", dest="master_port", type=int, default=None, help="MASTER_PORT for the ranks"
+    )
+
+
+def find_mpiexec() -> str:
+    """The mpiexec of the installed MPI (the one beside this Python first), or an error naming the extra."""
+    if not _mpi.available():
+        raise RuntimeError(f"the launcher needs mpi4py and an MPI library: {_mpi.INSTALL_HINT}")
+    here = os.path.dirname(sys.executable)
+    found = shutil.which("mpiexec", path=here + os.pathsep + os.environ.get("PATH", ""))
+    if found is None:
+        raise RuntimeError(f"no mpiexec found beside {sys.executable} or on PATH: {_mpi.INSTALL_HINT}")
+    return found
+
+
+def _hosts(hostfile: str) -> list[str]:
+    hosts = []
+    with open(hostfile) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                hosts.append(line.split()[0].split(":")[0])
+    if not hosts:
+        raise ValueError(f"host file {hostfile} lists no hosts")
+    return hosts
+
+
+def _is_open_mpi(mpiexec: str) -> bool:
+    try:
+        out = subprocess.run([mpiexec, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "Open MPI" in out or "OpenRTE" in out
+
+
+def launch_command(
+    mpiexec: str, nproc_per_node: int, hostfile: str | None, program: list[str], open_mpi: bool = False
+) -> list[str]:
+    """The mpiexec command line that starts the ranks, each running program under the bootstrap."""
+    nodes = len(_hosts(hostfile)) if hostfile else 1
+    total = nproc_per_node * nodes
+    rank_cmd = [sys.executable, "-m", "ember.distributed._bootstrap", *program]
+    if open_mpi:
+        cmd = [mpiexec, "-n", str(total), "--oversubscribe"]
+        if hostfile:
+            cmd += ["--hostfile", hostfile, "--map-by", f"ppr:{nproc_per_node}:node"]
+        for var in ("MASTER_ADDR", "MASTER_PORT", "LOCAL_WORLD_SIZE", "TORCHELASTIC_RUN_ID", FAILURE_DIR_ENV):
+            cmd += ["-x", var]
+        return cmd + rank_cmd
+    cmd = [mpiexec, "-n", str(total)]
+    if hostfile:
+        cmd += ["-f", hostfile, "-ppn", str(nproc_per_node)]
+    return cmd + rank_cmd
+
+
+def _report_failures(folder: str, rc: int) -> None:
+    records = []
+    for name in os.listdir(folder):
+        if name.startswith("rank-") and name.endswith(".json"):
+            try:
+                with open(os.path.join(folder, name)) as f:
+                    records.append(json.load(f))
+            except (OSError, ValueError):
+                continue
+    records.sort(key=lambda r: r.get("time", 0.0))
+    if records:
+        first = records[0]
+        others = ", ".join(str(r["rank"]) for r in records[1:])
+        also = f" (ranks {others} failed too)" if others else ""
+        print(
+            f"ember.distributed: rank {first['rank']} failed: {first['error']}{also}; the other ranks were stopped",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"ember.distributed: a rank ended abnormally (mpiexec exit code {rc}); see the messages above",
+            file=sys.stderr,
+        )
+
+
+def launch(
+    program: list[str],
+    nproc_per_node: int,
+    hostfile: str | None = None,
+    master_addr: str | None = None,
+    master_port: int | None = None,
+) -> int:
+    """Run program (a script and its arguments, or -m MODULE ...) on nproc_per_node ranks per host; the exit status."""
+    if nproc_per_node < 1:
+        print(f"ember run: --nproc-per-node must be at least 1, got {nproc_per_node}", file=sys.stderr)
+        return 2
+    try:
+        mpiexec = find_mpiexec()
+        hosts = _hosts(hostfile) if hostfile else None
+    except (RuntimeError, OSError, ValueError) as e:
+        print(f"ember run: {e}", file=sys.stderr)
+        return 2
+    folder = tempfile.mkdtemp(prefix="ember-dist-")
+    env = dict(os.environ)
+    env["MASTER_ADDR"] = master_addr or env.get("MASTER_ADDR") or (hosts[0] if hosts else "127.0.0.1")
+    env["MASTER_PORT"] = str(master_port or env.get("MASTER_PORT") or DEFAULT_MASTER_PORT)
+    env["LOCAL_WORLD_SIZE"] = str(nproc_per_node)
+    env["TORCHELASTIC_RUN_ID"] = env.get("TORCHELASTIC_RUN_ID", "none")
+    env[FAILURE_DIR_ENV] = folder
+    cmd = launch_command(mpiexec, nproc_per_node, hostfile, program, _is_open_mpi(mpiexec))
+    # mpiexec gets a process group of its own, so that Ctrl-C reaches the ranks once, through it
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    try:
+        rc = proc.wait()
+    except KeyboardInterrupt:
+        rc = _stop(proc)
+        print("ember.distributed: interrupted; every rank was stopped", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
+        return 130
+    try:
+        if rc != 0:
+            _report_failures(folder, rc)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return rc if rc > 0 else 128 - rc if rc < 0 else 0
+
+
+def _stop(proc: subprocess.Popen, grace: float = 10.0) -> int:
+    """Interrupt mpiexec (which interrupts the ranks), then kill its whole process group if it lingers."""
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                return proc.returncode
+            try:
+                proc.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                continue
+            except KeyboardInterrupt:
+                break
+    return proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ember.distributed.run`: torchrun's command line for ember."""
+    p = argparse.ArgumentParser(
+        prog="python -m ember.distributed.run",
+        description="Start N ranks of a PyTorch program (torch served by ember) through MPI, like torchrun.",
+    )
+    add_launch_options(p)
+    p.add_argument("-m", "--module", action="store_true", help="run the program as a module, like python -m")
+    p.add_argument("script", help="the program to run")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the program")
+    a = p.parse_args(argv)
+    program = (["-m"] if a.module else []) + [a.script, *a.args]
+    return launch(program, a.nproc_per_node or 1, a.hostfile, a.master_addr, a.master_port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
