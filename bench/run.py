@@ -99,6 +99,7 @@ WORKLOADS = (
         ),
         rounds=3,
         quick_rounds=1,
+        libraries=WITH_FALLBACKS,  # fit() makes the load-based thread choice; the fallbacks column skips it
     ),
     Workload(
         "lenet_epoch",

@@ -102,6 +102,44 @@ def num_threads() -> int:
     return _configured if _library() is not None else (os.cpu_count() or 1)
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity set where the system tells, else the CPU count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _load() -> float | None:
+    """The system's one-minute load average (runnable threads), or None where the system has none."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def threads_for_load(limit: int) -> tuple[int, str]:
+    """How many BLAS threads (at most limit) to give a new training run, and why, in words.
+
+    On a machine whose CPUs other work keeps busy, BLAS threads wait for each other and spin: a product
+    split over two threads can take ten times as long as on one. So the count is the CPUs left free by
+    the load average (at least one). EMBER_FALLBACKS=load skips the check and uses limit."""
+    if forced("load"):
+        return limit, "the load check is off (EMBER_FALLBACKS=load)"
+    load, cpus = _load(), usable_cpus()
+    if load is None:
+        return limit, "this system reports no load average"
+    free = int(cpus - load + 0.5)
+    count = max(1, min(limit, free))
+    return count, f"load {load:.1f} on {cpus} CPU{'s' if cpus != 1 else ''}"
+
+
+def load_outcome() -> str:
+    """What the load check would give a training run now, in words (for the machine report)."""
+    count, why = threads_for_load(num_threads())
+    return f"{count} thread(s) for a new training run ({why})"
+
+
 def set_num_threads(n: int) -> None:
     """Let the BLAS use up to n threads per product; raises for n < 1."""
     global _configured, _fused_axpy

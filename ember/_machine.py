@@ -26,12 +26,13 @@ CHOICES: dict[str, str] = {
     "grad-reuse": "hand a leaf its gradient buffer when reference counts allow (fallback: copy it)",
     "errstate": "quiet NumPy's float warnings through its error-state context variable (fallback: np.errstate)",
     "malloc": "on glibc, heap blocks up to 32 MiB and a 256 MiB top pad so large temporaries keep their pages (fallback: C library defaults)",
+    "load": "ember train uses fewer BLAS threads when other work keeps the CPUs busy (load average) (fallback: all of them)",
 }
 
 
 # The choices whose outcome differs between machines with the same Python and NumPy: another CPU, another
 # BLAS, another C library, another load. (grad-reuse depends on the interpreter's version, errstate on NumPy's.)
-MACHINE = ("openblas", "axpy", "threads", "malloc")
+MACHINE = ("openblas", "axpy", "threads", "malloc", "load")
 
 
 def _parse(value: str) -> frozenset[str]:
@@ -64,4 +65,5 @@ def outcomes() -> dict[str, str]:
     found["grad-reuse"] = "on" if engine._REFCOUNTS_CHECKED else "off (copies)"
     found["errstate"] = "NumPy's context variable" if _quiet_floats.FAST else "np.errstate"
     found["malloc"] = _allocator.outcome()
+    found["load"] = _blas.load_outcome()
     return found

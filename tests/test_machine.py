@@ -44,8 +44,10 @@ def test_each_name_forces_only_its_own_fallback():
 def test_all_forces_every_fallback():
     assert _report("all") == {"openblas": False, "axpy": False, "threads": True, "grad_reuse": False}
     assert _machine._parse("all") == frozenset(_machine.CHOICES)
-    assert _machine._parse("machine") == frozenset({"openblas", "axpy", "threads", "malloc"})
-    assert _machine._parse("machine,errstate") == frozenset({"openblas", "axpy", "threads", "malloc", "errstate"})
+    assert _machine._parse("machine") == frozenset({"openblas", "axpy", "threads", "malloc", "load"})
+    assert _machine._parse("machine,errstate") == frozenset(
+        {"openblas", "axpy", "threads", "malloc", "load", "errstate"}
+    )
     assert _machine._parse("") == frozenset()
 
 
@@ -69,6 +71,7 @@ def test_outcomes_describe_what_each_choice_found():
         "grad-reuse": "off (copies)",
         "errstate": "np.errstate",
         "malloc": "C library defaults (forced) (from the first convolution)",
+        "load": f"{os.cpu_count()} thread(s) for a new training run (the load check is off (EMBER_FALLBACKS=load))",
     }
     assert set(_machine.outcomes()) == set(_machine.CHOICES)
 

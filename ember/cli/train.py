@@ -38,6 +38,7 @@ FLAG_KEYS = {
     "keep": "train.keep",
     "log_every": "train.log_every",
     "doctor_every": "train.doctor_every",
+    "threads": "train.threads",
 }
 # on/off flags -> (config key, value they set)
 SWITCH_KEYS = {"batch_norm": ("model.batch_norm", True), "no_doctor": ("train.doctor", False)}
@@ -95,6 +96,11 @@ def _add_train(subparsers) -> None:
     train.add_argument("--log-every", metavar="N", help="a step line in metrics.jsonl every N steps")
     train.add_argument("--no-doctor", action="store_true", default=None, help="do not run the training doctor")
     train.add_argument("--doctor-every", metavar="N", help="the doctor samples activations every N steps")
+    train.add_argument(
+        "--threads",
+        metavar="N",
+        help="BLAS threads per matrix product (0: as many as the machine's load leaves free; kept on resume)",
+    )
     train.add_argument(
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="any other setting (repeatable)"
     )
@@ -218,7 +224,7 @@ def _given_flags(args: argparse.Namespace) -> list[str]:
 def train_command(args: argparse.Namespace) -> int:
     """Handler for `ember train`."""
     if args.resume is not None:
-        extra = [f for f in _given_flags(args) if f != "--epochs"]
+        extra = [f for f in _given_flags(args) if f not in ("--epochs", "--threads")]
         if args.config is not None:
             extra.insert(0, args.config)
         if args.run_dir is not None:
@@ -227,14 +233,16 @@ def train_command(args: argparse.Namespace) -> int:
             extra.append("--overwrite")
         if extra:
             raise workflow.ConfigError(
-                f"--resume continues {args.resume} with its saved config.toml; only --epochs may change "
-                f"(got {', '.join(extra)})"
+                f"--resume continues {args.resume} with its saved config.toml; only --epochs and --threads may "
+                f"change (got {', '.join(extra)})"
             )
         run_dir = args.resume
         cfg = None  # the run's own config.toml
-        if args.epochs is not None:
+        if args.epochs is not None or args.threads is not None:
             cfg = workflow.RunDir(run_dir).read_config()
-            cfg.set("train.epochs", args.epochs, source="command line")
+            for flag, key in ((args.epochs, "train.epochs"), (args.threads, "train.threads")):
+                if flag is not None:
+                    cfg.set(key, flag, source="command line")
             cfg.validate()
         resume = True
     else:

@@ -58,6 +58,7 @@ class TrainConfig:
     log_every: int = 10  # a "step" metrics line every N optimizer steps
     doctor: bool = True  # run the training doctor
     doctor_every: int = 20  # the doctor samples activations and gradients every N steps
+    threads: int = 0  # BLAS threads per product; 0 = as many as the machine's load leaves free (kept on resume)
 
 
 @dataclasses.dataclass
@@ -104,7 +105,7 @@ class RunConfig:
         _check(t.gamma > 0, "train.gamma must be positive", t.gamma)
         _check(t.epochs > 0, "train.epochs must be positive", t.epochs)
         _check(t.batch_size > 0, "train.batch_size must be positive", t.batch_size)
-        for key in ("momentum", "weight_decay", "patience", "checkpoint_every", "keep"):
+        for key in ("momentum", "weight_decay", "patience", "checkpoint_every", "keep", "threads"):
             _check(getattr(t, key) >= 0, f"train.{key} must be >= 0", getattr(t, key))
         _check(t.log_every > 0 and t.doctor_every > 0, "train.log_every and train.doctor_every must be positive", "")
         return self

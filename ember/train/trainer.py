@@ -86,7 +86,8 @@ def fit(
         saved = rd.read_config()
         if cfg is not None:
             _check_same_config(cfg, saved, rd)
-            saved.train.epochs = cfg.train.epochs  # the one setting a resumed run may change
+            saved.train.epochs = cfg.train.epochs  # the settings a resumed run may change
+            saved.train.threads = cfg.train.threads
         cfg = saved
     else:
         if cfg is None:
@@ -108,11 +109,15 @@ def fit(
         _check_same_data(info, rd)
     else:
         write_json_atomic(rd.data_json, info)
+    from .. import get_num_threads, set_num_threads
+
+    threads_before = get_num_threads()
     trainer = _Trainer(cfg, rd, data, progress_out)
     try:
         return trainer.run(resume)
     finally:
         trainer.close()
+        set_num_threads(threads_before)
 
 
 def data_info(data) -> dict[str, Any]:
@@ -136,12 +141,12 @@ def _check_same_config(cfg: RunConfig, saved: RunConfig, rd: RunDir) -> None:
         f"{section}.{key} = {old[section][key]!r} (asked for {new[section][key]!r})"
         for section in old
         for key in old[section]
-        if new[section][key] != old[section][key] and f"{section}.{key}" != "train.epochs"
+        if new[section][key] != old[section][key] and f"{section}.{key}" not in ("train.epochs", "train.threads")
     ]
     if diffs:
         raise ConfigError(
             f"cannot resume {rd.path!r} with different settings: it was started with {'; '.join(diffs)}; "
-            "resume without overrides (only train.epochs may change), or start a new run"
+            "resume without overrides (only train.epochs and train.threads may change), or start a new run"
         )
 
 
@@ -192,6 +197,7 @@ class _Trainer:
         self._timing_file = None
         self._crash_at = os.environ.get(CRASH_ENV) or None
         self._before_test: tuple[int, int] | None = None
+        self.threads = 0  # set by _choose_threads when the run starts
 
     # ------------------------------------------------------------------ files
     def _open_logs(self, metrics_bytes: int, timing_bytes: int) -> None:
@@ -285,6 +291,7 @@ class _Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "rng": get_rng_state(),
+            "threads": self.threads,
             "metrics_bytes": self._metrics_file.tell(),
             "timing_bytes": self._timing_file.tell(),
             "epoch_sums": {"loss_sum": s.loss_sum, "correct": s.correct, "count": s.count},
@@ -366,10 +373,37 @@ class _Trainer:
             self.progress.message(f"resuming {self.rd.path} at {where} (global step {s.global_step})")
         return ckpt
 
+    def _choose_threads(self, ckpt: dict[str, Any] | None) -> None:
+        """Set the BLAS thread count for this run: --threads, else the count the run started with (so a resumed
+        run makes the same products), else as many as the machine's load leaves free."""
+        from .. import _blas, set_num_threads
+
+        limit = _blas.num_threads()
+        asked = self.cfg.train.threads
+        recorded = ckpt.get("threads") if ckpt else None
+        if asked:
+            self.threads = asked
+            if recorded and recorded != asked:
+                self.progress.message(
+                    f"note: this run used {recorded} BLAS thread(s) so far and continues on {asked}; some products "
+                    "may round differently than in an uninterrupted run"
+                )
+        elif recorded:
+            self.threads = int(recorded)
+        else:
+            self.threads, why = _blas.threads_for_load(limit)
+            if self.threads < limit:
+                self.progress.message(
+                    f"the machine is busy ({why}): using {self.threads} BLAS thread(s) of {limit}, since waiting "
+                    "threads slow every product down (--threads N to choose)"
+                )
+        set_num_threads(self.threads)
+
     # ------------------------------------------------------------------ the loop
     def run(self, resume: bool) -> FitResult:
         """Train (or continue training) to the end, evaluate on the test split and save model.pt."""
         ckpt = self._resume_point() if resume else None
+        self._choose_threads(ckpt)
         metrics_bytes, timing_bytes = (int(ckpt["metrics_bytes"]), int(ckpt["timing_bytes"])) if ckpt else (0, 0)
         s, epochs = self.state, self.cfg.train.epochs
         if s.epoch > epochs:

@@ -277,8 +277,8 @@ def test_resume_refuses_other_flags(digits_run, capsys):
     status, _, err = run_main(capsys, "train", "--resume", digits_run, "--lr", "0.1", "--overwrite")
     assert status == 2
     assert err == (
-        f"ember train: error: --resume continues {digits_run} with its saved config.toml; only --epochs may change "
-        "(got --lr, --overwrite)\n"
+        f"ember train: error: --resume continues {digits_run} with its saved config.toml; only --epochs and "
+        "--threads may change (got --lr, --overwrite)\n"
     )
 
 
