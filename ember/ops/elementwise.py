@@ -105,16 +105,28 @@ def _shape(x):
 
 
 def _check_broadcast(a, b, op_name: str) -> None:
-    sa, sb = _shape(a), _shape(b)
-    try:
-        np.broadcast_shapes(sa, sb)
-    except ValueError:
-        mism = next(i for i in range(1, min(len(sa), len(sb)) + 1) if sa[-i] != sb[-i] and 1 not in (sa[-i], sb[-i]))
-        dim = max(len(sa), len(sb)) - mism
-        raise RuntimeError(
-            f"The size of tensor a ({sa[-mism]}) must match the size of tensor b ({sb[-mism]}) at non-singleton "
-            f"dimension {dim} ({op_name} of shapes {list(sa)} and {list(sb)})"
-        ) from None
+    _check_broadcast_all(op_name, a, b)
+
+
+def _check_broadcast_all(op_name: str, *operands) -> None:
+    """Raise torch's error if the operands' shapes do not broadcast: torch combines them left to right, and names
+    the first size that fails, with the shape so far as tensor a and the next operand as tensor b."""
+    shapes = [_shape(x) for x in operands]
+    sa = shapes[0]
+    for sb in shapes[1:]:
+        try:
+            sa = np.broadcast_shapes(sa, sb)
+        except ValueError:
+            mism = next(
+                i for i in range(1, min(len(sa), len(sb)) + 1) if sa[-i] != sb[-i] and 1 not in (sa[-i], sb[-i])
+            )
+            dim = max(len(sa), len(sb)) - mism
+            listed = [str(list(s)) for s in shapes]
+            listed = ", ".join(listed[:-1]) + " and " + listed[-1]
+            raise RuntimeError(
+                f"The size of tensor a ({sa[-mism]}) must match the size of tensor b ({sb[-mism]}) at non-singleton "
+                f"dimension {dim} ({op_name} of shapes {listed})"
+            ) from None
 
 
 def _t(x):
@@ -1004,9 +1016,8 @@ def where(condition, input=None, other=None, *, out=None):
     try:
         res = wrap(np.where(condition._data, da, db).astype(rt.np, copy=False))
     except ValueError:
-        raise RuntimeError(
-            f"where: shapes {list(condition.shape)}, {list(_shape(input))} and {list(_shape(other))} do not broadcast"
-        ) from None
+        _check_broadcast_all("where", condition, input, other)
+        raise
     node = record(res, WhereBackward0, _t(input), _t(other))
     if node is not None:
         node.save(condition)
@@ -1046,7 +1057,7 @@ def lerp(input, end, weight, *, out=None):
         diff = b - a
         arr = np.where(np.abs(w) < 0.5, a + w * diff, b - diff * (1 - np.asarray(w, dtype=a.dtype)))
     except ValueError:
-        _check_broadcast(input, end, "lerp")
+        _check_broadcast_all("lerp", input, end, weight)
         raise
     res = wrap(np.asarray(arr, dtype=a.dtype))
     if isinstance(weight, Tensor):
@@ -1083,10 +1094,14 @@ class AddcdivBackward0(Node):
 
 
 @quietly
-def _addc(np_fn, node_cls, input, tensor1, tensor2, value, out):
-    prod = np_fn(tensor1._data, tensor2._data)
-    rt = dt.result_type(input, tensor1, tensor2)
-    arr = (input._data + (prod if value == 1 else prod * value)).astype(rt.np, copy=False)
+def _addc(name, np_fn, node_cls, input, tensor1, tensor2, value, out):
+    try:
+        prod = np_fn(tensor1._data, tensor2._data)
+        rt = dt.result_type(input, tensor1, tensor2)
+        arr = (input._data + (prod if value == 1 else prod * value)).astype(rt.np, copy=False)
+    except ValueError:
+        _check_broadcast_all(name, input, tensor1, tensor2)
+        raise
     res = wrap(arr)
     node = record(res, node_cls, input, tensor1, tensor2)
     if node is not None:
@@ -1098,7 +1113,7 @@ def _addc(np_fn, node_cls, input, tensor1, tensor2, value, out):
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2."""
-    return _addc(np.multiply, AddcmulBackward0, input, tensor1, tensor2, value, out)
+    return _addc("addcmul", np.multiply, AddcmulBackward0, input, tensor1, tensor2, value, out)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
@@ -1108,7 +1123,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
             "Integer division with addcdiv is no longer supported, and in a future release addcdiv will "
             "perform a true division of tensor1 and tensor2."
         )
-    return _addc(np.true_divide, AddcdivBackward0, input, tensor1, tensor2, value, out)
+    return _addc("addcdiv", np.true_divide, AddcdivBackward0, input, tensor1, tensor2, value, out)
 
 
 def square(input, *, out=None):

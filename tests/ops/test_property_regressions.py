@@ -1,0 +1,30 @@
+"""Cases the property tests (test_properties.py and the others drawn by hypothesis) found, kept as explicit
+examples: each failed against torch before its fix."""
+
+import numpy as np
+import pytest
+import torch
+from helpers import assert_same, raised_by_both
+
+import ember
+
+
+def _first_line_and_type(call):
+    mine, theirs = raised_by_both(call)
+    assert type(mine) is type(theirs), (mine, theirs)
+    assert str(mine).startswith(str(theirs).splitlines()[0]), (str(mine), str(theirs))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.addcmul(L.ones(()), L.ones(0), L.ones(2)),
+        lambda L: L.addcdiv(L.ones(3, 1), L.ones(2), L.ones(4)),
+        lambda L: L.lerp(L.ones(()), L.ones(2), L.ones(0)),
+        lambda L: L.where(L.ones(2) > 0, L.ones(3), L.ones(())),
+        lambda L: L.where(L.ones(1, 3) > 0, L.ones(2, 1), L.ones(4, 1, 1, 2)),
+    ],
+)
+def test_ternary_ops_refuse_shapes_that_do_not_broadcast_as_torch(call):
+    """Shapes combine left to right; the first failing size is named with the shape so far as tensor a."""
+    _first_line_and_type(call)
