@@ -1439,7 +1439,9 @@ def zero_(self: Tensor) -> Tensor:
 
 class CopyBackwards(Node):
     def backward(self, g):
-        return (None, unbroadcast(g, self.src_shape).to(self.src_dtype))
+        # The old value of self is overwritten: its gradient is zeros (a tensor, as torch gives, not None).
+        zeros = wrap(np.zeros_like(g._data)) if self.next_nodes[0] is not None else None
+        return (zeros, unbroadcast(g, self.src_shape).to(self.src_dtype))
 
 
 @quietly
@@ -1455,14 +1457,15 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     try:
         np.copyto(self._data, np.broadcast_to(src._data, self._data.shape), casting="unsafe")
     except ValueError:
+        _check_broadcast_all("copy_", self, src)
         raise RuntimeError(
-            f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}) must match the size of tensor b "
-            f"({src._data.shape[-1] if src._data.ndim else 1}) (copy_ from {list(src.shape)} into {list(self.shape)})"
+            f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+            f"{list(np.broadcast_shapes(self._data.shape, src._data.shape))}"
         ) from None
     self._version.value += 1
     if recording:
         holder = wrap(self._data)
-        node = record(holder, CopyBackwards, None, src)
+        node = record(holder, CopyBackwards, self, src)  # self's old history: its gradient is zeros
         if node is not None:
             node.src_shape, node.src_dtype = src._data.shape, src.dtype
             self.grad_fn = node

@@ -28,3 +28,19 @@ def _first_line_and_type(call):
 def test_ternary_ops_refuse_shapes_that_do_not_broadcast_as_torch(call):
     """Shapes combine left to right; the first failing size is named with the shape so far as tensor a."""
     _first_line_and_type(call)
+
+
+@pytest.mark.parametrize("dst,src", [((), (0,)), ((), (2,)), ((3,), (2, 3)), ((2,), (3,)), ((2, 3), (3, 2))])
+def test_copy_refuses_sources_that_do_not_fit_as_torch(dst, src):
+    _first_line_and_type(lambda L: L.zeros(dst).copy_(L.ones(src)))
+
+
+def test_copy_gives_the_overwritten_tensor_a_zero_gradient():
+    """torch's CopyBackwards keeps self's history and sends it zeros, so autograd.grad of the old value works."""
+    grads = []
+    for L in (ember, torch):
+        x = L.tensor([1.0, 2.0], requires_grad=True)
+        y = L.tensor([3.0], requires_grad=True)
+        z = (x * 2).copy_(y)
+        grads.append(L.autograd.grad((z * L.tensor([1.0, 5.0])).sum(), [x, y]))
+    assert_same(*grads)
