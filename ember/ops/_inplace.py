@@ -63,21 +63,34 @@ def apply_inplace(self: Tensor, compute: Callable, *args, **kwargs) -> Tensor:
     return self
 
 
-def inplace_method(fn: Callable, name: str, fast: Callable | None = None) -> Callable:
+def inplace_method(fn: Callable, name: str, fast: Callable | None = None, promotes: bool = False) -> Callable:
     """The Tensor method `name` (e.g. "add_") that applies fn in place; fast(self, *args, **kwargs) may do the
-    whole job first on plain arrays and return True (for updates with nothing to record)."""
+    whole job first on plain arrays and return True (for updates with nothing to record). For an op whose result
+    type is the promotion of self and its first argument (promotes=True), a result type that cannot be cast into
+    self is the error reported, before any error of the op itself, as torch checks the cast first."""
+
+    run = fn
+    if promotes:
+
+        def run(t, *args, **kwargs):
+            try:
+                return fn(t, *args, **kwargs)
+            except Exception:
+                if args and isinstance(args[0], (Tensor, int, float)):
+                    check_cast(dt.result_type(t, args[0]).np, t._data.dtype)
+                raise
 
     if fast is None:
 
         def method(self, *args, **kwargs):
-            return apply_inplace(self, fn, *args, **kwargs)
+            return apply_inplace(self, run, *args, **kwargs)
 
     else:
 
         def method(self, *args, **kwargs):
             if fast(self, *args, **kwargs):
                 return self
-            return apply_inplace(self, fn, *args, **kwargs)
+            return apply_inplace(self, run, *args, **kwargs)
 
     method.__name__ = name
     method.__doc__ = f"In-place {name.rstrip('_')}."
@@ -102,13 +115,20 @@ def refuse_inplace_on_view(view: Tensor) -> None:
     )
 
 
+def check_cast(src: np.dtype, dst: np.dtype) -> None:
+    """Refuse, as torch's canCast does, to write a result of dtype src into a tensor of dtype dst: a floating
+    result into an integer or bool tensor, or anything but bool into a bool tensor. Narrowing within a category
+    (int64 into uint8, float64 into float16) is allowed and wraps or rounds."""
+    if src != dst and ((src.kind == "f" and dst.kind != "f") or (dst.kind == "b" and src.kind != "b")):
+        raise RuntimeError(
+            f"result type {dt.scalar_type_name(src)} can't be cast to the desired output type "
+            f"{dt.scalar_type_name(dst)}"
+        )
+
+
 def _write_result(self: Tensor, res: Tensor) -> None:
     rd = res._data
-    if rd.dtype != self._data.dtype and not np.can_cast(rd.dtype, self._data.dtype, casting="same_kind"):
-        raise RuntimeError(
-            f"result type {dt.scalar_type_name(rd.dtype)} can't be cast to the desired output type "
-            f"{dt.scalar_type_name(self._data.dtype)}"
-        )
+    check_cast(rd.dtype, self._data.dtype)
     if rd.shape != self._data.shape:
         try:
             if np.broadcast_shapes(rd.shape, self._data.shape) != self._data.shape:

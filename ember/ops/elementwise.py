@@ -1374,7 +1374,16 @@ _INPLACE_NAMES = [
 ]
 
 TENSOR_METHODS = dict(TENSOR_FUNCS)
-TENSOR_METHODS.update({n + "_": inplace_method(TENSOR_FUNCS[n], n + "_", _fast_inplace(n)) for n in _INPLACE_NAMES})
+# In-place forms whose result type is the promotion of self and the other operand: a cast torch refuses is the
+# error reported first (sub is not: torch refuses bool operands before that).
+_PROMOTING_INPLACE = {"add", "mul", "div", "pow", "remainder", "fmod", "floor_divide", "true_divide"}
+_PROMOTING_INPLACE |= {"bitwise_and", "bitwise_or", "bitwise_xor", "maximum", "minimum", "xlogy"}
+TENSOR_METHODS.update(
+    {
+        n + "_": inplace_method(TENSOR_FUNCS[n], n + "_", _fast_inplace(n), promotes=n in _PROMOTING_INPLACE)
+        for n in _INPLACE_NAMES
+    }
+)
 TENSOR_METHODS.update(
     {
         "subtract": sub,

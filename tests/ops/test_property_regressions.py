@@ -44,3 +44,30 @@ def test_copy_gives_the_overwritten_tensor_a_zero_gradient():
         z = (x * 2).copy_(y)
         grads.append(L.autograd.grad((z * L.tensor([1.0, 5.0])).sum(), [x, y]))
     assert_same(*grads)
+
+
+@pytest.mark.parametrize(
+    "target,other",
+    [("uint8", "int8"), ("uint8", "int64"), ("int8", "int64"), ("int16", "uint8"), ("float16", "float64")],
+)
+def test_inplace_narrowing_within_a_category_is_allowed_as_in_torch(target, other):
+    """torch refuses only a float result into an integer tensor and a non-bool result into a bool one."""
+    results = []
+    for L in (ember, torch):
+        x = L.tensor(np.array([0, 3, 200 if target == "uint8" else 2], dtype=target))
+        y = L.tensor(np.array([1, 2 if other == "uint8" else -2, 100], dtype=other))
+        results.append((x.clone().add_(y), x.clone().sub_(y), x.clone().mul_(y), x.clone() // L.tensor([1, 2, 3])))
+    assert_same(*results)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.tensor([True, False]).__iand__(L.tensor([1.5, 2.0])),
+        lambda L: L.tensor([1, 2]).bitwise_or_(L.tensor(2.0, dtype=L.float64)),
+        lambda L: L.tensor([1, 2], dtype=L.uint8).__ixor__(0.5),
+        lambda L: L.tensor([True]).div_(L.tensor([3])),
+    ],
+)
+def test_inplace_reports_a_refused_cast_before_the_ops_own_error(call):
+    _first_line_and_type(call)
