@@ -729,12 +729,14 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 def _logical_or_bitwise(fn, name, bitwise):
     def op(input, other, *, out=None):
+        operands = (input, other)
         if not isinstance(input, Tensor):
             input = wrap(np.asarray(input))
         if bitwise:
-            for x in (input, other):
+            for x in operands:
                 if (isinstance(x, Tensor) and x._data.dtype.kind == "f") or isinstance(x, float):
-                    raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Float'")
+                    rt = dt.scalar_type_name(dt.result_type(*operands))  # Half, Float or Double
+                    raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{rt}'")
             da, db, _ = _operands(input, other, name)
         else:
             da = input._data.astype(bool)

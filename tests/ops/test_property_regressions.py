@@ -71,3 +71,17 @@ def test_inplace_narrowing_within_a_category_is_allowed_as_in_torch(target, othe
 )
 def test_inplace_reports_a_refused_cast_before_the_ops_own_error(call):
     _first_line_and_type(call)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.tensor([True]) & L.tensor([1.0], dtype=L.float16),
+        lambda L: L.tensor([1, 2]) ^ L.tensor(1.0, dtype=L.float64),
+        lambda L: 0.5 & L.tensor([1, 2], dtype=L.int8),
+        lambda L: L.tensor([1.0], dtype=L.float64) | L.tensor([1]),
+    ],
+)
+def test_bitwise_ops_name_the_floating_dtype_they_refuse(call):
+    mine, theirs = raised_by_both(call)
+    assert type(mine) is type(theirs) and str(mine) == str(theirs)
