@@ -590,6 +590,8 @@ class PowBackward2(Node):
 def pow(input, exponent, *, out=None):  # noqa: A001
     """input raised to exponent, elementwise."""
     if not isinstance(input, Tensor):
+        if isinstance(input, (bool, np.bool_)) and exponent._data.dtype == np.bool_:
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
         res = wrap(_ufunc(np.power, input, exponent, "pow"))
         node = record(res, PowBackward2, exponent)
         if node is not None:

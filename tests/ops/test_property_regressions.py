@@ -85,3 +85,8 @@ def test_inplace_reports_a_refused_cast_before_the_ops_own_error(call):
 def test_bitwise_ops_name_the_floating_dtype_they_refuse(call):
     mine, theirs = raised_by_both(call)
     assert type(mine) is type(theirs) and str(mine) == str(theirs)
+
+
+def test_python_bool_to_the_power_of_a_bool_tensor_is_refused_as_in_torch():
+    mine, theirs = raised_by_both(lambda L: True ** L.tensor([True, False]))
+    assert type(mine) is type(theirs) and str(mine) == str(theirs)
