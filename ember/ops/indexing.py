@@ -43,6 +43,8 @@ def _convert_one(k):
         return a
     if isinstance(k, list):
         flat = np.asarray(k)
+        if flat.size == 0:
+            return flat.astype(np.int64)  # an empty list is an empty long index in torch (NumPy makes it float)
         if flat.dtype.kind == "f":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return [_convert_one(x) if isinstance(x, Tensor) else x for x in k] if flat.dtype == object else flat

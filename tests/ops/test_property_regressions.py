@@ -90,3 +90,13 @@ def test_bitwise_ops_name_the_floating_dtype_they_refuse(call):
 def test_python_bool_to_the_power_of_a_bool_tensor_is_refused_as_in_torch():
     mine, theirs = raised_by_both(lambda L: True ** L.tensor([True, False]))
     assert type(mine) is type(theirs) and str(mine) == str(theirs)
+
+
+def test_an_empty_list_is_an_empty_long_index():
+    results = []
+    for L in (ember, torch):
+        x = L.arange(24.0).reshape(2, 3, 4)
+        y = x.clone()
+        y[:, []] = 5.0
+        results.append((x[[]], x[:, []], x[0, [], 1], y))
+    assert_same(*results)
