@@ -260,16 +260,42 @@ class IndexPutBackward0(Node):
         return gs, gv
 
 
+def _write_index(a: np.ndarray, idx, v) -> None:
+    """a[idx] = v in torch's order of dims: ints, None, bools and partial slices beside tensor indices are applied
+    first (a NumPy view), and the tensors index what they leave, as getitem reads (NumPy would move the dims of
+    separated advanced indices to the front: x[0, :, [0, 1]] is (2, n) there, (n, 2) in torch)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if not _is_basic(idx) and any(
+        it is None or it.__class__ is slice and it != _ALL or _is_basic_scalar(it) for it in items
+    ):
+        basic, idx = _split_advanced(items)
+        a = a[basic]
+    a[idx] = v
+
+
 def _index_put(self: Tensor, idx, value) -> Tensor:
     out = self._data.copy()
     v = value._data if isinstance(value, Tensor) else value
-    out[idx] = v
+    try:
+        _write_index(out, idx, v)
+    except IndexError as e:
+        _raise_index_error(self._data, idx, e)
+    except ValueError:
+        _refuse_value_shape(self, idx, v)
     res = wrap(out)
     node = record(res, IndexPutBackward0, self, value if isinstance(value, Tensor) else None)
     if node is not None:
         node.shape, node.idx = out.shape, idx
         node.v_shape = value._data.shape if isinstance(value, Tensor) else ()
     return res
+
+
+def _refuse_value_shape(self: Tensor, idx, v) -> None:
+    target = getitem(wrap(self._data), idx, converted=True).shape
+    raise RuntimeError(
+        f"shape mismatch: value tensor of shape {list(np.shape(v))} cannot be broadcast to indexing result of shape "
+        f"{list(target)}"
+    ) from None
 
 
 @quietly
@@ -282,17 +308,15 @@ def setitem(self: Tensor, key, value) -> None:
         value = wrap(value)
     recording = grad_enabled() and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
     if not recording:
+        v = value._data if isinstance(value, Tensor) else value
         try:
-            self._data[idx] = value._data if isinstance(value, Tensor) else value
+            _write_index(self._data, idx, v)
         except IndexError as e:
             _raise_index_error(self._data, idx, e)
         except ValueError as e:
             if "read-only" in str(e):
                 raise RuntimeError("cannot write into an expanded (broadcast) tensor; call .clone() first") from None
-            raise RuntimeError(
-                f"shape mismatch: value tensor of shape {list(np.shape(value._data if isinstance(value, Tensor) else value))} "
-                f"cannot be broadcast to indexing result of shape {list(np.shape(self._data[idx]))}"
-            ) from None
+            _refuse_value_shape(self, idx, v)
         self._version.value += 1
         return
 

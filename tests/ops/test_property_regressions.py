@@ -100,3 +100,19 @@ def test_an_empty_list_is_an_empty_long_index():
         y[:, []] = 5.0
         results.append((x[[]], x[:, []], x[0, [], 1], y))
     assert_same(*results)
+
+
+def test_assignment_beside_ints_and_none_uses_torchs_order_of_dims():
+    """ints and None beside a tensor index are applied first, as in reading: x[0, :, [0, 1]] is (3, 2) in torch."""
+    results = []
+    for L in (ember, torch):
+        x = L.zeros(2, 3, 4)
+        x[0, :, L.tensor([0, 1])] = L.arange(6.0).reshape(3, 2)
+        x[None, L.tensor([1, 0]), :, 3] = L.arange(6.0).reshape(1, 2, 3)
+        y = L.zeros(2, 3, 4, requires_grad=True) * 1
+        v = L.arange(6.0).reshape(3, 2).requires_grad_()
+        y[1, :, [2, 0]] = v
+        (gv,) = L.autograd.grad((y * L.arange(24.0).reshape(2, 3, 4)).sum(), v)
+        results.append((x, y, gv))
+    assert_same(*results)
+    _first_line_and_type(lambda L: L.zeros(2, 3, 4).__setitem__((0, slice(None), L.tensor([0, 1])), L.ones(2, 3)))
