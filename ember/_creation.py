@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import check_device
+from ._fma import fma64, fma_odd
 from ._quiet_floats import quietly
 from ._size import Size
 from ._tensor import Tensor, _array_from_data
@@ -147,37 +148,6 @@ def full_like(
     return _finish(np.full(s, fill_value, dtype=d), requires_grad, device)
 
 
-def _fma(a, b, c, to_odd: bool = False) -> np.ndarray:
-    """a * b + c in float64 with a single rounding (as the fused multiply-add torch's kernels compile to).
-
-    Error-free transformations: the product's rounding error is recovered by Veltkamp splitting and
-    folded into the sum. With to_odd the float64 result is rounded to odd, so that a later cast to
-    float32 rounds the exact value correctly (no double rounding)."""
-    a, b, c = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
-    p = a * b
-    split = 134217729.0  # 2**27 + 1
-    ta = a * split
-    ah = ta - (ta - a)
-    al = a - ah
-    tb = b * split
-    bh = tb - (tb - b)
-    bl = b - bh
-    perr = ((ah * bh - p) + ah * bl + al * bh) + al * bl
-    hi = p + c
-    bb = hi - p
-    lo = (p - (hi - bb)) + (c - bb)
-    tail = lo + perr
-    res = hi + tail
-    if not to_odd:
-        return res
-    err = (hi - res) + tail
-    even = (res.view(np.int64) & 1) == 0
-    fix = (err != 0) & even & np.isfinite(res)
-    if fix.any():
-        res = np.where(fix, np.nextafter(res, np.where(err > 0, np.inf, -np.inf)), res)
-    return res
-
-
 # Chunk widths of torch's vectorized arange kernel (float32, float64); elements of a chunk are
 # computed from the chunk's first value, so matching values bit for bit needs the same chunking.
 _ARANGE_LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}
@@ -187,14 +157,14 @@ def _arange_values(start: float, step: float, n: int, np_dtype) -> np.ndarray:
     i = np.arange(n, dtype=np.float64)
     lanes = _ARANGE_LANES.get(np.dtype(np_dtype))
     # torch accumulates arange in double and then casts: plain double rounding is what it does.
-    out = _fma(step, i, start).astype(np_dtype)
+    out = fma64(step, i, start).astype(np_dtype)
     if lanes is None:
         return out
     blocked = (n // (2 * lanes)) * 2 * lanes
     if blocked:
         k = i[:blocked] % lanes
-        base = _fma(step, i[:blocked] - k, start).astype(np_dtype).astype(np.float64)
-        out[:blocked] = _fma(k, step, base).astype(np_dtype)
+        base = fma64(step, i[:blocked] - k, start).astype(np_dtype).astype(np.float64)
+        out[:blocked] = fma64(k, step, base).astype(np_dtype)
     return out
 
 
@@ -231,7 +201,7 @@ def arange(
     elif d.is_floating_point:
         arr = _arange_values(float(start), float(step), n, d.np)
     else:
-        arr = np.asarray(_fma(float(step), np.arange(n, dtype=np.float64), float(start))).astype(d.np)
+        arr = np.asarray(fma64(float(step), np.arange(n, dtype=np.float64), float(start))).astype(d.np)
     return _finish(arr, requires_grad, device)
 
 
@@ -274,8 +244,8 @@ def linspace(
     half = steps // 2
     arr = np.empty(steps, dtype=np.float64)
     odd = d.is_floating_point and d is not dt.float64  # float32 kernels round once, to float32
-    arr[:half] = _fma(step, i[:half], float(s), odd)
-    arr[half:] = _fma(-step, (steps - 1) - i[half:], float(e), odd)
+    arr[:half] = (fma_odd if odd else fma64)(step, i[:half], float(s))
+    arr[half:] = (fma_odd if odd else fma64)(-step, (steps - 1) - i[half:], float(e))
     if d.is_floating_point and d is not dt.float64:
         arr = arr.astype(np.float32)
     return _finish(arr.astype(d.np), requires_grad, device)

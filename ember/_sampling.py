@@ -31,58 +31,12 @@ import math
 
 import numpy as np
 
+from ._fma import fma32, fma64
+from ._fma import fma32_normal_range as _fma32_normal
+
 _F32 = np.float32
 _F64 = np.float64
 _MASK53 = np.uint64((1 << 53) - 1)
-
-
-# ---------------------------------------------------------------- exact fused multiply-add
-def _round_to_odd(s: np.ndarray, err: np.ndarray) -> np.ndarray:
-    """s nudged one step towards s + err when the sum was inexact and s's last bit is even."""
-    even = (s.view(np.int64) & 1) == 0
-    fix = (err != 0) & even & np.isfinite(s)
-    if fix.any():
-        s = s.copy()
-        s[fix] = np.nextafter(s[fix], np.where(err[fix] > 0, np.inf, -np.inf))
-    return s
-
-
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def fma32(a, b, c) -> np.ndarray:
-    """a * b + c for float32 operands, rounded once to float32 (as a hardware fused multiply-add)."""
-    p = np.asarray(a, _F32).astype(_F64) * np.asarray(b, _F32).astype(_F64)  # exact: 24 + 24 bits
-    cc = np.asarray(c, _F32).astype(_F64)
-    s = p + cc
-    # s rounds correctly to float32 unless rounding to double left it exactly halfway between two
-    # floats; those (rare) sums are redone rounding to odd, which float32 then rounds correctly
-    halfway = ((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000) | (np.abs(s) < 2.0**-125)
-    if halfway.any():
-        s = np.array(s, copy=True)
-        hs, he = _two_sum(p[halfway] if p.ndim else p, cc[halfway] if cc.ndim else cc)
-        s[halfway] = _round_to_odd(np.atleast_1d(hs), np.atleast_1d(he))
-    return s.astype(_F32)
-
-
-def fma64(a, b, c) -> np.ndarray:
-    """a * b + c for float64 operands, rounded once (Boldo and Melquiond's emulation by rounding to odd)."""
-    a, b, c = np.broadcast_arrays(*(np.asarray(v, _F64) for v in (a, b, c)))
-    with np.errstate(over="ignore", invalid="ignore"):
-        ph = a * b
-        split = 134217729.0  # 2**27 + 1 splits a double into two 26-bit halves
-        ta, tb = split * a, split * b
-        ah, bh = ta - (ta - a), tb - (tb - b)
-        al, bl = a - ah, b - bh
-        pl = ((ah * bh - ph) + ah * bl + al * bh) + al * bl  # a * b == ph + pl exactly
-        th, tl = _two_sum(c, ph)
-        v, ve = _two_sum(tl, pl)
-        out = th + _round_to_odd(v, ve)
-    plain = a * b + c
-    return np.where(np.isfinite(out) & np.isfinite(plain), out, plain)
 
 
 # ---------------------------------------------------------------- uniform
@@ -147,18 +101,6 @@ def _normal_pairs(g, n: int, mean: float, std: float) -> np.ndarray:
     if mean != 0.0 or std != 1.0:
         out = fma64(out, std, mean)
     return out
-
-
-def _fma32_normal(a: np.ndarray, b, c) -> np.ndarray:
-    """fma32 for the normal kernels, whose results are zero or normal floats (never below 2**-126 in
-    magnitude), so only the halfway check is needed; a and the result are float32 arrays."""
-    s = a.astype(_F64)
-    s *= b
-    s += c
-    halfway = (s.view(np.int64) & 0x1FFFFFFF) == 0x10000000
-    if halfway.any():
-        return fma32(a, b, c)
-    return s.astype(_F32)
 
 
 # torch's single-precision log: cephes' polynomial for log(1 + x) on [sqrt(1/2) - 1, sqrt(2) - 1]

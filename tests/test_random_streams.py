@@ -11,6 +11,7 @@ import torch
 
 import ember
 from ember import _sampling
+from ember._fma import fma32, fma64, fma_odd
 
 SEEDS = [0, 1, 7, 2**32 + 5, 2**63 + 11, 123456789]
 SIZES = [0, 1, 2, 3, 15, 16, 17, 31, 32, 33, 100, 1000, 16 * 4096 + 3]
@@ -377,27 +378,45 @@ def test_errors_are_torchs(call):
 
 
 # ---------------------------------------------------------------- the exact arithmetic underneath
+def _nearest_float32(exact) -> np.float32:
+    """The float32 nearest to a Fraction (ties to even), found without double rounding."""
+    guess = np.float32(float(exact))
+    candidates = [np.nextafter(guess, np.float32(-np.inf)), guess, np.nextafter(guess, np.float32(np.inf))]
+    from fractions import Fraction
+
+    def distance(f):
+        return abs(Fraction(float(f)) - exact)
+
+    best = min(candidates, key=lambda f: (distance(f), int(np.float32(f).view(np.int32)) & 1))
+    return np.float32(best)
+
+
 def test_fused_multiply_add_emulations_round_once():
     from fractions import Fraction
 
     rng = np.random.default_rng(1)
     a, b, c = (rng.standard_normal(4000) * 10.0 ** rng.integers(-8, 8, 4000) for _ in range(3))
-    got = _sampling.fma64(a, b, c)
+    got = fma64(a, b, c)
     for x, y, z, r in zip(a[:400], b[:400], c[:400], got[:400]):
         exact = Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z))
         assert r == float(exact)  # Python rounds a Fraction to the nearest double
+    to_float32 = fma_odd(a, b, c).astype(np.float32)  # rounded to odd, then once more: the exact value's float32
+    for x, y, z, r in zip(a[:400], b[:400], c[:400], to_float32[:400]):
+        exact = Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z))
+        assert r == _nearest_float32(exact)
     a32, b32, c32 = (v.astype(np.float32) for v in (a, b, c))
-    got32 = _sampling.fma32(a32, b32, c32)
+    got32 = fma32(a32, b32, c32)
     for x, y, z, r in zip(a32[:400], b32[:400], c32[:400], got32[:400]):
         exact = Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z))
-        assert r == np.float32(float(exact)) or abs(Fraction(float(r)) - exact) <= abs(
-            Fraction(float(np.float32(float(exact)))) - exact
-        )
-    # a sum that double rounding would get wrong: exactly halfway between two floats after one rounding
-    x, y, z = np.float32(1 + 2**-23), np.float32(1 + 2**-23), np.float32(-(2**-46) * 0.75)
-    exact = Fraction(float(x)) ** 2 + Fraction(float(z))
-    lower = np.float32(float(exact))
-    assert _sampling.fma32(x, y, z) == lower
+        assert r == _nearest_float32(exact)
+    # a * b is exactly halfway between two floats and c a hair above zero: rounding a * b + c to double first
+    # lands on the halfway point, which then rounds to even (down); the fused result rounds up
+    x = y = np.float32(1 + 2**-12)
+    z = np.float32(2.0**-80)
+    assert fma32(x, y, z) == np.float32(1 + 2**-11 + 2**-23)
+    assert np.float32(np.float64(x) * np.float64(y) + np.float64(z)) == np.float32(1 + 2**-11)  # the trap
+    for op in (fma32, lambda a, b, c: fma_odd(a, b, c).astype(np.float32)):
+        assert op(x, y, -z) == np.float32(1 + 2**-11)
 
 
 def test_vector_log_and_sincos_match_torchs_single_precision_kernels():
