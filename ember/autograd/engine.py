@@ -114,14 +114,46 @@ def _accumulate_into_leaf(node: AccumulateGrad, grad, create_graph: bool) -> Non
                 raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
-@quietly_around_user_code  # every backward formula and accumulation; hooks and custom Functions run as_user()
+# One list of callbacks per backward pass in progress (innermost last): queue_callback adds to the innermost,
+# and run_backward calls them, in order, once its walk has finished.
+_final_callbacks: list[list] = []
+
+
+def queue_callback(callback) -> None:
+    """Call callback() when the backward pass in progress has finished (torch's Engine.queue_callback)."""
+    if not _final_callbacks:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _final_callbacks[-1].append(callback)
+
+
 def run_backward(
     tensors, grad_tensors, retain_graph: bool, create_graph: bool, inputs=None, capture=None, allow_unused=True
 ):
-    """Propagate grad_tensors from tensors back through the graph.
+    """Propagate grad_tensors from tensors back through the graph, then run the callbacks queued meanwhile.
 
     With capture (a list of input tensors) the gradients flowing into them are returned instead of
     being accumulated into .grad (this is autograd.grad)."""
+    callbacks: list = []
+    _final_callbacks.append(callbacks)
+    try:
+        result = _walk(tensors, grad_tensors, retain_graph, create_graph, inputs, capture, allow_unused)
+    finally:
+        _final_callbacks.pop()
+    # a callback may queue another (it then runs in this same loop)
+    _final_callbacks.append(callbacks)
+    try:
+        i = 0
+        while i < len(callbacks):
+            callbacks[i]()  # outside the quiet walk: under the caller's NumPy error state
+            i += 1
+    finally:
+        _final_callbacks.pop()
+    return result
+
+
+@quietly_around_user_code  # every backward formula and accumulation; hooks and custom Functions run as_user()
+def _walk(tensors, grad_tensors, retain_graph: bool, create_graph: bool, inputs=None, capture=None, allow_unused=True):
+    """The walk itself: gradients from the roots to the leaves (or to the captured inputs)."""
     roots = []
     root_grads = {}
     for t, g in zip(tensors, grad_tensors):

@@ -112,7 +112,7 @@ def _report_failures(folder: str, rc: int) -> None:
     if records:
         first = records[0]
         others = ", ".join(str(r["rank"]) for r in records[1:])
-        also = f" (ranks {others} failed too)" if others else ""
+        also = f" (also failed: rank {others})" if others else ""
         print(
             f"ember.distributed: rank {first['rank']} failed: {first['error']}{also}; the other ranks were stopped",
             file=sys.stderr,

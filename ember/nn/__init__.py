@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules_all
 from .parameter import Buffer, Parameter, UninitializedParameter
 
-__all__ = ["Parameter", "Buffer", "UninitializedParameter", "functional", "init", "utils", *_modules_all]
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "functional", "init", "parallel", "utils", *_modules_all]
