@@ -1,8 +1,8 @@
 """Exact resume: a training process killed with SIGKILL and resumed ends byte-identical to an uninterrupted run.
 
 The killed runs are real subprocesses. Most kill themselves at a named point of the loop (the trainer's
-EMBER_TRAIN_CRASH_AT test hook) so every delicate moment is hit for sure; one is killed from outside at an
-arbitrary moment, twice.
+EMBER_TRAIN_CRASH_AT test hook) so every delicate moment is hit for sure; one is killed from outside, twice,
+while it waits after a given number of log lines.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -119,23 +118,51 @@ def test_killed_and_resumed_matches_uninterrupted(reference, tmp_path, crash_at,
     assert_same_as(reference, folder)
 
 
+# A child that runs `ember train` in-process and, once metrics.jsonl has `lines` lines, says so on stdout and
+# blocks inside the trainer's log call; the test kills it from outside there.
+_BLOCK_AFTER = """
+import sys, threading
+from ember.cli.main import main
+from ember.train import trainer
+lines, metrics = int(sys.argv[1]), sys.argv[2]
+log = trainer._Trainer.log
+def blocking_log(self, record):
+    log(self, record)
+    if open(metrics, "rb").read().count(b"\\n") >= lines:
+        print("blocked", flush=True)
+        threading.Event().wait()
+trainer._Trainer.log = blocking_log
+sys.exit(main(sys.argv[3:]))
+"""
+
+
 def test_killed_from_outside_twice(tmp_path):
-    # Smaller batches and a step line per step: a run long enough (hundreds of steps) to be killed part-way.
+    # Smaller batches and a step line per step: a run long enough (hundreds of steps) to be killed part-way, by a
+    # SIGKILL from another process, once in the first run and once in the resumed one; each child blocks after
+    # a given number of log lines, so the kill points do not depend on the machine's speed.
     settings = {**SETTINGS, "data.limit": 0, "train.batch_size": 16, "train.log_every": 1, "train.checkpoint_every": 7}
     reference = RunDir(tmp_path / "reference")
     fit(load_config(None, settings), reference.path, out=io.StringIO())
     folder = str(tmp_path / "run")
     metrics = os.path.join(folder, "metrics.jsonl")
-    for resuming, wanted_lines in ((False, 30), (True, 150)):
-        proc = start(folder, resume=resuming, settings=None if resuming else settings)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if os.path.exists(metrics) and open(metrics, "rb").read().count(b"\n") >= wanted_lines:
-                break
-            time.sleep(0.001)
-        proc.send_signal(signal.SIGKILL)
-        _, err = proc.communicate(timeout=60)
-        assert proc.returncode == -signal.SIGKILL, f"the run ended before it could be killed: {err}"
+    args = [arg for k, v in settings.items() for arg in ("--set", f"{k}={v}")]
+    for resuming, lines in ((False, 30), (True, 150)):
+        where = ["--resume", folder] if resuming else ["--run-dir", folder, *args]
+        cmd = [sys.executable, "-c", _BLOCK_AFTER, str(lines), metrics, "train", *where]
+        env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+        with open(tmp_path / "stderr.txt", "w+") as err:
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+            try:
+                blocked = any(line == "blocked\n" for line in proc.stdout)  # reads up to that line, or to the end
+                assert blocked, "the run ended before it could be killed"
+                proc.send_signal(signal.SIGKILL)
+                proc.communicate(timeout=60)
+            finally:
+                proc.kill()
+                proc.wait()
+            err.seek(0)
+            assert proc.returncode == -signal.SIGKILL, err.read()
+        assert open(metrics, "rb").read().count(b"\n") >= lines
     resume(folder)
     assert_same_as(reference, folder)
 

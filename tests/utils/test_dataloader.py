@@ -263,20 +263,26 @@ def test_worker_exception_reraised_with_type():
         list(eud.DataLoader(Failing(), batch_size=1, num_workers=2))
 
 
-class Slow(eud.Dataset):
+class Stuck(eud.Dataset):
+    """Its items do not arrive: the worker blocks on an event nobody sets (for a minute, so that a loader that
+    ignored its timeout would fail the test rather than hang it)."""
+
     def __len__(self):
         return 2
 
     def __getitem__(self, i):
-        import time
+        import threading
 
-        time.sleep(1)
+        threading.Event().wait(60)
         return i
 
 
 def test_timeout():
+    it = iter(eud.DataLoader(Stuck(), num_workers=1, timeout=0.3))
     with pytest.raises(RuntimeError, match="DataLoader timed out after 0.3 seconds"):
-        list(eud.DataLoader(Slow(), num_workers=1, timeout=0.3))
+        next(it)
+    # the stuck worker does not outlive the error
+    assert it._workers and not any(w.is_alive() for w in it._workers)
 
 
 class Dies(eud.Dataset):

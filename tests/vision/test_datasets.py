@@ -147,12 +147,38 @@ def test_download_offline_fails_fast_with_instructions(tmp_path, monkeypatch):
     assert "not reachable" in str(info.value) and "t10k-labels-idx1-ubyte" in str(info.value)
 
 
-def test_reachable_never_hangs():
-    import time
+def test_reachable_never_hangs(monkeypatch):
+    """A connection attempt (or name lookup) that never answers: reachable gives up and says False while the
+    attempt is still stuck, instead of waiting for it."""
+    import threading
 
-    start = time.monotonic()
-    _download.reachable("http://10.255.255.1:9/", timeout=0.5)
-    assert time.monotonic() - start < 3
+    entered, release, finished, seen = threading.Event(), threading.Event(), threading.Event(), {}
+
+    def stuck(address, timeout=None):
+        seen["address"], seen["timeout"] = address, timeout
+        entered.set()
+        release.wait(60)  # until the test lets go (a cap, so that a reachable that waits fails instead of hanging)
+        finished.set()
+        raise OSError("no answer")
+
+    monkeypatch.setattr(_download.socket, "create_connection", stuck)
+    try:
+        assert _download.reachable("http://10.255.255.1:9/", timeout=0.05) is False
+        assert entered.is_set() and not finished.is_set()  # it returned while the attempt was still blocked
+        assert seen == {"address": ("10.255.255.1", 9), "timeout": 0.05}
+    finally:
+        release.set()
+
+
+def test_reachable_answers_for_a_listening_and_a_closed_port():
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert _download.reachable(f"http://127.0.0.1:{port}/", timeout=5.0) is True
+    assert _download.reachable(f"http://127.0.0.1:{port}/", timeout=5.0) is False  # nothing listens there now
 
 
 def test_download_md5_checked(tmp_path, monkeypatch):
