@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BASE := $(VENV)/.base# ember and NumPy: all the demo needs
 STAMP := $(VENV)/.installed# and the test tools, with torch as the oracle
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench mutate clean
 
 $(BASE): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Mutation testing (slow, not part of `make test`): Cosmic Ray mutates a sample of each core module in a
+# private clone and runs that module's tests; see docs/testing.md. MUTATE_ARGS="--modules optim --sites 40".
+mutate: $(STAMP)
+	$(BIN)/python tools/mutate.py $(MUTATE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
