@@ -1117,6 +1117,34 @@ def test_once_differentiable_double_backward_raises():
             g.sum().backward()
 
 
+@pytest.mark.parametrize("L", LIBS, ids=["ember", "torch"])
+def test_once_differentiable_backward_runs_without_recording(L):
+    """The wrapped backward runs in no_grad mode, with or without create_graph, so the gradient it
+    makes from saved inputs that require grad records nothing."""
+    seen = []
+
+    class Square(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @L.autograd.function.once_differentiable
+        def backward(ctx, g):
+            seen.append(L.is_grad_enabled())
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    x = L.tensor([1.0, 3.0], requires_grad=True)
+    Square.apply(x).sum().backward()
+    assert not x.grad.requires_grad and x.grad.grad_fn is None
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [2.0, 6.0])
+    (g,) = L.autograd.grad(Square.apply(x).sum(), x, create_graph=True)
+    assert seen == [False, False]
+    np.testing.assert_array_equal(g.detach().numpy(), [2.0, 6.0])
+
+
 def test_custom_function_grad_fn_class_name():
     for L in LIBS:
         y = _mul_exp(L).apply(L.ones(2, requires_grad=True), L.ones(2), 1.0)

@@ -178,6 +178,24 @@ def test_create_graph_backward_keeps_differentiable_grad():
     both(run)
 
 
+def test_create_graph_backward_onto_a_plain_grad_adds_out_of_place():
+    """A .grad left by a plain backward is not written into by a create_graph backward: the sum is a new
+    tensor that records the graph, and the old one keeps its values."""
+
+    def run(L):
+        x = L.tensor([1.0, 2.0], requires_grad=True)
+        (x * x).sum().backward()
+        old = x.grad
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about the reference cycle create_graph makes
+            (x * x * x).sum().backward(create_graph=True)
+        assert x.grad is not old and x.grad.requires_grad
+        assert type(x.grad.grad_fn).__name__ == "AddBackward0"
+        return old, x.grad, L.autograd.grad(x.grad.sum(), x)[0]
+
+    both(run)
+
+
 def test_errors():
     def freed(L):
         x = L.ones(2, requires_grad=True)

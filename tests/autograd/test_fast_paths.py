@@ -2,6 +2,7 @@
 them, array formulas that match the tensor formulas bit for bit, grad mode per thread."""
 
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -64,6 +65,32 @@ def test_gradient_held_elsewhere_is_copied():
     assert not np.shares_memory(x.grad.numpy(), held.numpy())
     x.grad.add_(1)  # accumulating into .grad must leave the other tensor alone
     np.testing.assert_array_equal(held.numpy(), [7.0, 7.0, 7.0])
+
+
+@pytest.mark.parametrize("lib", [ember, torch], ids=["ember", "torch"])
+def test_gradient_viewing_an_array_nobody_else_holds_is_kept(lib):
+    """A gradient whose array is a view of a base that only the view holds becomes .grad without a copy,
+    as torch keeps a gradient tensor that nothing else holds."""
+    bases = []
+
+    class ViewGrad(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            base = np.arange(8, dtype=np.float32)
+            bases.append(weakref.ref(base))
+            return lib.from_numpy(base[2:6])
+
+    x = lib.zeros(4, requires_grad=True)
+    ViewGrad.apply(x).sum().backward()
+    base = bases[-1]()
+    kept = base is not None and np.shares_memory(x.grad.numpy(), base)
+    # ember copies where reference counts were not checked, and under EMBER_FALLBACKS=grad-reuse
+    assert kept == (lib is torch or engine._REFCOUNTS_CHECKED)
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 3.0, 4.0, 5.0])
 
 
 def test_user_gradient_and_shared_gradients_are_never_aliased():
