@@ -386,7 +386,29 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
     n = len(shape) + 1
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return cat([unsqueeze(x, dim % n) for x in tensors], dim % n, out=out)
+    for i, x in enumerate(tensors):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(x).__name__}")
+    d = dim % n
+    rt = tensors[0].dtype
+    for x in tensors[1:]:
+        rt = dt.promote_types(rt, x.dtype)
+    res = wrap(np.stack([x._data for x in tensors], axis=d).astype(rt.np, copy=False))
+    node = record(res, StackBackward0, *tensors)
+    if node is not None:
+        node.dim = d
+        node.dtypes = [x.dtype for x in tensors]
+    if out is not None:
+        return maybe_out(res, out)
+    return res
+
+
+class StackBackward0(Node):
+    """The node of stack: each input's gradient is its slice of g along the new dim."""
+
+    def backward(self, g):
+        pieces = [g.select(self.dim, i) for i in range(len(self.dtypes))]
+        return tuple(p if p.dtype is d or not d.is_floating_point else p.to(d) for p, d in zip(pieces, self.dtypes))
 
 
 class SliceBackward0(Node):

@@ -165,6 +165,18 @@ def test_cat_stack(dim):
     check_op(lambda lib, x, y: lib.concat([x, y], dim=dim), a, b)
 
 
+def test_stack_records_torchs_node_and_promotes_dtypes():
+    import torch
+
+    a, b = randn(2, 3), randn(2, 3)
+    check_op(lambda lib, x, y: lib.stack([x, y.double()], 1), a, b)  # float32 + float64: float64, both gradients
+    check_op(lambda lib, x, y: lib.stack([x, y], 0), np.arange(3), randn(3))
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        assert type(lib.stack([x, x * 2])).__name__ == "Tensor"
+        assert lib.stack([x, x * 2]).grad_fn.name() == "StackBackward0"
+
+
 def test_cat_shapes_dtypes_and_errors():
     check_op(lambda lib, x, y: lib.cat([x, y], 1), randn(2, 3), randn(2, 1))
     check_op(lambda lib, x, y: lib.cat([x, y]), randn(2, 3), np.zeros(0, np.float32))
