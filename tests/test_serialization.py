@@ -775,3 +775,25 @@ def test_a_storage_one_element_short_of_the_tensor_is_refused_and_an_exact_one_l
     assert torch.equal(torch.load(exact)["t"], torch.from_numpy(t.numpy()))
     with pytest.raises(RuntimeError):
         torch.load(short)
+
+
+class _CallsParameter:
+    """Pickles as a direct call of torch.nn.Parameter, as a file written by other code may hold."""
+
+    def __init__(self, *args) -> None:
+        self.args = args
+
+    def __reduce__(self):
+        return (torch.nn.Parameter, self.args)
+
+
+@pytest.mark.parametrize("args", [(), (torch.ones(2, 3),)], ids=["no-data", "data"])
+def test_a_direct_parameter_call_in_a_file_makes_a_parameter_that_requires_grad(args):
+    buf = io.BytesIO()
+    torch.save({"p": _CallsParameter(*args)}, buf)
+    t = torch.load(io.BytesIO(buf.getvalue()), weights_only=True)["p"]
+    e = ember.load(io.BytesIO(buf.getvalue()))["p"]
+    assert isinstance(e, ember.nn.Parameter) and isinstance(t, torch.nn.Parameter)
+    assert e.requires_grad and t.requires_grad
+    assert e.dtype == ember.float32 and tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_array_equal(e.detach().numpy(), t.detach().numpy())
