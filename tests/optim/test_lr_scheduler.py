@@ -201,3 +201,35 @@ def test_epoch_argument_uses_closed_form():
         seqs.append(out)
     assert seqs[0] == seqs[1]
     assert math.isclose(seqs[0][2], 0.1 * 0.5**3)
+
+
+def test_cosine_annealing_resumed_at_a_later_epoch_matches_torch():
+    """Built with last_epoch > 0 (groups carrying initial_lr), its first value is the closed form's."""
+    seqs = []
+    for lib in (ember, torch):
+        opt = _opt(lib, groups=2)
+        for g in opt.param_groups:
+            g["initial_lr"] = g["lr"]
+        sched = lib.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10, eta_min=0.01, last_epoch=3)
+        out = [sched.get_last_lr()]
+        for _ in range(4):
+            opt.step()
+            sched.step()
+            out.append(sched.get_last_lr())
+        seqs.append(out)
+    assert seqs[0] == seqs[1]
+
+
+@pytest.mark.parametrize("T_mult", [1, 2, 3])
+def test_warm_restarts_stepped_to_given_epochs_match_torch(T_mult):
+    seqs = []
+    for lib in (ember, torch):
+        opt = _opt(lib)
+        sched = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=4, T_mult=T_mult, eta_min=0.001)
+        out = []
+        for epoch in [1, 4, 5.5, 13, 30, 2]:
+            opt.step()
+            sched.step(epoch)
+            out.append((sched.get_last_lr()[0], sched.T_i, sched.T_cur))
+        seqs.append(out)
+    assert seqs[0] == seqs[1]

@@ -105,6 +105,24 @@ def test_unused_parameter_is_skipped():
     assert e_params[0] in e_opt.state
 
 
+@pytest.mark.parametrize("name", sorted({n for n, _ in CASES}))
+def test_parameters_after_one_without_a_gradient_are_updated(name):
+    """A parameter with no gradient is skipped, and the ones listed after it in its group still step."""
+    out = []
+    for lib in (ember, torch):
+        params = [lib.tensor([1.0, -2.0], requires_grad=True) for _ in range(3)]
+        opt = getattr(lib.optim, name)(params, lr=0.1)
+        for _ in range(2):
+            opt.zero_grad()
+            (params[1] * params[1] + params[2] * 3).sum().backward()
+            opt.step()
+        assert params[0].grad is None
+        out.append([p.detach().numpy().copy() for p in params])
+    for e, t in zip(*out):
+        np.testing.assert_allclose(e, t, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(out[0][0], [1.0, -2.0])
+
+
 @pytest.mark.parametrize("case", CASES[::3], ids=_ids)
 def test_state_dict_round_trip_is_exact(case):
     name, kw = case
