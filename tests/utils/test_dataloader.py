@@ -242,6 +242,27 @@ def test_worker_init_fn_and_persistent_workers():
     assert [b[0].tolist() for b in loader][0] == [0, 1, 2]
 
 
+def test_worker_iterators_without_persistence_are_independent():
+    """Without persistent_workers every iter() starts a new epoch of its own; an earlier one goes on."""
+    out = []
+    for lib in (ember, torch):
+        loader = lib.utils.data.DataLoader(list(range(6)), batch_size=2, num_workers=1)
+        a = iter(loader)
+        first = next(a)
+        b = iter(loader)
+        assert a is not b
+        out.append([first.tolist()] + [x.tolist() for x in a] + [x.tolist() for x in b])
+    assert out[0] == out[1] == [[0, 1], [2, 3], [4, 5], [0, 1], [2, 3], [4, 5]]
+
+
+def test_worker_processes_are_daemons():
+    """Workers are daemonic, as torch's are, so a program that exits mid-epoch does not wait for them."""
+    for lib in (ember, torch):
+        it = iter(lib.utils.data.DataLoader(list(range(4)), batch_size=2, num_workers=2))
+        assert len(it._workers) == 2 and all(w.daemon for w in it._workers), lib.__name__
+        assert [x.tolist() for x in it] == [[0, 1], [2, 3]]
+
+
 def test_iterable_dataset_with_workers():
     out = [b.tolist() for b in eud.DataLoader(Stream(10), batch_size=2, num_workers=2)]
     t = [b.tolist() for b in tud.DataLoader(TStream(10), batch_size=2, num_workers=2)]
