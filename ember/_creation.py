@@ -103,6 +103,42 @@ def empty(
     return _finish(np.zeros(_size_arg(size), dtype=_dtype_or_default(dtype)), requires_grad, device)
 
 
+_C_TYPE_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t"}
+
+
+def _fill_scalar(value, np_dtype: np.dtype, numel: int):
+    """A Python number as a fill value of np_dtype, refused as torch refuses values that overflow it (an int
+    below zero wraps into an unsigned dtype as long as its magnitude fits; float16 is checked, as in torch,
+    only when more than one element is filled)."""
+    np_dtype = np.dtype(np_dtype)
+    value = _scalar_value(value)
+    if np_dtype.kind == "b" or isinstance(value, (bool, np.bool_)) or np_dtype.kind == "c":
+        return value
+    if isinstance(value, numbers.Integral) and not -(2**63) <= int(value) < 2**64:
+        raise OverflowError("int too big to convert")
+    name = _C_TYPE_NAMES.get(np_dtype.name, {"float16": "c10::Half", "float32": "float"}.get(np_dtype.name))
+    overflow = RuntimeError(f"value cannot be converted to type {name} without overflow")
+    if np_dtype.kind in "iu":
+        info = np.iinfo(np_dtype)
+        if isinstance(value, numbers.Integral):
+            value = int(value)
+            if np_dtype.kind == "u" and value < 0:
+                if -value > info.max:
+                    raise overflow
+                return value % (info.max + 1)
+            if not info.min <= value <= info.max:
+                raise overflow
+            return value
+        value = float(value)
+        if not math.isfinite(value) or not info.min <= value <= info.max:
+            raise overflow
+        return value
+    checked = np_dtype == np.float32 or (np_dtype == np.float16 and numel > 1)
+    if checked and math.isfinite(float(value)) and abs(float(value)) > float(np.finfo(np_dtype).max):
+        raise overflow
+    return value
+
+
 @quietly
 def full(size, fill_value, *, out=None, dtype=None, device=None, requires_grad: bool = False, layout=None) -> Tensor:
     """A tensor filled with fill_value (dtype inferred from it)."""
@@ -110,7 +146,9 @@ def full(size, fill_value, *, out=None, dtype=None, device=None, requires_grad: 
         d = dt.default_for_kind(dt.scalar_kind(fill_value))
     else:
         d = dt.to_dtype(dtype)
-    return _finish(np.full(_size_arg((size,)), fill_value, dtype=d.np), requires_grad, device)
+    shape = _size_arg((size,))
+    value = _fill_scalar(fill_value, d.np, math.prod(shape))
+    return _finish(np.full(shape, value, dtype=d.np), requires_grad, device)
 
 
 def _like(input: Tensor, dtype):
@@ -140,12 +178,13 @@ def empty_like(
     return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
+@quietly
 def full_like(
     input, fill_value, *, dtype=None, device=None, requires_grad: bool = False, layout=None, memory_format=None
 ) -> Tensor:
     """fill_value with input's shape and dtype."""
     d, s = _like(input, dtype)
-    return _finish(np.full(s, fill_value, dtype=d), requires_grad, device)
+    return _finish(np.full(s, _fill_scalar(fill_value, d, math.prod(s)), dtype=d), requires_grad, device)
 
 
 # Chunk widths of torch's vectorized arange kernel (float32, float64); elements of a chunk are

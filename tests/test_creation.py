@@ -241,3 +241,48 @@ def test_cuda_is_unavailable():
     with pytest.raises(RuntimeError):
         ember.zeros(2).cuda()
     assert ember.zeros(2, device="cpu").device == ember.device("cpu")
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (1,), ()])
+@pytest.mark.parametrize(
+    "value,dtype",
+    [
+        (-1, "uint8"),  # wraps: a negative int whose magnitude fits an unsigned dtype
+        (-255, "uint8"),
+        (-256, "uint8"),
+        (300, "uint8"),
+        (-1.5, "uint8"),
+        (256.7, "uint8"),
+        (-129, "int8"),
+        (2**15, "int16"),
+        (2**31, "int32"),
+        (2**63, "int64"),
+        (-(2**63), "int64"),
+        (2**70, "int64"),
+        (1.5, "int64"),
+        (float("nan"), "int64"),
+        (float("inf"), "int32"),
+        (True, "uint8"),
+        (2, "bool"),
+        (1e39, "float32"),
+        (3.4028235e38, "float32"),
+        (float("inf"), "float32"),
+        (1e6, "float16"),  # refused only when more than one element is filled, as torch does
+        (65505.0, "float16"),
+    ],
+)
+def test_full_values_that_overflow_the_dtype_are_refused_as_torch_refuses_them(shape, value, dtype):
+    import torch
+
+    results = []
+    for lib in (torch, ember):
+        try:
+            results.append(("ok", lib.full(shape, value, dtype=getattr(lib, dtype)).tolist()))
+        except (RuntimeError, OverflowError) as e:
+            results.append((type(e).__name__, str(e)))
+        try:
+            like = lib.full_like(lib.zeros(shape, dtype=getattr(lib, dtype)), value).tolist()
+            results[-1] += (like,)
+        except (RuntimeError, OverflowError) as e:
+            results[-1] += (type(e).__name__,)
+    assert results[1] == results[0]
