@@ -21,7 +21,9 @@ import torch.distributed as dist
 
 dist.init_process_group("gloo")
 r, n = dist.get_rank(), dist.get_world_size()
-assert dist.is_initialized() and dist.get_backend() == "gloo"
+assert dist.is_initialized() and dist.get_backend() == "gloo" and dist.get_backend(dist.group.WORLD) == "gloo"
+assert dist.is_available() and dist.is_gloo_available() and dist.is_mpi_available()
+assert dist.is_torchelastic_launched()  # started by the launcher
 
 def data(k, shape=(2, 3), dtype=np.float32):
     return (np.arange(np.prod(shape)).reshape(shape) * (k + 1) + k).astype(dtype)
@@ -118,7 +120,19 @@ send.wait()
 assert sender == (r - 1) % n
 same(t, np.full(3, (r - 1) % n, np.float32))
 
+t = torch.zeros(3)
+work = dist.irecv(t, src=(r - 1) % n)
+dist.send(torch.full((3,), float(r) + 0.5), dst=(r + 1) % n)
+assert isinstance(work, dist.Work) and work.wait()
+same(t, np.full(3, (r - 1) % n + 0.5, np.float32))
+
 # Python objects
+gathered = [None] * n if r == 0 else None
+dist.gather_object(r * r, gathered, dst=0)
+assert r != 0 or gathered == [k * k for k in range(n)], gathered
+got = [None]
+dist.scatter_object_list(got, [3 * k for k in range(n)] if r == 0 else None, src=0)
+assert got == [3 * r], got
 objs = [{"rank": r}, r] if r == 1 else [None, None]
 dist.broadcast_object_list(objs, src=1)
 assert objs == [{"rank": 1}, 1], objs
@@ -130,6 +144,8 @@ assert everyone == [("hello", k) for k in range(n)], everyone
 g = dist.new_group([0, n - 1])
 if r in (0, n - 1):
     assert dist.get_world_size(g) == 2 and dist.get_rank(g) == (0 if r == 0 else 1)
+    assert isinstance(g, dist.ProcessGroup) and dist.get_process_group_ranks(g) == [0, n - 1]
+    assert dist.get_global_rank(g, 1) == n - 1 and dist.get_group_rank(g, n - 1) == 1
     t = torch.tensor([float(r)])
     dist.all_reduce(t, group=g)
     same(t, np.array([n - 1], np.float32))
