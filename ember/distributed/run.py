@@ -90,7 +90,14 @@ def launch_command(
         cmd = [mpiexec, "-n", str(total), "--oversubscribe"]
         if hostfile:
             cmd += ["--hostfile", hostfile, "--map-by", f"ppr:{nproc_per_node}:node"]
-        for var in ("MASTER_ADDR", "MASTER_PORT", "LOCAL_WORLD_SIZE", "TORCHELASTIC_RUN_ID", FAILURE_DIR_ENV):
+        for var in (
+            "MASTER_ADDR",
+            "MASTER_PORT",
+            "LOCAL_WORLD_SIZE",
+            "TORCHELASTIC_RUN_ID",
+            "OMP_NUM_THREADS",
+            FAILURE_DIR_ENV,
+        ):
             cmd += ["-x", var]
         return cmd + rank_cmd
     cmd = [mpiexec, "-n", str(total)]
@@ -148,6 +155,10 @@ def launch(
     env["LOCAL_WORLD_SIZE"] = str(nproc_per_node)
     env["TORCHELASTIC_RUN_ID"] = env.get("TORCHELASTIC_RUN_ID", "none")
     env[FAILURE_DIR_ENV] = folder
+    if nproc_per_node > 1 and "OMP_NUM_THREADS" not in env:
+        # as torchrun does: ranks sharing a host's cores each use one BLAS thread (several threads per rank
+        # fight over the cores and over MPI's busy-waiting, and a step can take tens of times longer)
+        env["OMP_NUM_THREADS"] = "1"
     cmd = launch_command(mpiexec, nproc_per_node, hostfile, program, _is_open_mpi(mpiexec))
     # mpiexec gets a process group of its own, so that Ctrl-C reaches the ranks once, through it
     proc = subprocess.Popen(cmd, env=env, start_new_session=True)

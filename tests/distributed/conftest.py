@@ -40,7 +40,11 @@ def require_mpi() -> None:
 
 def child_env() -> dict:
     """The environment for a launched program: this checkout's ember, unbuffered output."""
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "PMI_RANK")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "PMI_RANK", "OMP_NUM_THREADS")
+    }
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -91,11 +91,16 @@ def test_tutorial_program_runs_unchanged(ranks, tmp_path):
 def test_python_m_launcher_and_torchrun_spelling(ranks):
     source = """
     import os
-    print(f"rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']} local {os.environ['LOCAL_RANK']}")
+    print(f"rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']} local {os.environ['LOCAL_RANK']} threads {os.environ['OMP_NUM_THREADS']}")
     """
     done = ranks(source, 3, launcher=("-m", "ember.distributed.run"))
     assert done.returncode == 0, done.stderr
-    assert sorted(re.findall(r"rank (\d) of 3 local (\d)", done.stdout)) == [("0", "0"), ("1", "1"), ("2", "2")]
+    # one BLAS thread per rank unless the user says otherwise, as torchrun does
+    assert sorted(re.findall(r"rank (\d) of 3 local (\d) threads 1", done.stdout)) == [
+        ("0", "0"),
+        ("1", "1"),
+        ("2", "2"),
+    ]
 
 
 @pytest.mark.parametrize("n", [2, 3])
