@@ -342,6 +342,21 @@ def test_a_checkpoint_missing_an_extension_state_is_refused_before_anything_chan
     assert open(rd.metrics, "rb").read() == metrics_before
 
 
+def test_a_previous_layout_checkpoint_missing_an_entry_names_it(tmp_path):
+    """A version 1 checkpoint without one of its top-level extension entries is refused with that entry's name."""
+    from ember.train.checkpoint import load_checkpoint
+
+    folder = str(tmp_path / "run")
+    killed_run(folder, f"saved:{STEPS_PER_EPOCH + 8}")
+    rd = RunDir(folder)
+    ckpt = load_checkpoint(rd.last)
+    del ckpt["extensions"]
+    ckpt.update(version=1, log_window={"loss_sum": 0.0, "steps": 0})  # best_val_loss and the rest are missing
+    ember.save(ckpt, rd.last)
+    with pytest.raises(CheckpointError, match=r"has no 'best_val_loss' entry"):
+        resume(folder)
+
+
 def test_sigterm_stops_like_ctrl_c_and_says_how_to_resume(tmp_path):
     import time
 

@@ -286,3 +286,29 @@ def test_early_stopping_keeps_the_best_epochs_weights_as_the_result(tmp_path):
     text = out.getvalue()
     assert f"the weights of epoch {result.best_epoch}, the best validation loss" in text
     assert "for 2 epochs (best" in text
+
+
+def test_resume_rewrites_a_missing_data_json(tmp_path):
+    """A run folder without data.json (deleted, or from before the file existed) resumes and gets it back."""
+    folder = str(tmp_path / "run")
+    settings = {"data.limit": 100, "model.hidden": "8", "train.epochs": 1, "train.batch_size": 32}
+    fit(load_config(None, settings), folder, out=io.StringIO())
+    rd = RunDir(folder)
+    with open(rd.data_json, encoding="utf-8") as f:
+        before = f.read()
+    os.remove(rd.data_json)
+    fit(load_config(None, settings), folder, resume=True, out=io.StringIO())
+    with open(rd.data_json, encoding="utf-8") as f:
+        assert f.read() == before
+
+
+def test_fit_closes_its_extensions(tmp_path, monkeypatch):
+    """The doctor's hooks and the progress display are released when fit() returns."""
+    from ember.train import extensions
+
+    closed = []
+    for cls in (extensions.DoctorWatch, extensions.ProgressDisplay):
+        monkeypatch.setattr(cls, "close", lambda self, name=cls.__name__: closed.append(name))
+    settings = {"data.limit": 100, "model.hidden": "8", "train.epochs": 1, "train.doctor_every": 1}
+    fit(load_config(None, settings), str(tmp_path / "run"), out=io.StringIO())
+    assert sorted(closed) == ["DoctorWatch", "ProgressDisplay"]
