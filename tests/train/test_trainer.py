@@ -312,3 +312,16 @@ def test_fit_closes_its_extensions(tmp_path, monkeypatch):
     settings = {"data.limit": 100, "model.hidden": "8", "train.epochs": 1, "train.doctor_every": 1}
     fit(load_config(None, settings), str(tmp_path / "run"), out=io.StringIO())
     assert sorted(closed) == ["DoctorWatch", "ProgressDisplay"]
+
+
+def test_timing_log_keeps_a_tenth_of_a_sample_per_second(tmp_path, monkeypatch):
+    """timing.jsonl: seconds to 4 decimals, samples per second to 1 (a clock of 0.37 s per reading)."""
+    import itertools
+    import time
+
+    ticks = itertools.count()
+    monkeypatch.setattr(time, "perf_counter", lambda: next(ticks) * 0.37)
+    folder = str(tmp_path / "run")
+    fit(load_config(None, {"data.limit": 100, "model.hidden": "8", "train.epochs": 1}), folder, out=io.StringIO())
+    (record,) = read_jsonl(RunDir(folder).timing)
+    assert record == {"epoch": 1, "seconds": 0.37, "samples_per_s": round(90 / 0.37, 1)}
