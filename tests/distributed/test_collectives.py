@@ -4,6 +4,8 @@ of misuse (torch's messages where torch has them); checks that need no MPI run i
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -274,17 +276,16 @@ def test_missing_extra_names_it(monkeypatch):
 
 
 def test_served_as_torch_distributed():
-    from ember import compat
-
-    compat.install()
-    try:
-        import torch as served
-        import torch.distributed as served_dist
-        import torch.nn.parallel as served_parallel
-
-        assert served_dist.init_process_group is dist.init_process_group
-        assert served.distributed.all_reduce is dist.all_reduce
-        assert served_parallel.DistributedDataParallel is ember.nn.parallel.DistributedDataParallel
-        assert served.utils.data.distributed.DistributedSampler is ember.utils.data.DistributedSampler
-    finally:
-        compat.uninstall()
+    # in a fresh interpreter: installing the finder here would unload the real torch this process uses
+    code = """
+import ember, ember.compat
+ember.compat.install()
+import torch, torch.distributed, torch.nn.parallel, torch.utils.data.distributed
+assert torch.distributed.init_process_group is ember.distributed.init_process_group
+assert torch.distributed.all_reduce is ember.distributed.all_reduce
+assert torch.nn.parallel.DistributedDataParallel is ember.nn.parallel.DistributedDataParallel
+assert torch.utils.data.distributed.DistributedSampler is ember.utils.data.DistributedSampler
+print("served")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "served", done.stderr
