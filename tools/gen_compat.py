@@ -226,7 +226,7 @@ AREAS = [
         "data",
         "torch.utils.data",
         [f"tests/utils/test_{n}.py" for n in ("dataset", "sampler", "dataloader", "collate")]
-        + ["tests/distributed/test_sampler.py"],
+        + ["tests/distributed/test_distributed_sampler.py"],
     ),
     (
         "vision",
