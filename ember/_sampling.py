@@ -348,8 +348,8 @@ def multinomial(g, probs: np.ndarray, num_samples: int, replacement: bool) -> np
     if probs.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if probs.dtype.kind != "f":
-        names = {1: "Byte", 2: "Short", 4: "Int", 8: "Long"}
-        got = "Bool" if probs.dtype == np.bool_ else names.get(probs.dtype.itemsize, str(probs.dtype))
+        names = {"b": "Char", "B": "Byte", "h": "Short", "i": "Int", "l": "Long", "q": "Long", "?": "Bool"}
+        got = names.get(probs.dtype.char, str(probs.dtype))
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {got}")
     rows = probs.reshape(-1, probs.shape[-1])
     categories = rows.shape[1]

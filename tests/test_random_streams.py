@@ -275,6 +275,15 @@ def test_multinomial_errors_are_torchs(probs, num, repl):
         ember.multinomial(ember.tensor([1, 2]), 1)
 
 
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "int64", "bool"])
+def test_multinomial_names_an_integer_input_dtype_as_torch_does(dtype):
+    with pytest.raises(RuntimeError) as t:
+        torch.multinomial(torch.ones(3, dtype=getattr(torch, dtype)), 1)
+    with pytest.raises(RuntimeError) as e:
+        ember.multinomial(ember.ones(3, dtype=getattr(ember, dtype)), 1)
+    assert str(e.value) == str(t.value)
+
+
 # ---------------------------------------------------------------- in-place fills
 @pytest.mark.parametrize("tdt,edt", DTYPES)
 def test_in_place_fills(tdt, edt):
