@@ -240,7 +240,7 @@ def test_bernoulli_multinomial_poisson():
         same(torch.bernoulli(probs), ember.bernoulli(ep))
         same(torch.bernoulli(probs.double()), ember.bernoulli(ep.double()))
         same(torch.bernoulli(probs, 0.3), ember.bernoulli(ep, 0.3))
-        for num, repl in [(1, False), (1, True), (5, False), (50, False), (7, True), (200, True)]:
+        for num, repl in [(1, False), (1, True), (2, False), (5, False), (50, False), (7, True), (200, True)]:
             same(torch.multinomial(probs, num, repl), ember.multinomial(ep, num, repl))
             same(torch.multinomial(probs[0], num, repl), ember.multinomial(ep[0], num, repl))
         rates = torch.tensor([0, 0.5, 3, 9.99, 10, 12.5, 50, 1000, 1e5]).repeat(20)
@@ -626,3 +626,17 @@ def test_many_sizes_and_seeds_in_a_row():
         same(torch.randn(n, dtype=dtype[0]), ember.randn(n, dtype=dtype[1]))
         same(torch.empty(n, dtype=dtype[0]).normal_(-1, 3), ember.empty(n, dtype=dtype[1]).normal_(-1, 3))
         same(torch.rand(n, dtype=dtype[0]), ember.rand(n, dtype=dtype[1]))
+
+
+def test_state_taken_right_after_a_refill_restores():
+    """After the first draw from a seed the twister has just refilled its 624 words (its `left` is 624, the
+    largest valid value); that state restores and continues as torch's does."""
+    draws = []
+    for lib in (ember, torch):
+        g = lib.Generator().manual_seed(7)
+        lib.randint(0, 10, (1,), generator=g)
+        state = g.get_state()
+        h = lib.Generator()
+        h.set_state(state)
+        draws.append((lib.randint(0, 1000, (5,), generator=h).tolist(), state.numpy().tobytes()))
+    assert draws[0] == draws[1]
