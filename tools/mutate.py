@@ -194,12 +194,12 @@ def sample(mutants: list[Mutant], sites: int, seed: int, module: str) -> list[Mu
     return [rng.choice(by_site[k]) for k in keys[:sites]]
 
 
-def tests_for(module: str, paths: list[str]) -> list[str]:
-    """The test paths run for mutants of these files: the module's, plus any a file adds."""
+def tests_for(module: str, paths: list[str], root: Path) -> list[str]:
+    """The test paths run for mutants of these files (the module's, plus any a file adds) that exist in root."""
     tests = list(MODULES[module][1])
     for p in paths:
         tests += [t for t in EXTRA_TESTS.get(p, []) if t not in tests]
-    return tests
+    return [t for t in tests if (root / t).exists()]
 
 
 def test_command(tests: list[str]) -> str:
@@ -224,7 +224,12 @@ def _spec(m: Mutant):
 def _rerun_key(m: Mutant, root: Path) -> tuple:
     """What identifies a mutant across edits elsewhere in its file."""
     line = (root / m.path).read_text().splitlines()[m.line - 1].strip()
-    return (m.path, m.operator, m.definition, line, m.col)
+    return (m.path, m.operator, m.definition, line, m.col, _variant(m.operator, m.occurrence))
+
+
+def _variant(operator: str, occurrence: int) -> int:
+    """Which of an operator's mutations at one position: NumberReplacer makes two (+1, then -1)."""
+    return occurrence % 2 if operator == "core/NumberReplacer" else 0
 
 
 def make_clone(dest: Path, include: list[str]) -> Path:
@@ -244,7 +249,7 @@ def run_module(module: str, mutants: list[Mutant], clone: Path, out: Path, budge
     from cosmic_ray.work_item import WorkItem
 
     # The baseline runs every test any of the module's mutants will run, and sets the time limit per mutant.
-    tests = tests_for(module, sorted({m.path for m in mutants}))
+    tests = tests_for(module, sorted({m.path for m in mutants}), clone)
     t0 = time.monotonic()
     base = subprocess.run(test_command(tests).split(), cwd=clone, capture_output=True, text=True)
     base_s = time.monotonic() - t0
@@ -270,7 +275,7 @@ def run_module(module: str, mutants: list[Mutant], clone: Path, out: Path, budge
                     break
                 t0 = time.monotonic()
                 spec = _spec(m)
-                result = mutate_and_test([spec], test_command(tests_for(module, [m.path])), timeout)
+                result = mutate_and_test([spec], test_command(tests_for(module, [m.path], clone)), timeout)
                 m.seconds = time.monotonic() - t0
                 db.set_result(m.job_id, result)
                 m.diff = result.diff or ""
@@ -354,7 +359,14 @@ def main(argv: list[str] | None = None) -> int:
             if previous is not None:
                 # Matched by file, operator, function, line text and column, so line numbers may move.
                 want = {
-                    (m["path"], m["operator"], m["definition"], m["before"], m["col"])
+                    (
+                        m["path"],
+                        m["operator"],
+                        m["definition"],
+                        m["before"],
+                        m["col"],
+                        _variant(m["operator"], m["occurrence"]),
+                    )
                     for entry in previous["modules"]
                     if entry["module"] == module
                     for m in entry.get("mutants", [])
