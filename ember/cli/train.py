@@ -108,6 +108,16 @@ def _add_train(subparsers) -> None:
     run.add_argument("--run-dir", metavar="DIR", help="where to write the run (default runs/<data>-<date>-<time>)")
     run.add_argument("--overwrite", action="store_true", help="replace the run already in --run-dir")
     run.add_argument("--resume", metavar="DIR", help="continue the interrupted (or finished) run in DIR")
+    par = p.add_argument_group("data-parallel training (needs pip install 'ember[distributed]')")
+    par.add_argument(
+        "--nproc",
+        metavar="N",
+        type=int,
+        default=1,
+        help="train on N processes (through mpiexec), each on 1/N of every batch, gradients averaged; rank 0 "
+        "writes the run folder (default: 1, no launcher)",
+    )
+    par.add_argument("--as-rank", action="store_true", help=argparse.SUPPRESS)  # set by the launcher for each rank
     _show_defaults(p)
     p.set_defaults(handler=_handler("train", train_command))
 
@@ -250,7 +260,73 @@ def train_command(args: argparse.Namespace) -> int:
         workflow.resolve_paths(cfg)
         run_dir = args.run_dir or workflow.default_run_dir(cfg.data.name)
         resume = False
+    nproc = getattr(args, "nproc", 1)
+    if nproc < 1:
+        raise workflow.ConfigError(f"--nproc must be at least 1, got {nproc}")
+    if nproc > 1 and not getattr(args, "as_rank", False):
+        return _launch(args, cfg, run_dir, resume, nproc)
+    if getattr(args, "as_rank", False):
+        return _fit_rank(cfg, run_dir, resume, bool(args.overwrite), nproc)
     return _fit(cfg, run_dir, resume=resume, overwrite=bool(args.overwrite))
+
+
+def _rank_argv(args: argparse.Namespace, run_dir: str, resume: bool, nproc: int) -> list[str]:
+    """The `ember train` arguments each rank runs with: the same settings, the run folder named explicitly."""
+    argv = ["train", "--as-rank", "--nproc", str(nproc)]
+    if resume:
+        argv += ["--resume", os.path.abspath(run_dir)]
+        for attr in ("epochs", "threads"):
+            if getattr(args, attr, None) is not None:
+                argv += ["--" + attr, str(getattr(args, attr))]
+        return argv
+    if args.config is not None:
+        argv.append(os.path.abspath(args.config))
+    for attr in FLAG_KEYS:
+        value = getattr(args, attr, None)
+        if value is not None:
+            argv += ["--" + attr.replace("_", "-"), str(value)]
+    for attr in SWITCH_KEYS:
+        if getattr(args, attr, None):
+            argv.append("--" + attr.replace("_", "-"))
+    for item in getattr(args, "set", None) or []:
+        argv += ["--set", item]
+    argv += ["--run-dir", os.path.abspath(run_dir)]
+    if args.overwrite:
+        argv.append("--overwrite")
+    return argv
+
+
+def _launch(args: argparse.Namespace, cfg, run_dir: str, resume: bool, nproc: int) -> int:
+    """Start nproc ranks of this training through the distributed launcher (mpiexec); its exit status."""
+    from ..distributed import _mpi
+    from ..distributed.run import launch
+
+    if not _mpi.available():
+        raise workflow.ConfigError(
+            f"--nproc {nproc} needs mpi4py and an MPI library, which the 'distributed' extra installs: "
+            f"{_mpi.INSTALL_HINT} (or train on one process without --nproc)"
+        )
+    rd = workflow.RunDir(run_dir)
+    if resume:
+        if not rd.exists():
+            raise workflow.ConfigError(f"cannot resume: {rd.not_a_run()}; start a new run with --run-dir instead")
+    else:
+        cfg.validate()
+        rd.check_new(bool(args.overwrite))  # refused here, before any rank starts
+    rc = launch(["-m", "ember", *_rank_argv(args, run_dir, resume, nproc)], nproc)
+    if rc not in (0, 2) and rd.exists():
+        print(f"training stopped; continue with: ember train --nproc {nproc} --resume {run_dir}", file=sys.stderr)
+    return rc
+
+
+def _fit_rank(cfg, run_dir: str, resume: bool, overwrite: bool, nproc: int) -> int:
+    """One rank of `ember train --nproc N` (started by the launcher)."""
+    from ..train.parallel import Ranks
+
+    ranks = Ranks()
+    if ranks.size != nproc:
+        raise workflow.ConfigError(f"--nproc {nproc}, but this process is one of {ranks.size} ranks")
+    return _fit(cfg, run_dir, resume=resume, overwrite=overwrite, ranks=ranks)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -261,7 +337,7 @@ def _terminate(signum, frame) -> None:
     raise _Terminated
 
 
-def _fit(cfg, run_dir: str, resume: bool, overwrite: bool) -> int:
+def _fit(cfg, run_dir: str, resume: bool, overwrite: bool, ranks=None) -> int:
     """Run the training loop; Ctrl-C or SIGTERM leaves a resumable run and says how to continue it."""
     import signal
     import threading
@@ -269,14 +345,16 @@ def _fit(cfg, run_dir: str, resume: bool, overwrite: bool) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        workflow.fit(cfg, run_dir, resume=resume, overwrite=overwrite)
+        workflow.fit(cfg, run_dir, resume=resume, overwrite=overwrite, ranks=ranks)
     except KeyboardInterrupt as stop:
-        print(f"\ninterrupted; continue with: ember train --resume {run_dir}", file=sys.stderr)
+        if ranks is None:
+            print(f"\ninterrupted; continue with: ember train --resume {run_dir}", file=sys.stderr)
         return 143 if isinstance(stop, _Terminated) else 130  # 128 + the signal's number, as shells report
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
-    print(f"run folder: {run_dir}")
+    if ranks is None or ranks.writer:
+        print(f"run folder: {run_dir}")
     return 0
 
 

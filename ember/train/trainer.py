@@ -71,15 +71,20 @@ def fit(
     resume: bool = False,
     overwrite: bool = False,
     out: TextIO | None = None,
+    ranks: Any = None,
 ) -> FitResult:
     """Train the model cfg describes, writing logs, checkpoints and model.pt into run_dir.
 
     With resume=True the run in run_dir continues exactly where its last checkpoint left it (cfg may then be
     None to use the run's own config.toml; a different cfg is refused). A non-empty run_dir is refused unless
     overwrite or resume.
+
+    With ranks (a parallel.Ranks), this process is one rank of a data-parallel run (`ember train --nproc N`):
+    rank 0 writes the run folder and prints, the others only train.
     """
     rd = RunDir(run_dir)
-    progress_out = sys.stdout if out is None else out
+    writer = ranks is None or ranks.writer
+    progress_out = (sys.stdout if out is None else out) if writer else open(os.devnull, "w")  # noqa: SIM115
     if resume:
         if not rd.exists():
             raise ConfigError(f"cannot resume: {rd.not_a_run()}; start a new run with --run-dir instead")
@@ -93,31 +98,35 @@ def fit(
         if cfg is None:
             raise ConfigError("fit() needs a config for a new run (cfg=None is only allowed with resume=True)")
         cfg.validate()
-        rd.check_new(overwrite)
+        if writer:
+            rd.check_new(overwrite)
 
     from .data import load_data
 
     data = load_data(cfg)
-    if not resume:
-        rd.create(overwrite)
-        write_text_atomic(rd.config, to_toml(cfg))
-    else:
-        rd.remove_stale_temporaries()  # writes an earlier process was killed in the middle of
-    os.makedirs(rd.checkpoints, exist_ok=True)
-    info = data_info(data)
-    if resume and os.path.isfile(rd.data_json):
-        _check_same_data(info, rd)
-    else:
-        write_json_atomic(rd.data_json, info)
+    if writer:
+        if not resume:
+            rd.create(overwrite)
+            write_text_atomic(rd.config, to_toml(cfg))
+        else:
+            rd.remove_stale_temporaries()  # writes an earlier process was killed in the middle of
+        os.makedirs(rd.checkpoints, exist_ok=True)
+        info = data_info(data)
+        if resume and os.path.isfile(rd.data_json):
+            _check_same_data(info, rd)
+        else:
+            write_json_atomic(rd.data_json, info)
     from .. import get_num_threads, set_num_threads
 
     threads_before = get_num_threads()
-    trainer = _Trainer(cfg, rd, data, progress_out)
+    trainer = _Trainer(cfg, rd, data, progress_out, ranks)
     try:
         return trainer.run(resume)
     finally:
         trainer.close()
         set_num_threads(threads_before)
+        if not writer:
+            progress_out.close()
 
 
 def data_info(data) -> dict[str, Any]:
@@ -168,14 +177,23 @@ def _check_same_data(info: dict[str, Any], rd: RunDir) -> None:
 class _Trainer:
     """One fit() call: builds everything from the config and runs (or continues) the loop."""
 
-    def __init__(self, cfg: RunConfig, rd: RunDir, data, out: TextIO) -> None:
+    def __init__(self, cfg: RunConfig, rd: RunDir, data, out: TextIO, ranks: Any = None) -> None:
         from .. import manual_seed
         from .model import build_loss, build_model, build_optimizer, build_scheduler
 
         self.cfg, self.rd, self.data = cfg, rd, data
+        self.ranks = ranks
+        self.writer = ranks is None or ranks.writer
         t = cfg.train
         manual_seed(t.seed)
         self.model = build_model(cfg, data.num_features, data.num_classes)
+        self.net = self.model  # what the training step calls: the model, or its DistributedDataParallel wrapper
+        if ranks is not None:
+            from ..nn.parallel import DistributedDataParallel
+            from .parallel import rank_seed
+
+            self.net = DistributedDataParallel(self.model)
+            manual_seed(rank_seed(t.seed, ranks.rank))  # each rank its own dropout stream
         self.loss_fn = build_loss(cfg)
         self.optimizer = build_optimizer(cfg, self.model)
         self.scheduler = build_scheduler(cfg, self.optimizer)
@@ -184,7 +202,7 @@ class _Trainer:
         self.steps_per_epoch = -(-self.n_train // t.batch_size)  # the last, partial batch is kept
         self.progress = Progress(out, t.epochs, self.n_train)
         self.early = EarlyStopping(t.patience, validation=len(data.y_val) > 0)
-        self.doctor = _make_doctor(cfg, self.model)
+        self.doctor = _make_doctor(cfg, self.model) if self.writer else None  # the doctor only watches
         self._epoch_timing = (0.0, 0.0)
         # Called in this order after each step and each epoch; each keeps its state in checkpoints by name.
         self.extensions: list[Extension] = [
@@ -196,6 +214,9 @@ class _Trainer:
         self._metrics_file = None
         self._timing_file = None
         self._crash_at = os.environ.get(CRASH_ENV) or None
+        if self._crash_at and ranks is not None and "@" in self._crash_at:
+            point, _, rank = self._crash_at.rpartition("@")
+            self._crash_at = point if int(rank) == ranks.rank else None
         self._before_test: tuple[int, int] | None = None
         self.threads = 0  # set by _choose_threads when the run starts
 
@@ -235,10 +256,14 @@ class _Trainer:
 
     def log(self, record: dict[str, Any]) -> None:
         """Append one line to metrics.jsonl (extensions log through this too)."""
+        if not self.writer:
+            return
         self._metrics_file.write((json.dumps(record) + "\n").encode())
         self._metrics_file.flush()  # readers (the dashboard) follow the file live
 
     def _log_timing(self, record: dict[str, Any]) -> None:
+        if not self.writer:
+            return
         self._timing_file.write((json.dumps(record) + "\n").encode())
         self._timing_file.flush()
 
@@ -249,6 +274,8 @@ class _Trainer:
         for f in (self._metrics_file, self._timing_file):
             if f is not None:
                 f.close()
+        if self.ranks is not None:
+            self.ranks.close()
 
     # ------------------------------------------------------------------ what extensions see (extensions.Loop)
     @property
@@ -278,6 +305,17 @@ class _Trainer:
             os.kill(os.getpid(), signal.SIGKILL)
 
     # ------------------------------------------------------------------ checkpoints
+    def _save(self, paths: str | list[str]) -> None:
+        """Write a checkpoint (on rank 0 of a data-parallel run, holding every rank's random stream)."""
+        from .. import get_rng_state
+
+        if self.ranks is None:
+            _save_checkpoint(paths, self._checkpoint_state())
+            return
+        streams = self.ranks.gather(get_rng_state())
+        if self.writer:
+            _save_checkpoint(paths, {**self._checkpoint_state(), "world_size": self.ranks.size, "rank_rng": streams})
+
     def _checkpoint_state(self) -> dict[str, Any]:
         from .. import get_rng_state
 
@@ -312,6 +350,8 @@ class _Trainer:
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
         set_rng_state(ckpt["rng"])
+        if self.ranks is not None:
+            self._restore_rank_stream(ckpt)
         for ext in self.extensions:
             if ext.name in states:
                 ext.load_state_dict(states[ext.name])
@@ -324,6 +364,23 @@ class _Trainer:
             correct=int(sums["correct"]),
             count=int(sums["count"]),
             finished=bool(ckpt["finished"]),
+        )
+
+    def _restore_rank_stream(self, ckpt: dict[str, Any]) -> None:
+        """Give this rank its own random stream back (a run checkpointed with another rank count: a fresh one)."""
+        from .. import manual_seed, set_rng_state
+        from .parallel import rank_seed
+
+        streams = ckpt.get("rank_rng")
+        if streams is not None and len(streams) == self.ranks.size:
+            set_rng_state(streams[self.ranks.rank])
+            return
+        if self.ranks.rank > 0:
+            manual_seed(rank_seed(self.cfg.train.seed + int(ckpt["global_step"]), self.ranks.rank))
+        before = int(ckpt.get("world_size", 1))
+        self.progress.message(
+            f"note: this run trained on {before} process(es) so far and continues on {self.ranks.size}; the "
+            "result matches neither an uninterrupted run on one count nor on the other exactly"
         )
 
     def _extension_states(self, ckpt: dict[str, Any], path: str) -> dict[str, Any]:
@@ -353,8 +410,15 @@ class _Trainer:
 
     def _resume_point(self) -> dict[str, Any] | None:
         """Load the newest usable checkpoint (reporting skipped ones) and return it; None if there is none yet."""
-        self.rd.remove_stale_temporaries()
-        path, ckpt, notes = find_resume_checkpoint(self.rd.checkpoints)
+        if self.writer:
+            self.rd.remove_stale_temporaries()
+            path, ckpt, notes = find_resume_checkpoint(self.rd.checkpoints)
+        if self.ranks is not None:  # every rank continues from the checkpoint rank 0 chose
+            path = self.ranks.from_writer(path if self.writer else None)
+            if not self.writer:
+                from .checkpoint import load_checkpoint
+
+                ckpt, notes = (load_checkpoint(path) if path is not None else None), []
         for note in notes:
             self.progress.message(f"warning: {note}")
         if ckpt is None:
@@ -421,8 +485,11 @@ class _Trainer:
             result = self._result_from_logs()
             self._print_table(result.metrics)
             return result
-        self._open_logs(metrics_bytes, timing_bytes)  # refuses damaged logs before anything is changed
-        if resume and self.rd.read_config().train.epochs != epochs:
+        if self.writer:
+            self._open_logs(metrics_bytes, timing_bytes)  # refuses damaged logs before anything is changed
+        if self.ranks is not None:
+            self.ranks.barrier()  # every rank has read the checkpoint before rank 0 writes the next one
+        if self.writer and resume and self.rd.read_config().train.epochs != epochs:
             write_text_atomic(self.rd.config, to_toml(self.cfg))
         if not resume or self.state.global_step == 0:
             sizes = self.data.sizes()
@@ -470,41 +537,70 @@ class _Trainer:
         batch = t.batch_size
         order = np.random.Generator(np.random.PCG64([t.seed & 0xFFFFFFFFFFFFFFFF, epoch])).permutation(self.n_train)
         x, y = self.data.x_train, self.data.y_train
-        model, optimizer, loss_fn, extensions = self.model, self.optimizer, self.loss_fn, self.extensions
+        model, optimizer, loss_fn, extensions = self.net, self.optimizer, self.loss_fn, self.extensions
         model.train()
         for ext in extensions:
             ext.start_epoch(self, epoch, min(first_step * batch, self.n_train))
         for k in range(first_step, self.steps_per_epoch):
             idx = order[k * batch : (k + 1) * batch]
-            yb_np = y[idx]
-            optimizer.zero_grad()
-            outputs = model(from_numpy(x[idx]))
-            loss = loss_fn(outputs, from_numpy(yb_np))
-            loss.backward()
-            optimizer.step()
-
-            value = loss.item()
+            if self.ranks is not None:
+                loss, value = self._parallel_step(x, y, idx)
+            else:
+                yb_np = y[idx]
+                optimizer.zero_grad()
+                outputs = model(from_numpy(x[idx]))
+                loss = loss_fn(outputs, from_numpy(yb_np))
+                loss.backward()
+                optimizer.step()
+                value = loss.item()
+                s.correct += int(np.count_nonzero(outputs.detach().numpy().argmax(axis=1) == yb_np))
             n = len(idx)
             s.global_step += 1
             s.step_in_epoch = k + 1
             s.loss_sum += value * n
-            s.correct += int(np.count_nonzero(outputs.detach().numpy().argmax(axis=1) == yb_np))
             s.count += n
             for ext in extensions:  # the doctor first: its update-size check must see this step's update
                 ext.after_step(self, loss, value, optimizer)
             if t.checkpoint_every and s.global_step % t.checkpoint_every == 0 and k + 1 < self.steps_per_epoch:
-                _save_checkpoint(self.rd.last, self._checkpoint_state())
+                self._save(self.rd.last)
                 self._crash(f"saved:{s.global_step}")
             if self._crash_at is not None:
                 self._crash(f"step:{s.global_step}")
         self._end_epoch(epoch, start, s.count - count_before)
+
+    def _parallel_step(self, x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[Any, float]:
+        """One data-parallel step on this rank's shard of the global batch idx: (the shard's loss, the global
+        batch's mean loss); the batch's correct predictions are added to the epoch sums."""
+        from .. import from_numpy
+
+        mine = self.ranks.shard(idx)
+        yb_np = y[mine]
+        self.optimizer.zero_grad()
+        outputs = self.net(from_numpy(x[mine]))
+        if len(mine):
+            loss = self.loss_fn(outputs, from_numpy(yb_np))
+            scale = self.ranks.size * len(mine) / len(idx)  # makes the ranks' average the global batch's mean
+            (loss * scale if scale != 1.0 else loss).backward()
+            local = [loss.item() * len(mine), float(np.count_nonzero(outputs.detach().numpy().argmax(axis=1) == yb_np))]
+        else:  # a last batch smaller than the rank count: this rank adds zero gradients
+            loss = outputs.sum() * 0.0
+            loss.backward()
+            local = [0.0, 0.0]
+        self.optimizer.step()
+        loss_sum, correct = self.ranks.sums(local)
+        self.state.correct += int(correct)
+        return loss, float(loss_sum / len(idx))
 
     def _end_epoch(self, epoch: int, start: float, samples_here: int) -> None:
         s, t = self.state, self.cfg.train
         train_loss = s.loss_sum / s.count if s.count else None
         self._epoch_train_loss = train_loss
         train_acc = s.correct / s.count if s.count else None
-        val_loss, val_acc, _ = evaluate_arrays(self.model, self.loss_fn, self.data.x_val, self.data.y_val)
+        val_loss, val_acc = None, None
+        if self.writer:
+            val_loss, val_acc, _ = evaluate_arrays(self.model, self.loss_fn, self.data.x_val, self.data.y_val)
+        if self.ranks is not None:  # rank 0 evaluates; every rank's early stopping follows its numbers
+            val_loss, val_acc = self.ranks.from_writer((val_loss, val_acc))
         lr = float(self.optimizer.param_groups[0]["lr"])  # the rate this epoch trained with
         record = {
             "kind": "epoch",
@@ -532,8 +628,8 @@ class _Trainer:
 
         self._log_timing({"epoch": epoch, "seconds": round(seconds, 4), "samples_per_s": round(samples_per_s, 1)})
         paths = ([self.rd.best] if self.early.improved else []) + ([self.rd.epoch_checkpoint(epoch)] if t.keep else [])
-        _save_checkpoint(paths + [self.rd.last], self._checkpoint_state())  # last.pt last: see save_checkpoint
-        if t.keep:
+        self._save(paths + [self.rd.last])  # last.pt last: see save_checkpoint
+        if t.keep and self.writer:
             prune_epoch_checkpoints(self.rd.checkpoints, t.keep)
         self._crash(f"saved:{s.global_step}")
         if self.early.stopped:
@@ -544,6 +640,10 @@ class _Trainer:
         from ..serialization import save
 
         s = self.state
+        if not self.writer:  # the other ranks only hand rank 0 their random streams for its last checkpoint
+            s.finished = True
+            self._save(self.rd.last)
+            return FitResult(self.rd.path, s.epoch, {}, self.early.best_epoch, self.early.stopped)
         self._before_test = (self._metrics_file.tell(), self._timing_file.tell())
         final, kept = self.model, None
         if self.cfg.train.patience and self.early.best_epoch not in (None, s.epoch) and os.path.isfile(self.rd.best):
@@ -566,7 +666,7 @@ class _Trainer:
             ext.after_training(self, self.rd)  # the doctor writes doctor.json
         self._crash("model")
         s.finished = True
-        _save_checkpoint(self.rd.last, self._checkpoint_state())
+        self._save(self.rd.last)
         result = self._result_from_logs()
         shown = result.metrics
         if kept is not None:  # the table describes the weights in model.pt: the kept epoch's numbers
