@@ -130,6 +130,19 @@ WORKLOADS = (
         ),
         rounds=5,
     ),
+    # ember only: workload (1)'s epoch on 1 and 2 ranks through the launcher (DistributedDataParallel over MPI)
+    Workload(
+        "ddp_epoch",
+        (
+            Metric("s_per_epoch_1", "(14) SGD epoch, DDP on 1 rank", "s"),
+            Metric("s_per_epoch_2", "(14) SGD epoch, DDP on 2 ranks", "s"),
+            Metric("comm_ms_per_step_1", "(14) allreduce wait per step, 1 rank", "ms"),
+            Metric("comm_ms_per_step_2", "(14) allreduce wait per step, 2 ranks", "ms"),
+        ),
+        rounds=3,
+        quick_rounds=1,
+        libraries=("ember",),
+    ),
 )
 
 
@@ -222,8 +235,11 @@ def table(results: list[Result]) -> str:
     for result in results:
         for metric in result.workload.metrics:
             better = "higher" if metric.higher_is_better else "lower"
-            ember, torch = result.samples["ember"].get(metric.key), result.samples["torch"].get(metric.key)
+            ember, torch = result.samples["ember"].get(metric.key), result.samples.get("torch", {}).get(metric.key)
             forced = result.samples.get(FALLBACKS, {}).get(metric.key)
+            if ember and not torch and "torch" not in result.workload.libraries and not result.error:
+                rows.append(f"| {metric.label} | {metric.unit} | {cell(ember)} | – | – | – | – | {better} |")
+                continue
             if result.error or not ember or not torch:
                 rows.append(f"| {metric.label} | {metric.unit} | failed | failed | – | – | – | {better} |")
                 continue
