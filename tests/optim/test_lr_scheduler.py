@@ -230,7 +230,7 @@ def test_warm_restarts_stepped_to_given_epochs_match_torch(T_mult):
         opt = _opt(lib)
         sched = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=4, T_mult=T_mult, eta_min=0.001)
         out = []
-        for epoch in [1, 4, 5.5, 13, 30, 2]:
+        for epoch in [1, 4, 5.5, 8, 13, 30, 2]:
             opt.step()
             sched.step(epoch)
             out.append((sched.get_last_lr()[0], sched.T_i, sched.T_cur))
