@@ -103,6 +103,12 @@ EQUIVALENT: dict[tuple[str, str, str, str], str] = {
         "mean = mu if keepdim else mu.reshape(var.shape)",
         "mean = mu if not keepdim else mu.reshape(var.shape)",
     ): "_var_np's mean is discarded by every caller (var/std take `v, _, dof`; var_mean/std_mean call mean())",
+    (
+        "ember/train/trainer.py",
+        "core/NumberReplacer",
+        "missing.append(str(e.args[0]))",
+        "missing.append(str(e.args[ -1]))",
+    ): "a KeyError raised by a dict lookup has exactly one argument, so args[-1] is args[0]",
 }
 
 
