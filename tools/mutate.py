@@ -57,7 +57,7 @@ EXTRA_TESTS: dict[str, list[str]] = {
     "ember/ops/conv.py": ["tests/nn/test_conv_pool.py"],
     "ember/ops/nn_ops.py": ["tests/nn/test_nn_losses.py", "tests/nn/test_nn_activations.py"],
     "ember/ops/pointwise.py": ["tests/nn/test_nn_activations.py"],
-    "ember/utils/data/distributed.py": ["tests/distributed/test_sampler.py"],
+    "ember/utils/data/distributed.py": ["tests/distributed/test_distributed_sampler.py"],
     "ember/_sampling.py": ["tests/nn/test_nn_init.py"],
     "ember/random.py": ["tests/test_creation.py"],
 }
