@@ -1,14 +1,19 @@
 """What each rank runs under the launcher: set torchrun's variables from MPI's, run the program as `ember run`
-does, and on an error record it for the launcher and abort MPI so that the other ranks stop too."""
+does, and on an error record it for the launcher and abort MPI so that the other ranks stop too. Each rank records its
+PID for the launcher and watches the launcher: if that process is gone (killed), the rank stops itself."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import threading
 import time
 
-from .run import FAILURE_DIR_ENV
+from .run import FAILURE_DIR_ENV, LAUNCHER_PID_ENV
+
+WATCH_INTERVAL = 0.5  # seconds between two checks that the launcher still runs
 
 # each MPI implementation names the rank, the size and the rank on this host differently
 _RANK_VARS = ("PMI_RANK", "PMIX_RANK", "OMPI_COMM_WORLD_RANK")
@@ -59,6 +64,54 @@ def _record(rank: int, error: str) -> None:
         pass
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_launcher(rank: int, pid: int, folder: str) -> None:
+    while _alive(pid):
+        time.sleep(WATCH_INTERVAL)
+    try:
+        os.write(2, f"ember.distributed: rank {rank}: the launcher (pid {pid}) is gone; stopping\n".encode())
+    except OSError:
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
+    os._exit(1)
+
+
+def start_watch(rank: int) -> None:
+    """Record this rank's PID for the launcher and stop the rank if the launcher disappears (same host only)."""
+    folder = os.environ.get(FAILURE_DIR_ENV)
+    pid = os.environ.get(LAUNCHER_PID_ENV)
+    # the launcher's folder exists only on its own host; elsewhere its PID means nothing
+    if not folder or not pid or not os.path.isdir(folder):
+        return
+    try:
+        with open(os.path.join(folder, f"pid-{rank}"), "w") as f:
+            f.write(str(os.getpid()))
+    except OSError:
+        pass
+    thread = threading.Thread(
+        target=_watch_launcher, args=(rank, int(pid), folder), name="ember-launcher-watch", daemon=True
+    )
+    thread.start()
+
+
+def _mark_done(rank: int) -> None:
+    folder = os.environ.get(FAILURE_DIR_ENV)
+    if folder:
+        try:
+            open(os.path.join(folder, f"done-{rank}"), "w").close()
+        except OSError:
+            pass
+
+
 def _abort(code: int) -> None:
     """Stop every rank: MPI_Abort ends the whole job through the launcher."""
     sys.stdout.flush()
@@ -76,6 +129,7 @@ def main(argv: list[str]) -> int:
     from ..cli.run import run_module, run_script
 
     rank = set_rank_environment()
+    start_watch(rank)
     failure: list[BaseException] = []
     try:
         if argv and argv[0] == "-m":
@@ -85,6 +139,7 @@ def main(argv: list[str]) -> int:
     except SystemExit as e:
         code = e.code
         if code is None or code == 0:
+            _mark_done(rank)
             return 0
         rc = code if isinstance(code, int) else 1
         if not isinstance(code, int):
@@ -98,6 +153,7 @@ def main(argv: list[str]) -> int:
         print(f"ember.distributed: rank {rank} failed ({what}); stopping the other ranks", file=sys.stderr)
         _record(rank, what)
         _abort(rc)
+    _mark_done(rank)
     return 0
 
 

@@ -3,24 +3,37 @@
 It starts the ranks through the MPI implementation's own launcher (mpiexec), each running the script as
 `ember run` does (torch served by ember) with RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR and
 MASTER_PORT set. A rank that raises is reported and MPI stops the others (MPI_Abort), so a failed run ends
-instead of hanging; the launcher then names the failed rank. Ctrl-C stops every rank."""
+instead of hanging; the launcher then names the failed rank, also one killed by a signal or ended by os._exit
+(from the exit status MPICH's mpiexec reports for each rank and the PID each rank records at start-up).
+Ctrl-C stops every rank, and each rank stops by itself if the launcher process disappears (SIGKILL)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from typing import IO
 
 from . import _mpi
 
 DEFAULT_MASTER_PORT = 29500
 FAILURE_DIR_ENV = "EMBER_DIST_FAILURE_DIR"
+LAUNCHER_PID_ENV = "EMBER_DIST_LAUNCHER_PID"
+# what MPICH's mpiexec prints: the wait status of every rank (asked for with -print-all-exitcodes), and the
+# PID of the first rank it saw end badly
+_EXIT_CODES = re.compile(rb"^\[mpiexec@[^\]]*\] Exit codes: (.*)$", re.MULTILINE)
+_EXIT_CODES_LINE = re.compile(rb"^\[mpiexec@[^\]]*\] Exit codes: .*\n?", re.MULTILINE)
+_BAD_PID = re.compile(rb"PID (\d+) RUNNING AT")
+_TAIL_BYTES = 1 << 16
 
 
 def add_launch_options(p: argparse.ArgumentParser) -> None:
@@ -97,16 +110,146 @@ def launch_command(
             "TORCHELASTIC_RUN_ID",
             "OMP_NUM_THREADS",
             FAILURE_DIR_ENV,
+            LAUNCHER_PID_ENV,
         ):
             cmd += ["-x", var]
         return cmd + rank_cmd
-    cmd = [mpiexec, "-n", str(total)]
+    cmd = [mpiexec, "-print-all-exitcodes", "-n", str(total)]
     if hostfile:
         cmd += ["-f", hostfile, "-ppn", str(nproc_per_node)]
     return cmd + rank_cmd
 
 
-def _report_failures(folder: str, rc: int) -> None:
+class _Relay:
+    """Copies one of mpiexec's output streams to ours as it comes, keeping the last bytes for the report."""
+
+    def __init__(self, source: IO[bytes], target: IO[str]) -> None:
+        self.source, self.target, self.tail = source, target, b""
+        self.thread = threading.Thread(target=self._copy, daemon=True)
+        self.thread.start()
+
+    def _copy(self) -> None:
+        out = getattr(self.target, "buffer", None)
+        fd = self.source.fileno()
+        pending = b""
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                chunk = b""
+            self.tail = (self.tail + chunk)[-_TAIL_BYTES:]
+            data, pending = pending + chunk, b""
+            start = data.rfind(b"[mpiexec@")
+            if chunk and start >= 0 and b"\n" not in data[start:]:  # mpiexec's own line, still coming
+                data, pending = data[:start], data[start:]
+            data = _EXIT_CODES_LINE.sub(b"", data)  # asked for the report only
+            try:
+                if out is not None:
+                    out.write(data)
+                else:
+                    self.target.write(data.decode(errors="replace"))
+                self.target.flush()
+            except (OSError, ValueError):
+                pass
+            if not chunk:
+                break
+        self.source.close()
+
+    def join(self) -> bytes:
+        """Wait for the stream to end; its last bytes."""
+        self.thread.join()
+        return self.tail
+
+
+def _rank_pids(folder: str) -> dict[int, int]:
+    """PID -> rank, from the pid-RANK files the ranks wrote at start-up."""
+    pids = {}
+    for name in os.listdir(folder):
+        if name.startswith("pid-"):
+            try:
+                with open(os.path.join(folder, name)) as f:
+                    pids[int(f.read().strip())] = int(name[4:])
+            except (OSError, ValueError):
+                continue
+    return pids
+
+
+class _Deaths:
+    """Watches this host's ranks (by the PIDs they record) and notes which ended first, for the report."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.first: list[int] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        if not hasattr(os, "pidfd_open"):
+            return
+        poller, fds, seen = select.poll(), {}, set()
+        try:
+            while not self.done.is_set() and not self.first:
+                ended = []
+                for pid, rank in _rank_pids(self.folder).items():
+                    if pid in seen:
+                        continue
+                    seen.add(pid)
+                    try:
+                        fd = os.pidfd_open(pid)
+                    except ProcessLookupError:
+                        ended.append(rank)
+                        continue
+                    except OSError:
+                        return
+                    fds[fd] = rank
+                    poller.register(fd, select.POLLIN)
+                ended += [fds[fd] for fd, _ in poller.poll(100)]
+                self.first = sorted(ended)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def stop(self) -> list[int]:
+        """The ranks seen ending first (together), or none."""
+        self.done.set()
+        self.thread.join(timeout=1.0)
+        return self.first
+
+
+def _describe(status: int) -> str:
+    if status & 0x7F:
+        sig = status & 0x7F
+        try:
+            name = f", {signal.Signals(sig).name}"
+        except ValueError:
+            name = ""
+        return f"died (killed by signal {sig}{name})"
+    return f"exited with status {status >> 8} before the others finished"
+
+
+def abnormal_ranks(output: bytes, pids: dict[int, int], first: list[int] = ()) -> list[tuple[int, str]]:
+    """The ranks that ended on their own without raising, each with what happened, from mpiexec's output."""
+    statuses: list[int] = []
+    for line in _EXIT_CODES.findall(output)[-1:]:
+        for host in re.findall(rb"\[[^\]]*\] ([0-9,]+)", line):
+            statuses += [int(v) for v in host.split(b",") if v]
+    # a rank that exited with a status ended by itself; the others were stopped by mpiexec (SIGKILL) after it
+    exited = [(r, _describe(s)) for r, s in enumerate(statuses) if s and not s & 0x7F]
+    if exited:
+        return exited
+    if first:  # the ranks seen ending first; the later ones mpiexec killed itself
+        return [(r, _describe(statuses[r]) if r < len(statuses) and statuses[r] else "died") for r in first]
+    bad = _BAD_PID.findall(output)
+    if bad:  # mpiexec names the first rank it saw killed by a signal; the later ones it killed itself
+        rank = pids.get(int(bad[0]))
+        if rank is not None:
+            status = statuses[rank] if rank < len(statuses) and statuses[rank] else 0
+            return [(rank, _describe(status) if status else "died (killed by a signal)")]
+    return [(r, _describe(s)) for r, s in enumerate(statuses) if s][:1]
+
+
+def _report_failures(folder: str, rc: int, output: bytes = b"", first: list[int] = ()) -> None:
     records = []
     for name in os.listdir(folder):
         if name.startswith("rank-") and name.endswith(".json"):
@@ -116,6 +259,9 @@ def _report_failures(folder: str, rc: int) -> None:
             except (OSError, ValueError):
                 continue
     records.sort(key=lambda r: r.get("time", 0.0))
+    done = {int(n[5:]) for n in os.listdir(folder) if n.startswith("done-")}
+    first = [r for r in first if r not in done]
+    abnormal = abnormal_ranks(output, _rank_pids(folder), first) if not records else []
     if records:
         first = records[0]
         others = ", ".join(str(r["rank"]) for r in records[1:])
@@ -124,6 +270,9 @@ def _report_failures(folder: str, rc: int) -> None:
             f"ember.distributed: rank {first['rank']} failed: {first['error']}{also}; the other ranks were stopped",
             file=sys.stderr,
         )
+    elif abnormal:
+        for rank, what in abnormal:
+            print(f"ember.distributed: rank {rank} {what}; the other ranks were stopped", file=sys.stderr)
     else:
         print(
             f"ember.distributed: a rank ended abnormally (mpiexec exit code {rc}); see the messages above",
@@ -155,23 +304,33 @@ def launch(
     env["LOCAL_WORLD_SIZE"] = str(nproc_per_node)
     env["TORCHELASTIC_RUN_ID"] = env.get("TORCHELASTIC_RUN_ID", "none")
     env[FAILURE_DIR_ENV] = folder
+    env[LAUNCHER_PID_ENV] = str(os.getpid())
     if nproc_per_node > 1 and "OMP_NUM_THREADS" not in env:
         # as torchrun does: ranks sharing a host's cores each use one BLAS thread (several threads per rank
         # fight over the cores and over MPI's busy-waiting, and a step can take tens of times longer)
         env["OMP_NUM_THREADS"] = "1"
     cmd = launch_command(mpiexec, nproc_per_node, hostfile, program, _is_open_mpi(mpiexec))
     # mpiexec gets a process group of its own, so that Ctrl-C reaches the ranks once, through it
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    # its output passes through this process, which reads mpiexec's report of how each rank ended
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    relays = (_Relay(proc.stdout, sys.stdout), _Relay(proc.stderr, sys.stderr))
+    deaths = _Deaths(folder)
     try:
         rc = proc.wait()
+        output = b"".join(r.join() for r in relays)
+        first = deaths.stop()
     except KeyboardInterrupt:
         rc = _stop(proc)
+        deaths.stop()
+        for r in relays:
+            r.thread.join(timeout=5.0)
         print("ember.distributed: interrupted; every rank was stopped", file=sys.stderr)
         shutil.rmtree(folder, ignore_errors=True)
         return 130
     try:
         if rc != 0:
-            _report_failures(folder, rc)
+            _report_failures(folder, rc, output, first)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return rc if rc > 0 else 128 - rc if rc < 0 else 0

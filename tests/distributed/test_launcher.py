@@ -1,5 +1,6 @@
 """The launcher: a torch-tutorial DDP program runs unchanged on 2 ranks; a failing rank ends the run quickly
-with the rank named; Ctrl-C stops every rank; a host file (two names for this machine) places the ranks."""
+with the rank named (also one killed by a signal or ended by os._exit); Ctrl-C stops every rank, and so does
+killing the launcher; a host file (two names for this machine) places the ranks."""
 
 from __future__ import annotations
 
@@ -197,3 +198,78 @@ def test_host_file_places_ranks_per_host(ranks, tmp_path):
         ("0", "0", "0", "2"),
         ("1", "0", "1", "2"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("ending", "message"),
+    [
+        ("os.kill(os.getpid(), signal.SIGKILL)", "rank 1 died (killed by signal 9"),
+        ("os._exit(3)", "rank 1 exited with status 3 before the others finished"),
+    ],
+)
+def test_a_rank_killed_or_ended_by_os_exit_is_named(ranks, ending, message):
+    source = f"""
+    import os
+    import signal
+    import time
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")
+    if dist.get_rank() == 1:
+        time.sleep(0.3)
+        {ending}
+    dist.barrier()
+    print("unreachable")
+    """
+    start = time.monotonic()
+    done = ranks(source, 3)
+    took = time.monotonic() - start
+    assert done.returncode != 0
+    assert "unreachable" not in done.stdout
+    assert f"ember.distributed: {message}" in done.stderr, done.stderr
+    assert "Exit codes:" not in done.stdout + done.stderr  # mpiexec's line for the launcher is not shown
+    assert took < 30, took
+
+
+def test_ranks_stop_when_the_launcher_is_killed(tmp_path):
+    require_mpi()
+    script = tmp_path / "forever.py"
+    script.write_text(
+        "import os, time\n"
+        "open(f\"pid-{os.environ['RANK']}\", 'w').write(str(os.getpid()))\n"
+        "while True:\n"
+        "    time.sleep(0.1)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ember", "run", "--nproc-per-node", "2", str(script)],
+        cwd=tmp_path,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("pid-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pids = [int(p.read_text()) for p in tmp_path.glob("pid-*") if p.read_text()]
+    assert len(pids) == 2
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    left = pids
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = [pid for pid in pids if _runs(pid)]
+    assert not left, f"rank processes {left} still run after the launcher was killed"
+
+
+def _runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a process that has ended but not yet been reaped by its parent counts as gone
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
