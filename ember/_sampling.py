@@ -20,9 +20,9 @@ What each one does (checked against torch itself in tests/test_random_streams.py
 Double-precision log, sin, cos and log1p go through Python's ``math`` module, the C library torch also
 calls (NumPy's own vectorised versions round differently in the last bit).
 
-These match torch on CPUs where it dispatches to its AVX2 or AVX-512 kernels (any x86-64 CPU of the
-last decade); torch's own results differ on CPUs without AVX2, where it runs unvectorised code without
-fused multiply-adds.
+These match torch where it dispatches to its AVX2 or AVX-512 kernels (checked on an AMD CPU); torch's own
+results differ on CPUs without AVX2, where it runs unvectorised code without fused multiply-adds, and its
+MKL build may draw scalar-p bernoulli through MKL's generator on Intel CPUs (not reproduced here).
 """
 
 from __future__ import annotations
@@ -37,6 +37,27 @@ from ._fma import fma32_normal_range as _fma32_normal
 _F32 = np.float32
 _F64 = np.float64
 _MASK53 = np.uint64((1 << 53) - 1)
+
+
+# ---------------------------------------------------------------- memory order
+def memory_axes(arr: np.ndarray) -> list[int]:
+    """arr's axes from the largest stride to the smallest: the order torch's kernels walk a tensor in."""
+    return sorted(range(arr.ndim), key=lambda d: -abs(arr.strides[d]))
+
+
+def write_in_memory_order(arr: np.ndarray, values: np.ndarray) -> None:
+    """Store values (one per element, in drawing order) into arr in memory order, as torch's kernels fill it."""
+    if arr.flags.c_contiguous:
+        np.copyto(arr.reshape(-1), np.asarray(values).reshape(-1), casting="unsafe")
+        return
+    view = arr.transpose(memory_axes(arr))
+    np.copyto(view, np.asarray(values).reshape(view.shape), casting="unsafe")
+
+
+def in_memory_order(arr: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """The elements of arr (broadcast to like's shape) listed in like's memory order."""
+    full = np.broadcast_to(arr, like.shape)
+    return np.ascontiguousarray(full.transpose(memory_axes(like))).reshape(-1)
 
 
 # ---------------------------------------------------------------- uniform
@@ -305,11 +326,12 @@ def bernoulli_scalar(g, n: int, p: float) -> np.ndarray:
     return unit_double(g, n) < p
 
 
-def bernoulli_tensor(g, p: np.ndarray) -> np.ndarray:
-    """One draw per element of p: a uniform of p's precision below p, as bool."""
-    flat = np.ascontiguousarray(p).reshape(-1)
+def bernoulli_tensor(g, p: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """One draw per element of target, in target's memory order: a uniform of p's precision below the matching
+    element of p (broadcast to target's shape); returned as bools in drawing order."""
+    flat = in_memory_order(p, target)
     dtype = np.float64 if flat.dtype == np.float64 else np.float32
-    return (uniform(g, flat.size, dtype) < flat.astype(dtype)).reshape(p.shape)
+    return uniform(g, flat.size, dtype) < flat.astype(dtype)
 
 
 def exponential(g, n: int, lambd: float) -> np.ndarray:
@@ -360,7 +382,9 @@ def multinomial(g, probs: np.ndarray, num_samples: int, replacement: bool) -> np
     _check_rows(rows.astype(_F64))
     if not replacement or num_samples == 1:
         # one exponential per probability; the largest p / q win (the Gumbel-max trick)
-        q = exponential(g, rows.size, 1.0).astype(rows.dtype).reshape(rows.shape)
+        q = np.empty_like(probs)  # keeps probs' layout, as torch's empty_like does
+        write_in_memory_order(q, exponential(g, probs.size, 1.0))
+        q = q.reshape(rows.shape)
         with np.errstate(divide="ignore", invalid="ignore"):
             keys = rows / q
         if num_samples == 1:
@@ -400,7 +424,8 @@ def _poisson_one(g, lam: float) -> float:
         uu, v = unit_double(g, 2).tolist()
         u = uu - 0.5
         us = 0.5 - abs(u)
-        k = math.floor((2 * a / us + b) * u + lam + 0.43)
+        x = (2 * a / us + b) * u + lam + 0.43
+        k = math.floor(x) if math.isfinite(x) else -(2**63)  # an infinite rate: the C cast gives INT64_MIN
         if us >= 0.07 and v <= v_r:
             return float(k)
         if k < 0 or (us < 0.013 and v > us):

@@ -640,3 +640,145 @@ def test_state_taken_right_after_a_refill_restores():
         h.set_state(state)
         draws.append((lib.randint(0, 1000, (5,), generator=h).tolist(), state.numpy().tobytes()))
     assert draws[0] == draws[1]
+
+
+# ---------------------------------------------------------------- bounds, layouts and out= (found in review)
+@pytest.mark.parametrize(
+    "dtype,low,high",
+    [
+        ("float32", 0, 2**28),
+        ("float32", -(2**40), 2**40),
+        ("float32", 3, 2**24 + 7),
+        ("float64", 0, 2**60),
+        ("float64", -(2**55), 2**54 + 3),
+        ("float16", 0, 4099),
+        ("int64", -(2**62), 2**62),
+    ],
+)
+def test_random_bounds_are_moved_to_values_the_dtype_holds(dtype, low, high):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch and ember both warn beyond 2**digits
+        seed_both(0)
+        same(
+            torch.empty(40, dtype=getattr(torch, dtype)).random_(low, high),
+            ember.empty(40, dtype=getattr(ember, dtype)).random_(low, high),
+        )
+        same(
+            torch.randint(low, high, (40,), dtype=getattr(torch, dtype)),
+            ember.randint(low, high, (40,), dtype=getattr(ember, dtype)),
+        )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.empty(3, dtype=lib.uint8).random_(-3, 5),
+        lambda lib: lib.empty(3, dtype=lib.uint8).random_(0, 300),
+        lambda lib: lib.empty(3, dtype=lib.int8).random_(-200, 5),
+        lambda lib: lib.empty(3, dtype=lib.int16).random_(0, 40000),
+        lambda lib: lib.empty(3, dtype=lib.int32).random_(0, 2**32),
+        lambda lib: lib.empty(3, dtype=lib.bool).random_(0, 3),
+        lambda lib: lib.empty(3, dtype=lib.float16).random_(0, 70000),
+        lambda lib: lib.empty(3).random_(2**31 - 5, 2**31),
+        lambda lib: lib.randint_like(lib.zeros(3, dtype=lib.uint8), 300),
+        lambda lib: lib.empty(2).uniform_(-3.5e38, 3.4e38),
+        lambda lib: lib.empty(2).uniform_(0, float("inf")),
+        lambda lib: lib.empty(2).uniform_(float("nan"), 1),
+        lambda lib: lib.empty(2).uniform_(-3.4e38, 3.4e38),
+        lambda lib: lib.empty(2, dtype=lib.float64).uniform_(-1.7e308, 1.7e308),
+        lambda lib: lib.randperm(257, dtype=lib.uint8),
+        lambda lib: lib.randperm(129, dtype=lib.int8),
+        lambda lib: lib.randperm(2050, dtype=lib.float16),
+        lambda lib: lib.randperm(2**24 + 2, dtype=lib.float32),
+        lambda lib: lib.randperm(-1),
+        lambda lib: lib.empty(3, dtype=lib.int32).exponential_(),
+        lambda lib: lib.empty(3).bernoulli_(lib.tensor([0.5, 2.0, 0.1])),
+        lambda lib: lib.normal(lib.zeros(5), lib.ones(6)),
+        lambda lib: lib.empty(3).normal_(0, -0.5),
+        lambda lib: lib.normal(lib.zeros(2), lib.tensor([-1.0, 1.0])),
+        lambda lib: lib.bernoulli(lib.zeros(2), 1.5),
+        lambda lib: lib.empty(1).expand(4).uniform_(),
+    ],
+)
+def test_argument_checks_are_torchs(call):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError) as t_err:
+            call(torch)
+        with pytest.raises(RuntimeError) as e_err:
+            call(ember)
+    assert str(e_err.value).splitlines()[0] == str(t_err.value).splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.rand(3, dtype=lib.int64),
+        lambda lib: lib.randn(3, dtype=lib.int32),
+        lambda lib: lib.empty(3, dtype=lib.bool).geometric_(0.5),
+        lambda lib: lib.bernoulli(lib.tensor([1, 0])),
+        lambda lib: lib.poisson(lib.tensor([1, 2])),
+        lambda lib: lib.randperm(10, dtype=lib.bool),
+    ],
+)
+def test_dtype_errors_are_torchs_not_implemented_errors(call):
+    with pytest.raises(NotImplementedError) as t_err:
+        call(torch)
+    with pytest.raises(NotImplementedError) as e_err:
+        call(ember)
+    assert str(e_err.value) == str(t_err.value)
+
+
+def test_non_contiguous_targets_draw_in_their_memory_order():
+    def both(f):
+        seed_both(21)
+        same(f(torch), f(ember))
+
+    both(lambda lib: lib.rand_like(lib.zeros(4, 5).t()))
+    both(lambda lib: lib.randn_like(lib.zeros(20, 5).t()))  # not contiguous: torch's pair-at-a-time path
+    both(lambda lib: lib.randint_like(lib.zeros(4, 5, dtype=lib.int64).t(), 3, 90))
+    both(lambda lib: lib.empty(4, 5).t().bernoulli_(lib.rand(5, 4)))
+    both(lambda lib: lib.empty(4, 5).t().bernoulli_(lib.rand(4, 5).t()))
+    both(lambda lib: lib.bernoulli(lib.rand(6, 5).t()))
+    both(lambda lib: lib.multinomial(lib.rand(4, 6).t(), 2))
+    both(lambda lib: lib.multinomial(lib.rand(4, 6).t() + 0.1, 1))
+    for _ in range(3):
+        both(lambda lib: lib.nn.init.trunc_normal_(lib.empty(30, 20).t()))
+
+
+def test_out_arguments_are_filled():
+    for f in (
+        lambda lib, o: lib.rand(4, out=o),
+        lambda lib, o: lib.randn(20, out=o),
+        lambda lib, o: lib.normal(1.0, 2.0, (5,), out=o),
+    ):
+        seed_both(3)
+        t_out, e_out = torch.zeros(3), ember.zeros(3)
+        t_res, e_res = f(torch, t_out), f(ember, e_out)
+        assert e_res is e_out and t_res is t_out
+        same(t_out, e_out)
+    seed_both(3)
+    t_out, e_out = torch.zeros(2, dtype=torch.int64), ember.zeros(2, dtype=ember.int64)
+    torch.randint(0, 9, (6,), out=t_out)
+    ember.randint(0, 9, (6,), out=e_out)
+    same(t_out, e_out)
+    t_out, e_out = torch.zeros(7, dtype=torch.int64), ember.zeros(7, dtype=ember.int64)
+    torch.randperm(7, out=t_out)
+    ember.randperm(7, out=e_out)
+    same(t_out, e_out)
+
+
+def test_keyword_forms_and_methods_tutorials_use():
+    seed_both(8)
+    same(torch.rand(size=(2, 3)), ember.rand(size=(2, 3)))
+    same(torch.randn(size=(17,)), ember.randn(size=(17,)))
+    same(torch.empty(6).random_(to=5), ember.empty(6).random_(to=5))
+    p = torch.rand(3, 4, generator=torch.Generator().manual_seed(1))
+    ep = ember.from_numpy(p.numpy().copy())
+    same(p.bernoulli(), ep.bernoulli())
+    same(p.multinomial(2), ep.multinomial(2))
+    same(torch.poisson(torch.tensor([float("inf"), 3.0])), ember.poisson(ember.tensor([float("inf"), 3.0])))

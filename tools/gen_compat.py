@@ -841,14 +841,17 @@ def corpus_section() -> list[str]:
 STREAM_EXACT = {
     *(f"torch.{n}" for n in ("rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial")),
     *(f"torch.{n}" for n in ("poisson", "rand_like", "randn_like", "randint_like", "dropout", "alpha_dropout")),
-    *(f"torch.{n}" for n in ("manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state")),
+    *(f"torch.{n}" for n in ("manual_seed", "initial_seed", "get_rng_state", "set_rng_state")),
     "torch.Generator",
     "torch.random.fork_rng",
     *(f"Tensor.{n}_" for n in ("uniform", "normal", "random", "bernoulli", "exponential", "geometric")),
+    "Tensor.bernoulli",
+    "Tensor.multinomial",
     "Tensor.cauchy_",
     "Tensor.log_normal_",
-    *(f"F.{n}" for n in ("dropout", "alpha_dropout", "dropout2d")),
-    *(f"nn.{n}" for n in ("Dropout", "AlphaDropout", "Dropout2d")),
+    *(f"F.{n}" for n in ("dropout", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout")),
+    *(f"nn.{n}" for n in ("Dropout", "AlphaDropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout")),
+    "torch.feature_alpha_dropout",
     *(f"nn.init.{n}" for n in ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_")),
     *(f"nn.init.{n}" for n in ("kaiming_uniform_", "kaiming_normal_", "sparse_")),
     *(f"torch.utils.data.{n}" for n in ("DataLoader", "RandomSampler", "SubsetRandomSampler")),
@@ -860,6 +863,11 @@ STREAM_EXACT = {
     "torchvision.transforms.ColorJitter",
 }
 STREAM_NOTES = {
+    "F.rrelu": "float64 draws and values are torch's; float32 slopes can differ from torch's in the last bit",
+    "nn.RReLU": "float64 draws and values are torch's; float32 slopes can differ from torch's in the last bit",
+    "torch.multinomial": "without replacement, samples drawn beyond the non-zero probabilities come in another order",
+    "Tensor.multinomial": "without replacement, samples drawn beyond the non-zero probabilities come in another order",
+    "torch.randperm": "above 214,748,363 elements torch switches algorithm and ember does not",
     "nn.init.orthogonal_": "the normal draws are torch's; the QR factorisation is LAPACK's, equal to rounding",
 }
 

@@ -126,7 +126,7 @@ def trunc_normal_(
                 outside = (result < lo) | (result > hi)
                 if not outside.any():
                     break
-                fresh = np.empty_like(result)
+                fresh = np.empty_like(arr)  # the tensor's own layout, as torch's empty_like keeps it
                 Tensor._wrap(fresh).normal_(mean, std, generator=generator)
                 result = np.where(outside, fresh, result)
         else:
