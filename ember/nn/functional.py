@@ -52,6 +52,13 @@ __all__ = [
     "log_softmax",
     "softmin",
     "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "rrelu",
+    "rrelu_",
     "one_hot",
     "normalize",
     "pad",
@@ -386,18 +393,37 @@ def _kept(like: np.ndarray, keep: float) -> np.ndarray:
     return noise
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
+def _check_p(p: float) -> None:
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _refuse_integer(a: np.ndarray, name: np.dtype | None = None) -> None:
+    """torch draws the mask and then fails to write a float result into an integer or bool input."""
+    if a.dtype.kind != "f":
+        target = dt.scalar_type_name(name if name is not None else a.dtype)
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {target}")
+
+
+def _scaled_mask(a: np.ndarray, shape: tuple, p: float, like_input: bool = False) -> np.ndarray:
+    """The kept units scaled by 1/(1-p), zeros elsewhere; half precision scales by the float32 reciprocal and
+    rounds once, as torch's kernel does."""
+    if p == 1.0:
+        return np.zeros(shape, dtype=a.dtype)
+    kept = _kept(a if like_input else np.empty(shape, dtype=a.dtype), 1.0 - p)  # dropout follows a's layout
+    _refuse_integer(a)
+    if a.dtype == np.float16:
+        return (kept.astype(np.float32) * (np.float32(1.0) / np.float32(1.0 - p))).astype(np.float16)
+    return kept / a.dtype.type(1.0 - p)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
+    _check_p(p)
     if not training or p == 0.0:
         return input
     a = input._data
-    if p == 1.0:
-        mask = np.zeros(a.shape, dtype=a.dtype)
-    else:
-        mask = _kept(a, 1.0 - p) / a.dtype.type(1.0 - p)
-    m = Tensor._wrap(mask)
+    m = Tensor._wrap(_scaled_mask(a, a.shape, p, like_input=True))
     if inplace:
         return input.mul_(m)
     return input * m
@@ -407,20 +433,14 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 _SELU_SATURATION = 1.7580993408473766
 
 
-def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
-    """Dropout for SELU networks: dropped units take SELU's saturation value, then an affine map restores
-    mean 0 and variance 1 (identity when not training)."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0 or input.numel() == 0:
-        return input
+def _alpha(input: Tensor, shape: tuple, p: float, inplace: bool) -> Tensor:
+    """Alpha dropout with a mask of the given shape (the input's, or one per channel), broadcast over input."""
     a = input._data
-    if a.dtype.kind != "f":
-        raise RuntimeError(f"alpha_dropout: expected a floating-point input, got {input.dtype.name}")
     if p == 1.0:
         zeros = Tensor._wrap(np.zeros((), dtype=a.dtype))
         return input.mul_(zeros) if inplace else input * zeros
-    keep = _kept(a, 1.0 - p)
+    keep = _kept(np.empty(shape, dtype=a.dtype if a.dtype.kind == "f" else np.float32), 1.0 - p)
+    _refuse_integer(a, np.int64 if a.dtype.kind == "b" else None)
     scale = 1.0 / math.sqrt((_SELU_SATURATION**2 * p + 1) * (1 - p))
     t = a.dtype.type
     # kept units: scale * x + shift; dropped ones: the constant scale * (p - 1) * saturation
@@ -429,6 +449,141 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     if inplace:
         return input.mul_(factor).add_(Tensor._wrap(shift))
     return input * factor + Tensor._wrap(shift)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout for SELU networks: dropped units take SELU's saturation value, then an affine map restores
+    mean 0 and variance 1 (identity when not training)."""
+    _check_p(p)
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    return _alpha(input, input._data.shape, p, inplace)
+
+
+def _channel_shape(a: np.ndarray) -> tuple:
+    """(N, C, 1, ...): one mask entry per channel of each sample."""
+    if a.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return a.shape[:2] + (1,) * (a.ndim - 2)
+
+
+def _feature_dropout(input: Tensor, p: float, inplace: bool) -> Tensor:
+    """Zero whole channels with probability p and scale the rest by 1/(1-p)."""
+    a = input._data
+    shape = () if p == 1.0 else _channel_shape(a)  # p == 1 zeroes everything without a draw or a shape check
+    m = Tensor._wrap(_scaled_mask(a, shape, p))
+    return input.mul_(m) if inplace else input * m
+
+
+def _deprecated_dims(name: str, ndim: int, spatial: int) -> None:
+    lo, hi = spatial + 1, spatial + 2
+    _warn_user(
+        f"{name}: Received a {ndim}-D input to {name}, which is deprecated and will result in an error in "
+        "a future release. To retain the behavior and silence this warning, please use dropout instead. Note "
+        f"that {name} exists to provide channel-wise dropout on inputs with {spatial} spatial dimensions, a channel "
+        f"dimension, and an optional batch dimension (i.e. {lo}D or {hi}D inputs).",
+        UserWarning,
+    )
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, L) or (C, L) input with probability p, scaling the rest by 1/(1-p)."""
+    _check_p(p)
+    ndim = input._data.ndim
+    if ndim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {ndim}D input. Note that dropout1d exists to "
+            "provide channel-wise dropout on inputs with 1 spatial dimension, a channel dimension, and an optional "
+            "batch dimension (i.e. 2D or 3D inputs)."
+        )
+    if not training or p == 0.0:
+        return input
+    if ndim == 2:  # no batch dimension: the channels are the first dimension
+        x = input.unsqueeze(0)
+        if inplace:
+            _feature_dropout(x, p, True)
+            return input
+        return _feature_dropout(x, p, False).squeeze(0)
+    return _feature_dropout(input, p, inplace)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) input with probability p, scaling the rest by 1/(1-p)."""
+    _check_p(p)
+    ndim = input._data.ndim
+    if ndim not in (3, 4):
+        _deprecated_dims("dropout2d", ndim, 2)
+    if ndim == 3:
+        _warn_user(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
+            "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
+            "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
+            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning,
+        )
+    if not training or p == 0.0:
+        return input
+    return _feature_dropout(input, p, inplace)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability p, scaling the rest by
+    1/(1-p)."""
+    _check_p(p)
+    ndim = input._data.ndim
+    if ndim not in (4, 5):
+        _deprecated_dims("dropout3d", ndim, 3)
+    if not training or p == 0.0:
+        return input
+    if ndim != 5:  # read as one unbatched sample
+        x = input.unsqueeze(0)
+        if inplace:
+            _feature_dropout(x, p, True)
+            return input
+        return _feature_dropout(x, p, False).squeeze(0)
+    return _feature_dropout(input, p, inplace)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Alpha dropout of whole channels of (N, C, ...) input: a dropped channel takes SELU's saturation value,
+    then the affine map of alpha_dropout applies (identity when not training)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    shape = () if p == 1.0 else _channel_shape(input._data)
+    if input.numel() == 0:
+        return input
+    return _alpha(input, shape, p, inplace)
+
+
+def rrelu(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Randomized leaky ReLU: while training each non-positive element gets its own slope drawn uniformly from
+    [lower, upper); otherwise the slope is (lower + upper) / 2."""
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    a = input._data
+    if a.dtype not in (np.float32, np.float64):
+        name = dt.scalar_type_name(a.dtype)
+        raise NotImplementedError(f"\"rrelu_with_noise_out_cpu\" not implemented for '{name}'")
+    from .. import _sampling
+
+    drawn = np.ravel(a) <= 0  # one double per non-positive element, in row-major order
+    slopes = np.ones(a.size, dtype=a.dtype)
+    # a double in [0, 1) scaled and shifted with two roundings (no fused multiply-add), then cast
+    u = _sampling.unit_double(_default_generator, int(drawn.sum()))
+    slopes[drawn] = u * (float(upper) - float(lower)) + float(lower)
+    noise = slopes.reshape(a.shape)
+    n = Tensor._wrap(noise)
+    return input.mul_(n) if inplace else input * n
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """In-place rrelu."""
+    return rrelu(input, lower, upper, training, True)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -943,39 +1098,6 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = input.reshape(*lead, c, h // r, r, w // r, r)
     x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
     return x.reshape(*lead, c * r * r, h // r, w // r)
-
-
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero whole channels of (N, C, H, W) input with probability p, scaling the rest by 1/(1-p)."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    ndim = input._data.ndim
-    if ndim not in (3, 4):
-        _warn_user(
-            f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated and will result in an error in "
-            "a future release. To retain the behavior and silence this warning, please use dropout instead. Note "
-            "that dropout2d exists to provide channel-wise dropout on inputs with 2 spatial dimensions, a channel "
-            "dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
-            UserWarning,
-        )
-    if ndim == 3:
-        _warn_user(
-            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
-            "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
-            "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
-            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
-            UserWarning,
-        )
-    if not training or p == 0.0:
-        return input
-    a = input._data
-    shape = a.shape[:2] + (1,) * (a.ndim - 2) if a.ndim >= 2 else a.shape
-    if p == 1.0:
-        mask = np.zeros(shape, dtype=a.dtype)
-    else:
-        mask = _kept(np.empty(shape, dtype=a.dtype), 1.0 - p) / a.dtype.type(1.0 - p)
-    m = Tensor._wrap(mask)
-    return input.mul_(m) if inplace else input * m
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
