@@ -270,9 +270,9 @@ def test_grad_modes_as_context_and_decorator():
 
 
 def test_no_grad_restores_on_exception():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="raised inside"):
         with ember.no_grad():
-            raise ValueError
+            raise ValueError("raised inside")
     assert ember.is_grad_enabled()
 
 

@@ -254,5 +254,5 @@ def test_shrink_gradient_is_zero_inside_the_band_and_passes_outside(name, dtype)
 
 
 def test_gelu_bad_approximate():
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="approximate argument must be either none or tanh"):
         ember.nn.functional.gelu(ember.randn(2), approximate="fast")

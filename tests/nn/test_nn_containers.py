@@ -24,7 +24,7 @@ def test_sequential_indexing_and_repr():
     assert str(es[::-1]) == str(ts[::-1])
     assert [type(m).__name__ for m in es] == ["Linear", "ReLU", "Linear", "Sigmoid"]
     for s in (es, ts):
-        with pytest.raises(IndexError):
+        with pytest.raises(IndexError, match="index 10 is out of range"):
             s[10]
 
 
@@ -76,7 +76,7 @@ def test_module_list():
     assert str(el) == str(tl) and list(el._modules) == list(tl._modules)
     assert len(list(el.parameters())) == len(list(tl.parameters()))
     assert repr(ember.nn.ModuleList()) == repr(torch.nn.ModuleList())
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError, match=r'Module \[ModuleList\] is missing the required "forward" function'):
         el(ember.ones(1))
 
 

@@ -33,9 +33,9 @@ def test_calculate_gain(nonlinearity, param):
 
 def test_calculate_gain_errors():
     for lib in (ember, torch):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="Unsupported nonlinearity swish"):
             lib.nn.init.calculate_gain("swish")
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="negative_slope True not a valid number"):
             lib.nn.init.calculate_gain("leaky_relu", True)
 
 

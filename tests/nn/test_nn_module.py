@@ -106,7 +106,7 @@ def test_setattr_getattr_delattr():
         match=r"cannot assign 'torch.FloatTensor' as parameter 'weight' \(torch.nn.Parameter or None expected\)",
     ):
         m.sub.weight = ember.zeros(2, 2)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"cannot assign 'int' as buffer 'buf' \("):
         m.buf = 3
     del m.sub
     assert "sub" not in m._modules
@@ -120,17 +120,19 @@ def test_setattr_getattr_delattr():
 def test_registration_errors_match_torch():
     for lib in (ember, torch):
         m = lib.nn.Linear(2, 2)
-        with pytest.raises(KeyError):
+        with pytest.raises(KeyError, match="attribute 'weight' already exists"):
             m.register_buffer("weight", lib.zeros(1))
-        with pytest.raises(KeyError):
+        with pytest.raises(KeyError, match=r"parameter name can\\?.t contain"):
             m.register_parameter("a.b", None)
-        with pytest.raises(KeyError):
+        with pytest.raises(KeyError, match=r"buffer name can\\?.t be empty string"):
             m.register_buffer("", lib.zeros(1))
-        with pytest.raises(TypeError):
+        with pytest.raises(
+            TypeError, match=r"cannot assign 'int' object to buffer 'x' \(torch Tensor or None required\)"
+        ):
             m.register_buffer("x", 3)
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match=r"object to parameter 'p' \(torch.nn.Parameter or None required\)"):
             m.register_parameter("p", lib.zeros(1))
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="int is not a Module subclass"):
             m.add_module("x", 3)
         with pytest.raises(ValueError, match="non-leaf"):
             m.register_parameter("q", _non_leaf_param(lib))
@@ -157,9 +159,9 @@ def test_register_module_get_submodule_get_parameter():
     assert em.get_parameter("block.fc.weight") is em.block.fc.weight
     assert em.get_buffer("bn.running_mean") is em.bn.running_mean
     for m in (em, tm):
-        with pytest.raises(AttributeError):
+        with pytest.raises(AttributeError, match="Block has no attribute `nope`"):
             m.get_submodule("block.nope")
-        with pytest.raises(AttributeError):
+        with pytest.raises(AttributeError, match="ReLU has no attribute `weight`"):
             m.get_parameter("block.act.weight")
     em.register_module("extra", ember.nn.Identity())
     assert em.extra is em._modules["extra"]
@@ -172,7 +174,7 @@ def test_train_eval_and_training_flag():
     assert not em.training and not em.block.act.training and not em.heads[0].training
     em.train()
     assert em.seq[1].training
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="training mode is expected to be boolean"):
         em.train("yes")
 
 
@@ -211,7 +213,7 @@ def test_dtype_moves():
     assert em.fc.bias.dtype == ember.float16
     em.to("cpu").cpu().type(ember.float32)
     assert em.fc.weight.dtype == ember.float32
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="nn.Module.to only accepts floating point or complex dtypes"):
         em.to(ember.int64)
 
 

@@ -70,5 +70,5 @@ def test_parameters_vector_round_trip():
     np.testing.assert_array_equal(parameters_to_vector(m.parameters()).detach().numpy(), np.arange(11))
     assert isinstance(m[0].weight, ember.nn.Parameter)
     v.sum().backward()
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="expected torch.Tensor, but got: list"):
         vector_to_parameters([1, 2], m.parameters())
