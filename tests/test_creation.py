@@ -59,8 +59,7 @@ def test_tensor_bad_data_raises_like_torch(bad):
         torch.tensor(bad)
     with pytest.raises(type(t_exc.value)) as e_exc:
         ember.tensor(bad)
-    if "expected sequence" in str(t_exc.value):
-        assert str(e_exc.value) == str(t_exc.value)
+    assert str(e_exc.value) == str(t_exc.value)
 
 
 def test_memory_sharing():
@@ -80,9 +79,9 @@ def test_memory_sharing():
     n = x.numpy()
     n[0] = 9
     assert x[0].item() == 9
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"expected np.ndarray \(got list\)"):
         ember.from_numpy([1, 2])
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"Can't call numpy\(\) on Tensor that requires grad"):
         ember.ones(2, requires_grad=True).numpy()
 
 
@@ -114,7 +113,7 @@ def test_filled_factories(fn):
         )
         same(e, t, exact=fn != "empty")
         same(getattr(ember, fn + "_like")(e), getattr(torch, fn + "_like")(t), exact=fn != "empty")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="Trying to create tensor with negative dimension -1"):
         ember.zeros(-1)
 
 
@@ -238,7 +237,7 @@ def test_cuda_is_unavailable():
     ember.cuda.manual_seed_all(0)
     with pytest.raises(RuntimeError, match="cuda"):
         ember.zeros(2, device="cuda")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="ember runs on the CPU only; device 'cuda' is not available"):
         ember.zeros(2).cuda()
     assert ember.zeros(2, device="cpu").device == ember.device("cpu")
 

@@ -15,12 +15,12 @@ def test_backends_ember_lacks_say_so():
 
 def test_devices_ember_cannot_use_are_refused_where_they_are_named():
     assert ember.get_default_device() == ember.device("cpu")
-    for call in (
-        lambda: ember.set_default_device("cuda"),
-        lambda: ember.device("mps").__enter__(),
-        lambda: ember.accelerator.synchronize(),
+    for call, message in (
+        (lambda: ember.set_default_device("cuda"), "ember runs on the CPU only; device 'cuda' is not available"),
+        (lambda: ember.device("mps").__enter__(), "ember runs on the CPU only; device 'mps' is not available"),
+        (lambda: ember.accelerator.synchronize(), "Cannot access accelerator device when none is available"),
     ):
-        with pytest.raises(RuntimeError):
+        with pytest.raises(RuntimeError, match=message):
             call()
     with ember.device("cpu") as d:
         assert d == "cpu" and ember.zeros(1).device == d

@@ -33,9 +33,9 @@ def test_type_and_to_arguments():
     assert e.to("cpu") is e and e.to(ember.device("cpu")) is e and e.cpu() is e
     assert e.to("cpu", ember.float32).dtype is ember.float32
     assert e.to(dtype=ember.int32, device="cpu").dtype is ember.int32
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="ember runs on the CPU only; device 'cuda' is not available"):
         e.to("cuda")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="ember runs on the CPU only; device 'cuda' is not available"):
         e.type("torch.cuda.FloatTensor")
 
 
@@ -46,7 +46,7 @@ def test_default_dtype():
         assert ember.get_default_dtype() is ember.float64
     finally:
         ember.set_default_dtype(ember.float32)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="only floating-point types are supported as the default type"):
         ember.set_default_dtype(ember.int64)
 
 

@@ -179,7 +179,7 @@ def test_format_protocol():
         assert f"{e:>10.3f}" == f"{t:>10.3f}"
     assert "{0:,}".format(ember.tensor(1234567)) == "{0:,}".format(torch.tensor(1234567))
     assert "{}".format(ember.ones(2)) == "{}".format(torch.ones(2))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="unsupported format string passed to Tensor.__format__"):
         "{:.2f}".format(ember.ones(2))
 
 

@@ -219,7 +219,7 @@ def test_safe_globals_allow_chosen_classes_in_a_weights_only_load(tmp_path):
     finally:
         ser.clear_safe_globals()
     assert ser.get_safe_globals() == []
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="safe globals must be classes or functions, got int"):
         ser.add_safe_globals([3])
 
 

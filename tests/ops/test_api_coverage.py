@@ -203,7 +203,7 @@ def test_python_conversions_and_attributes():
     assert e.element_size() == t.element_size() and e.is_complex() is t.is_complex() is False
     assert e.is_cuda is t.is_cuda is False
     assert ember.is_tensor(e) and not ember.is_tensor([1])
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="Boolean value of Tensor with more than one value is ambiguous"):
         bool(ember.tensor([1.0, 2.0]))
 
 

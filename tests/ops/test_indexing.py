@@ -286,7 +286,9 @@ def test_setitem_leaf_requiring_grad_raises():
     with pytest.raises(RuntimeError, match="leaf Variable"):
         x[0] = 2.0
     t = torch.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(
+        RuntimeError, match="a view of a leaf Variable that requires grad is being used in an in-place operation"
+    ):
         t[0] = 2.0
     with ember.no_grad():
         x[0] = 2.0
