@@ -167,11 +167,12 @@ def test_registry_names_and_scanning(tmp_path):
     assert single.find("run") == tmp_path / "x" / "run" and single.find("x") is None
 
 
-def test_cli_arguments():
+def test_cli_arguments(capsys):
     args = build_parser().parse_args(["dashboard", "runs", "other", "--port", "0", "--no-browser"])
     assert args.paths == ["runs", "other"] and args.port == 0 and args.no_browser and args.host == "127.0.0.1"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^2$"):
         build_parser().parse_args(["dashboard", "--port", "x"])
+    assert "argument --port: invalid int value: 'x'" in capsys.readouterr().err
 
 
 def test_command_prints_the_url_it_serves(tmp_path):

@@ -396,7 +396,7 @@ def test_a_file_given_for_a_run_folder_is_named_as_such(digits_run, capsys, tmp_
 
 
 def test_train_help_states_every_settings_default(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^0$"):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())  # help lines are wrapped
     for flag, default in (("--lr X", "0.001"), ("--hidden 128,64", "128,64"), ("--init I", "default"),

@@ -125,9 +125,9 @@ def test_chain_dataset_member_without_len():
 
     e, t = eud.ChainDataset([E(), E()]), tud.ChainDataset([T(), T()])
     assert list(iter(e)) == list(iter(t)) == [1, 2, 1, 2]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"has no len\(\)"):
         len(t)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"has no len\(\)"):
         len(e)
 
 
@@ -236,9 +236,9 @@ def test_sampler_subclass_without_len():
     t_dl = tud.DataLoader(tud.TensorDataset(*table(torch, 5)), batch_size=2, sampler=T())
     for eb, tb in zip(list(e_dl), list(t_dl), strict=True):
         assert_same(eb, tb)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"has no len\(\)"):
         len(t_dl)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"has no len\(\)"):
         len(e_dl)
 
 

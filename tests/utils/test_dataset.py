@@ -90,7 +90,7 @@ def test_random_split_reproducible_with_generator():
 
 
 def test_dataset_base_raises():
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError, match="Subclasses of Dataset should implement __getitem__"):
         eud.Dataset()[0]
 
 

@@ -64,7 +64,9 @@ def test_weighted():
     assert 0.6 < (out == 3).mean() < 0.9
     no_rep = list(eud.WeightedRandomSampler([1, 1, 1, 1], 4, replacement=False))
     assert sorted(no_rep) == [0, 1, 2, 3]
-    with pytest.raises(RuntimeError):
+    with pytest.raises(
+        RuntimeError, match=r"cannot sample n_sample > prob_dist.size\(-1\) samples without replacement"
+    ):
         eud.WeightedRandomSampler([1, 0, 0], 2, replacement=False)
 
 

@@ -216,7 +216,9 @@ def test_fashion_mnist_found_in_debian_package(tmp_path):
     ds = datasets.FashionMNIST(str(tmp_path / "empty"), train=False)
     assert len(ds) == 10000 and ds.data.shape == (10000, 28, 28)
     assert sorted(set(ds.targets.tolist())) == list(range(10))
-    with pytest.raises(RuntimeError):  # MNIST itself is never replaced by Fashion-MNIST
+    with pytest.raises(
+        RuntimeError, match="Dataset not found. You can use download=True to download it"
+    ):  # MNIST itself is never replaced by Fashion-MNIST
         datasets.MNIST(str(tmp_path / "empty"), train=False)
 
 

@@ -89,15 +89,23 @@ def test_random_rotation_on_a_tensor_rotates_by_the_drawn_angle():
 
 
 @pytest.mark.parametrize(
-    "call,error",
+    "call,error,message",
     [
-        (lambda img: F.rotate(img, 10.0, interpolation=T.InterpolationMode.BICUBIC), ValueError),
-        (lambda img: F.rotate(img, 10.0, fill=[1.0, 2.0]), ValueError),
-        (lambda img: F.rotate(img, 10.0, center=5), TypeError),
+        (
+            lambda img: F.rotate(img, 10.0, interpolation=T.InterpolationMode.BICUBIC),
+            ValueError,
+            "Interpolation mode 'bicubic' is unsupported with Tensor input",
+        ),
+        (
+            lambda img: F.rotate(img, 10.0, fill=[1.0, 2.0]),
+            ValueError,
+            r"The number of elements in 'fill' cannot broadcast to match the number of channels of the image \(2 != 3\)",
+        ),
+        (lambda img: F.rotate(img, 10.0, center=5), TypeError, "Argument center should be a sequence"),
     ],
 )
-def test_rotate_refuses_what_it_cannot_do(call, error):
-    with pytest.raises(error):
+def test_rotate_refuses_what_it_cannot_do(call, error, message):
+    with pytest.raises(error, match=message):
         call(ember.zeros(3, 4, 4))
 
 

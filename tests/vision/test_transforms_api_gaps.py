@@ -282,7 +282,7 @@ def test_pad_errors_and_repr():
         F.pad(img, (1, 2, 3))
     with pytest.raises(TypeError, match="Got inappropriate padding arg"):
         F.pad(ember.zeros(1, 2, 2), "1")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="img should be PIL Image or Tensor"):
         F.pad(np.zeros((2, 2)), 1)
     assert repr(T.Pad((1, 2), fill=3, padding_mode="edge")) == "Pad(padding=(1, 2), fill=3, padding_mode=edge)"
     assert repr(T.Pad(4)) == "Pad(padding=4, fill=0, padding_mode=constant)"
@@ -392,7 +392,10 @@ def test_interpolation_mode_members_and_pil_constants():
         by_int = F.resize(img, [5, 7], interpolation=int(resample))
         np.testing.assert_array_equal(np.asarray(by_enum), np.asarray(img.resize((7, 5), resample)))
         np.testing.assert_array_equal(np.asarray(by_int), np.asarray(by_enum))
-    with pytest.raises(TypeError):
+    with pytest.raises(
+        TypeError,
+        match="Argument interpolation should be a InterpolationMode or a corresponding Pillow integer constant",
+    ):
         F.resize(img, 4, interpolation="bilinear")
 
 
@@ -426,9 +429,9 @@ def test_dimension_helpers_on_tensors(shape):
     assert F.get_dimensions(x) == [c, shape[-2], shape[-1]]
     assert F.get_image_size(x) == [shape[-1], shape[-2]]
     assert F.get_image_num_channels(x) == c
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="img should be PIL Image or Tensor"):
         F.get_dimensions(np.zeros(shape))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="img should be PIL Image or Tensor"):
         F.get_image_size([[0]])
 
 
@@ -621,19 +624,29 @@ def test_resize_sequence_and_max_size(size):
     capped = F.resize(img, 8, max_size=11)
     assert capped.size == (11, int(11 * 8 / 12))
     assert F.resize(img, 8, max_size=20).size == (12, 8)
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match="max_size = 8 must be strictly greater than the requested size for the smaller edge"
+    ):
         F.resize(img, 8, max_size=8)
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match="max_size should only be passed if size specifies the length of the smaller edge"
+    ):
         F.resize(img, (8, 8), max_size=20)
 
 
 def test_resize_tensor_is_not_implemented():
     x = ember.zeros(3, 10, 16)
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(
+        NotImplementedError, match="ember does not implement torchvision.transforms.functional.resize on tensors"
+    ):
         F.resize(x, 5)
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(
+        NotImplementedError, match="ember does not implement torchvision.transforms.functional.resize on tensors"
+    ):
         F.resize(x, [4, 4])
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(
+        NotImplementedError, match="ember does not implement torchvision.transforms.functional.resize on tensors"
+    ):
         F.resize(ember.zeros(2, 3, 10, 16), (5, 8))
     # a no-op resize returns the input itself, as torchvision does when the size already matches
     assert F.resize(x, [10, 16]) is x
@@ -702,7 +715,7 @@ def test_rgb_to_grayscale_errors():
         F.rgb_to_grayscale(ember.zeros(3, 2, 2), num_output_channels=2)
     with pytest.raises(ValueError, match="num_output_channels should be either 1 or 3"):
         F.to_grayscale(pil(), num_output_channels=4)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="img should be PIL Image or Tensor"):
         F.rgb_to_grayscale(np.zeros((3, 2, 2)))
 
 
@@ -769,7 +782,7 @@ def test_to_pil_image_errors():
         F.to_pil_image([[1, 2]])
     with pytest.raises(TypeError, match="Input type int64 is not supported"):
         F.to_pil_image(ember.tensor([[1, 2]], dtype=ember.int64))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="Input type int32 is not supported for 3 channels"):
         F.to_pil_image(np.zeros((2, 2, 3), np.int32))
 
 
@@ -814,5 +827,9 @@ def test_to_pil_image_four_channel_modes_label_the_input(mode):
     ],
 )
 def test_to_pil_image_rejects_mismatched_mode(make, mode):
-    with pytest.raises(ValueError):
+    # two wordings: a mode the input type cannot take, and a mode outside the channel count's list
+    message = (
+        rf"Incorrect mode \({mode}\) supplied for input type|Only modes \[.*\] are supported for \d channel inputs"
+    )
+    with pytest.raises(ValueError, match=message):
         F.to_pil_image(make(), mode=mode)
