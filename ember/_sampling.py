@@ -358,7 +358,18 @@ def log_normal(g, n: int, mean: float, std: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- multinomial and poisson
-def _check_rows(rows: np.ndarray) -> None:
+def _check_rows(rows: np.ndarray, sequential: bool) -> None:
+    """torch's checks of multinomial's probabilities: the kernel that draws with replacement (sequential)
+    checks row by row, element by element; the other path checks the whole input first."""
+    if sequential:
+        for row in rows:
+            bad = np.flatnonzero(~(row >= 0) | ~np.isfinite(row))
+            if bad.size:
+                what = "< 0" if not row[bad[0]] >= 0 else "= infinity or NaN"
+                raise RuntimeError(f"invalid multinomial distribution (encountering probability entry {what})")
+            if not row.sum() > 0:
+                raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        return
     if not np.isfinite(rows).all() or (rows < 0).any():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if (rows.sum(axis=1) <= 0).any():
@@ -379,7 +390,7 @@ def multinomial(g, probs: np.ndarray, num_samples: int, replacement: bool) -> np
         raise RuntimeError("cannot sample n_sample <= 0 samples")
     if not replacement and num_samples > categories:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    _check_rows(rows.astype(_F64))
+    _check_rows(rows.astype(_F64), sequential=replacement and num_samples > 1)
     if not replacement or num_samples == 1:
         # one exponential per probability; the largest p / q win (the Gumbel-max trick)
         q = np.empty_like(probs)  # keeps probs' layout, as torch's empty_like does

@@ -67,7 +67,26 @@ def test_weighted():
     with pytest.raises(
         RuntimeError, match=r"cannot sample n_sample > prob_dist.size\(-1\) samples without replacement"
     ):
-        eud.WeightedRandomSampler([1, 0, 0], 2, replacement=False)
+        list(eud.WeightedRandomSampler([1, 0, 0], 4, replacement=False))
+
+
+def test_weighted_sampler_checks_its_weights_when_drawing_as_torch_does():
+    import torch
+
+    torch.manual_seed(0)
+    ember.manual_seed(0)
+    # more samples than non-zero weights is fine without replacement: the zero weights come last
+    assert list(eud.WeightedRandomSampler([1, 0, 0], 2, replacement=False)) == list(
+        tud.WeightedRandomSampler([1, 0, 0], 2, replacement=False)
+    )
+    for weights in ([1, -1, 0], [float("inf"), 1], [float("nan"), 1], [0, 0]):
+        for n, replacement in ((2, True), (1, True), (2, False)):
+            sampler = eud.WeightedRandomSampler(weights, n, replacement=replacement)  # accepted, as torch's is
+            with pytest.raises(RuntimeError) as e_err:
+                list(sampler)
+            with pytest.raises(RuntimeError) as t_err:
+                list(tud.WeightedRandomSampler(weights, n, replacement=replacement))
+            assert str(e_err.value) == str(t_err.value)
 
 
 @pytest.mark.parametrize("n,bs,drop", [(10, 3, False), (10, 3, True), (9, 3, True), (2, 5, False), (2, 5, True)])

@@ -112,10 +112,7 @@ class WeightedRandomSampler(Sampler[int]):
         w = np.asarray(weights._data if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
-        if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0, or a negative/inf entry)")
-        if not replacement and num_samples > int((w > 0).sum()):
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        # as in torch, the weights themselves are checked by multinomial when indices are drawn
         from ..._creation import tensor
 
         self.weights = tensor(w)
