@@ -69,6 +69,14 @@ def _split_rows(x: Tensor, sizes: list[int]) -> list[Tensor]:
     return _split_rows(x.narrow(0, 0, rows), sizes[:half]) + _split_rows(x.narrow(0, rows, total - rows), sizes[half:])
 
 
+def _no_extra_arguments(cls: str, kwargs: dict) -> None:
+    """RNN and GRU take no proj_size (torch's ValueError) and no other keyword beyond their own."""
+    if "proj_size" in kwargs:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+    if kwargs:
+        raise TypeError(f"{cls}.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
+
+
 def _check_size(name: str, value, allow_zero: bool = False) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
@@ -382,10 +390,7 @@ class RNN(RNNBase):
         dtype=None,
         **kwargs,
     ) -> None:
-        if "proj_size" in kwargs:
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
-        if kwargs:
-            raise TypeError(f"RNN.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        _no_extra_arguments("RNN", kwargs)
         if nonlinearity == "tanh":
             mode = "RNN_TANH"
         elif nonlinearity == "relu":
@@ -445,10 +450,7 @@ class GRU(RNNBase):
         dtype=None,
         **kwargs,
     ) -> None:
-        if "proj_size" in kwargs:
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
-        if kwargs:
-            raise TypeError(f"GRU.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        _no_extra_arguments("GRU", kwargs)
         super().__init__(
             "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype
         )
