@@ -861,10 +861,10 @@ STREAM_EXACT = {
     *(f"torchvision.transforms.{n}" for n in ("RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip")),
     "torchvision.transforms.RandomRotation",
     "torchvision.transforms.ColorJitter",
+    "F.rrelu",
+    "nn.RReLU",
 }
 STREAM_NOTES = {
-    "F.rrelu": "float64 draws and values are torch's; float32 slopes can differ from torch's in the last bit",
-    "nn.RReLU": "float64 draws and values are torch's; float32 slopes can differ from torch's in the last bit",
     "torch.multinomial": "without replacement, samples drawn beyond the non-zero probabilities come in another order",
     "Tensor.multinomial": "without replacement, samples drawn beyond the non-zero probabilities come in another order",
     "torch.randperm": "above 214,748,363 elements torch switches algorithm and ember does not",

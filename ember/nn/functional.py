@@ -394,8 +394,10 @@ def _kept(like: np.ndarray, keep: float) -> np.ndarray:
 
 
 def _check_p(p: float) -> None:
-    if p < 0.0 or p > 1.0:
+    if p < 0.0 or p > 1.0:  # torch's Python-side check
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if p != p:  # NaN passes that one and is refused by the kernel
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
 def _refuse_integer(a: np.ndarray, name: np.dtype | None = None) -> None:
@@ -439,7 +441,12 @@ def _alpha(input: Tensor, shape: tuple, p: float, inplace: bool) -> Tensor:
     if p == 1.0:
         zeros = Tensor._wrap(np.zeros((), dtype=a.dtype))
         return input.mul_(zeros) if inplace else input * zeros
-    keep = _kept(np.empty(shape, dtype=a.dtype if a.dtype.kind == "f" else np.float32), 1.0 - p)
+    like = (
+        a
+        if shape == a.shape and a.dtype.kind == "f"
+        else np.empty(shape, dtype=a.dtype if a.dtype.kind == "f" else np.float32)
+    )
+    keep = _kept(like, 1.0 - p)  # a mask of the input's shape follows its layout, as torch's empty_like does
     _refuse_integer(a, np.int64 if a.dtype.kind == "b" else None)
     scale = 1.0 / math.sqrt((_SELU_SATURATION**2 * p + 1) * (1 - p))
     t = a.dtype.type
@@ -467,11 +474,16 @@ def _channel_shape(a: np.ndarray) -> tuple:
     return a.shape[:2] + (1,) * (a.ndim - 2)
 
 
-def _feature_dropout(input: Tensor, p: float, inplace: bool) -> Tensor:
-    """Zero whole channels with probability p and scale the rest by 1/(1-p)."""
+def _feature_dropout(input: Tensor, p: float, inplace: bool, batched: bool = True) -> Tensor:
+    """Zero whole channels with probability p and scale the rest by 1/(1-p); an unbatched input is read as
+    one sample (its mask drawn as for a batch of one)."""
     a = input._data
-    shape = () if p == 1.0 else _channel_shape(a)  # p == 1 zeroes everything without a draw or a shape check
-    m = Tensor._wrap(_scaled_mask(a, shape, p))
+    if p != 1.0 and a.size == 0:
+        return input  # torch returns an empty input as it is, without a draw
+    view = a if batched else a[None]
+    shape = () if p == 1.0 else _channel_shape(view)  # p == 1 zeroes everything without a draw or a shape check
+    mask = _scaled_mask(view, shape, p)
+    m = Tensor._wrap(mask if batched or p == 1.0 else mask[0])
     return input.mul_(m) if inplace else input * m
 
 
@@ -498,13 +510,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         )
     if not training or p == 0.0:
         return input
-    if ndim == 2:  # no batch dimension: the channels are the first dimension
-        x = input.unsqueeze(0)
-        if inplace:
-            _feature_dropout(x, p, True)
-            return input
-        return _feature_dropout(x, p, False).squeeze(0)
-    return _feature_dropout(input, p, inplace)
+    return _feature_dropout(input, p, inplace, batched=ndim == 3)  # (C, L): the channels come first
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -535,13 +541,7 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         _deprecated_dims("dropout3d", ndim, 3)
     if not training or p == 0.0:
         return input
-    if ndim != 5:  # read as one unbatched sample
-        x = input.unsqueeze(0)
-        if inplace:
-            _feature_dropout(x, p, True)
-            return input
-        return _feature_dropout(x, p, False).squeeze(0)
-    return _feature_dropout(input, p, inplace)
+    return _feature_dropout(input, p, inplace, batched=ndim == 5)  # below 5-D: one unbatched sample
 
 
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
@@ -561,6 +561,9 @@ def rrelu(
 ) -> Tensor:
     """Randomized leaky ReLU: while training each non-positive element gets its own slope drawn uniformly from
     [lower, upper); otherwise the slope is (lower + upper) / 2."""
+    for value, name in ((lower, "lower"), (upper, "upper")):
+        if not math.isfinite(value):
+            raise RuntimeError(f"rrelu: {name} bound must be finite, got {value}")
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:
@@ -573,9 +576,10 @@ def rrelu(
 
     drawn = np.ravel(a) <= 0  # one double per non-positive element, in row-major order
     slopes = np.ones(a.size, dtype=a.dtype)
-    # a double in [0, 1) scaled and shifted with two roundings (no fused multiply-add), then cast
+    # a double in [0, 1) scaled to the bounds as the input's dtype holds them (two roundings, in double), then cast
+    lo, hi = float(a.dtype.type(lower)), float(a.dtype.type(upper))
     u = _sampling.unit_double(_default_generator, int(drawn.sum()))
-    slopes[drawn] = u * (float(upper) - float(lower)) + float(lower)
+    slopes[drawn] = u * (hi - lo) + lo
     noise = slopes.reshape(a.shape)
     n = Tensor._wrap(noise)
     return input.mul_(n) if inplace else input * n
