@@ -117,9 +117,11 @@ def _abort(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        from . import _mpi
-
-        _mpi.mpi().COMM_WORLD.Abort(code)
+        mpi = sys.modules.get("mpi4py.MPI")
+        # only a rank that started MPI aborts through it: starting MPI now would wait for the other ranks
+        # (which may never start it), and a plain exit with a non-zero status already stops the job
+        if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():
+            mpi.COMM_WORLD.Abort(code)
     finally:
         os._exit(code)
 

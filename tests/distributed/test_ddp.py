@@ -160,3 +160,53 @@ def test_queue_callback_runs_after_the_walk():
     assert seen == ["hook", ("callback", [2.0, 2.0, 2.0])]
     with pytest.raises(RuntimeError, match="Final callbacks can only be installed during backward pass."):
         engine.queue_callback(lambda: None)
+
+
+def test_a_backward_that_raised_is_refused_at_the_next_forward_then_training_goes_on(ranks):
+    # a backward stopped part-way never averages its gradients: the next forward says so (as torch's does),
+    # and the step after it is averaged across the ranks again
+    source = """
+    import sys
+
+    import torch
+    import torch.distributed as dist
+    import torch.nn as nn
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    ddp = DDP(model)
+    x = torch.randn(4, 3)[rank * 2 : rank * 2 + 2]
+
+    def say(*parts):  # one write per line: the ranks share the output
+        sys.stdout.write(" ".join(str(p) for p in parts) + "\\n")
+        sys.stdout.flush()
+
+    def boom(grad):
+        raise RuntimeError("boom")
+
+    middle = ddp.module[0](x)
+    middle.register_hook(boom)
+    try:
+        ddp.module[1](middle).sum().backward()
+    except RuntimeError as e:
+        say(rank, "backward:", e)
+    model.zero_grad(set_to_none=True)
+    try:
+        ddp(x)
+    except RuntimeError as e:
+        say(rank, "forward:", str(e).split(".")[0])
+    model.zero_grad(set_to_none=True)
+    ddp(x).sum().backward()
+    total = model[0].weight.grad.clone()
+    dist.all_reduce(total)
+    say(rank, "averaged:", bool(((total / 2 - model[0].weight.grad).abs().max() < 1e-6).item()))
+    """
+    done = ranks(source, 2)
+    assert done.returncode == 0, done.stderr
+    for rank in (0, 1):
+        assert f"{rank} backward: boom" in done.stdout
+        assert f"{rank} forward: Expected to have finished reduction in the prior iteration" in done.stdout
+        assert f"{rank} averaged: True" in done.stdout

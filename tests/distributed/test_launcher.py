@@ -128,6 +128,25 @@ def test_a_rank_that_raises_stops_the_run_naming_it(ranks, n):
     assert took < 30, took
 
 
+@pytest.mark.parametrize("ending", ["raise ValueError('boom')", "sys.exit(3)"])
+def test_a_rank_that_fails_before_any_rank_starts_mpi_is_named_without_a_hang(ranks, ending):
+    # no process group at all: the failing rank must not start MPI just to stop the others (starting it would
+    # wait for rank 0, which has already finished)
+    source = f"""
+    import os
+    import sys
+
+    if os.environ["RANK"] == "1":
+        {ending}
+    print("rank 0 finished")
+    """
+    start = time.monotonic()
+    done = ranks(source, 2)
+    assert done.returncode != 0 and time.monotonic() - start < 30
+    assert "rank 0 finished" in done.stdout
+    assert "ember.distributed: rank 1 failed" in done.stderr
+
+
 def test_a_rank_that_exits_with_an_error_status_is_named(ranks):
     source = """
     import sys

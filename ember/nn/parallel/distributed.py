@@ -227,6 +227,14 @@ class DistributedDataParallel(Module):
         self._next_bucket = 0
         self._in_backward = False
 
+    def _abandon_backward(self) -> None:
+        """Forget a backward pass that never reached its end: the buckets count their gradients afresh."""
+        for b in self._buckets:
+            b.pending = len(b.params)
+            b.request = None
+        self._next_bucket = 0
+        self._in_backward = False
+
     # ---- forward -------------------------------------------------------------------------------------------
 
     def forward(self, *inputs, **kwargs):
@@ -234,6 +242,13 @@ class DistributedDataParallel(Module):
         if self._unused_error is not None and self.require_backward_grad_sync:
             message, self._unused_error = self._unused_error, None
             raise RuntimeError(message)
+        if self._in_backward:  # the last backward stopped part-way (it raised): its reduction never finished
+            self._abandon_backward()
+            raise RuntimeError(
+                "Expected to have finished reduction in the prior iteration before starting a new one. The previous "
+                "backward pass did not finish (it raised), so its gradients were never averaged across ranks; "
+                "call zero_grad() and run the step again"
+            )
         if self.broadcast_buffers and self._world > 1:
             buffers = [b._data for _, b in self.module.named_buffers()]
             if buffers:
