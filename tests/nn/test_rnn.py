@@ -558,3 +558,34 @@ def test_rnn_example_trains_under_ember_run(tmp_path):
     found = re.search(r"Test Accuracy of the model on the 397 test images: ([\d.]+) %", proc.stdout)
     assert found and float(found.group(1)) > 50  # chance is 10 %
     assert (tmp_path / "rnn_mnist.pt").is_file()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.LSTM(3, 4)(lib.zeros(5, 2, 3, dtype=lib.float64)),
+        lambda lib: lib.nn.LSTMCell(3, 4)(lib.zeros(2, 3), (lib.zeros(2, 4),)),
+        lambda lib: lib.nn.GRU(3, 5)(lib.zeros(0, 2, 3)),
+        lambda lib: lib.nn.GRU(3, 5, batch_first=True)(lib.zeros(2, 0, 3)),
+        lambda lib: lib.nn.RNN(3, 5)(lib.zeros(0, 3)),
+        lambda lib: lib.nn.LSTM(0, 4),
+        lambda lib: lib.nn.LSTM(-1, 4),
+        lambda lib: lib.nn.LSTM(2.0, 4),
+    ],
+)
+def test_checks_found_in_review_match_torch(call):
+    outcomes = []
+    for lib in (torch, ember):
+        try:
+            call(lib)
+            outcomes.append(None)
+        except (RuntimeError, ValueError, TypeError) as e:
+            outcomes.append((type(e).__name__, str(e)))
+    assert outcomes[0] is not None and outcomes[1] == outcomes[0]
+
+
+def test_bool_sizes_and_pad_sequence_dtype_follow_torch():
+    assert str(ember.nn.LSTM(2, 4, num_layers=True)) == str(torch.nn.LSTM(2, 4, num_layers=True))
+    padded = ember.nn.utils.rnn.pad_sequence([ember.zeros(2), ember.zeros(3, dtype=ember.float64)])
+    reference = torch.nn.utils.rnn.pad_sequence([torch.zeros(2), torch.zeros(3, dtype=torch.float64)])
+    assert str(padded.dtype) == str(reference.dtype) and tuple(padded.shape) == tuple(reference.shape)

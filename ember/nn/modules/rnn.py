@@ -78,7 +78,7 @@ def _no_extra_arguments(cls: str, kwargs: dict) -> None:
 
 
 def _check_size(name: str, value, allow_zero: bool = False) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int):  # a bool is an int to torch too
         raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name} must be greater than zero")
@@ -117,6 +117,7 @@ class RNNBase(Module):
                 "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
                 f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}"
             )
+        _check_size("input_size", input_size)
         _check_size("hidden_size", hidden_size)
         _check_size("num_layers", num_layers)
         if not isinstance(proj_size, int) or proj_size < 0:
@@ -208,6 +209,12 @@ class RNNBase(Module):
         return type(self).__name__
 
     def _check_input(self, input: Tensor, batch_sizes) -> None:
+        weight = self.weight_ih_l0
+        if input.dtype != weight.dtype:
+            raise ValueError(
+                f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). Convert input: "
+                f"input.to({weight.dtype}), or convert model: model.to({input.dtype})"
+            )
         expected = 2 if batch_sizes is not None else 3
         if input.dim() != expected:
             raise RuntimeError(f"input must have {expected} dimensions, got {input.dim()}")
@@ -337,6 +344,8 @@ class RNNBase(Module):
             batch_sizes, sorted_indices, unsorted_indices = None, None, None
             self._check_input(input, None)
             T, B = input.shape[0], input.shape[1]
+            if T == 0:
+                raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
             sizes = [B] * T
             data = input.reshape(T * B, input.shape[2])
         if hx is not None and sorted_indices is not None:
@@ -552,6 +561,8 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        if hx is not None and len(hx) != 2:
+            raise RuntimeError("lstm_cell expects two hidden states")
         """(h', c'), each (B, H) or (H,) for unbatched input."""
         x, state, unbatched = self._prepare(input, None if hx is None else tuple(hx))
         h, c = (state[0], state[0]) if len(state) == 1 else state

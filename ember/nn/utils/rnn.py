@@ -195,7 +195,9 @@ def pad_sequence(
         raise RuntimeError("received an empty list of sequences")
     longest = max(s.shape[0] for s in seqs)
     rows = []
+    first = seqs[0].dtype  # torch's result takes the first sequence's dtype
     for s in seqs:
+        s = s if s.dtype == first else s.to(first)
         missing = longest - s.shape[0]
         if missing:
             pad = _creation.full((missing, *s.shape[1:]), padding_value, dtype=s.dtype)
