@@ -125,7 +125,7 @@ NOTES = {
     "torchvision.io.decode_image": (
         "partial: PNG and JPEG through Pillow (the vision extra); GIF, WebP and 16-bit PNG raise "
         "NotImplementedError; JPEG pixels may differ from torchvision's libjpeg in the last bits; GRAY from a "
-        "colour PNG may differ by one level (Pillow's luma); palette PNGs come out RGB(A), CMYK JPEGs RGB"
+        "colour PNG may differ by one level (Pillow's luma); a palette PNG read UNCHANGED gives its indices (one channel), in other modes its colours; CMYK JPEGs RGB"
     ),
     "torchvision.io.read_image": "partial: as decode_image",
     "torchvision.io.decode_png": "partial: as decode_image (16-bit PNG raises NotImplementedError)",

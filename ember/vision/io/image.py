@@ -126,6 +126,12 @@ def _decode(data: bytes, kind: str, mode: ImageReadMode, apply_exif_orientation:
     img.load()
     if apply_exif_orientation:
         img = pillow("ImageOps", what="decoding images").exif_transpose(img)
+    if img.mode == "P" and mode is ImageReadMode.UNCHANGED:
+        # as torchvision (libpng without palette expansion): one channel of palette indices, e.g. class ids
+        indices = np.asarray(img, dtype=np.uint8)
+        from ..._creation import from_numpy
+
+        return from_numpy(np.ascontiguousarray(indices[None]))
     if img.mode in ("P", "PA"):  # palette: the colours it names, with alpha where the palette has some
         img = img.convert("RGBA" if img.mode == "PA" or "transparency" in img.info else "RGB")
     elif img.mode == "CMYK":
