@@ -143,4 +143,4 @@ e = 2.718281828459045
 pi = 3.141592653589793
 inf = __builtins__["float"]("inf") if isinstance(__builtins__, dict) else __import__("math").inf
 nan = __import__("math").nan
-strided = "torch.strided"
+from ._layout import layout, strided  # noqa: E402

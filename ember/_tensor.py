@@ -303,9 +303,11 @@ class Tensor:
         return False
 
     @property
-    def layout(self) -> str:
-        """Tensors are always strided (dense)."""
-        return "torch.strided"
+    def layout(self):
+        """Tensors are always strided (dense): torch.strided."""
+        from ._layout import strided
+
+        return strided
 
     @property
     def ndim(self) -> int:
