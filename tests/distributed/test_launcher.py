@@ -162,7 +162,8 @@ def test_a_rank_that_exits_with_an_error_status_is_named(ranks):
     assert "ember.distributed: rank 0 failed: exited with status 3" in done.stderr
 
 
-def test_ctrl_c_stops_every_rank(tmp_path):
+def _forever_on_two_ranks(tmp_path, output):
+    """Start `ember run --nproc-per-node 2` on a script that loops forever; (the launcher, the ranks' pids)."""
     require_mpi()
     script = tmp_path / "forever.py"
     script.write_text(
@@ -175,8 +176,8 @@ def test_ctrl_c_stops_every_rank(tmp_path):
         [sys.executable, "-m", "ember", "run", "--nproc-per-node", "2", str(script)],
         cwd=tmp_path,
         env=child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         text=True,
     )
     deadline = time.monotonic() + 60
@@ -184,19 +185,26 @@ def test_ctrl_c_stops_every_rank(tmp_path):
         time.sleep(0.1)
     pids = [int(p.read_text()) for p in tmp_path.glob("pid-*") if p.read_text()]
     assert len(pids) == 2
+    return proc, pids
+
+
+def _ranks_left_after(pids: list[int], seconds: float) -> list[int]:
+    """The ranks still running once seconds have passed (or none are left)."""
+    deadline = time.monotonic() + seconds
+    left = [pid for pid in pids if _runs(pid)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = [pid for pid in pids if _runs(pid)]
+    return left
+
+
+def test_ctrl_c_stops_every_rank(tmp_path):
+    proc, pids = _forever_on_two_ranks(tmp_path, subprocess.PIPE)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted; every rank was stopped" in err
-    for pid in pids:
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError(f"rank process {pid} still runs")
+    assert not _ranks_left_after(pids, 10)
 
 
 def test_host_file_places_ranks_per_host(ranks, tmp_path):
@@ -251,33 +259,10 @@ def test_a_rank_killed_or_ended_by_os_exit_is_named(ranks, ending, message):
 
 
 def test_ranks_stop_when_the_launcher_is_killed(tmp_path):
-    require_mpi()
-    script = tmp_path / "forever.py"
-    script.write_text(
-        "import os, time\n"
-        "open(f\"pid-{os.environ['RANK']}\", 'w').write(str(os.getpid()))\n"
-        "while True:\n"
-        "    time.sleep(0.1)\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ember", "run", "--nproc-per-node", "2", str(script)],
-        cwd=tmp_path,
-        env=child_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("pid-*"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    pids = [int(p.read_text()) for p in tmp_path.glob("pid-*") if p.read_text()]
-    assert len(pids) == 2
+    proc, pids = _forever_on_two_ranks(tmp_path, subprocess.DEVNULL)
     proc.kill()
     proc.wait(timeout=10)
-    deadline = time.monotonic() + 15
-    left = pids
-    while left and time.monotonic() < deadline:
-        time.sleep(0.1)
-        left = [pid for pid in pids if _runs(pid)]
+    left = _ranks_left_after(pids, 15)
     assert not left, f"rank processes {left} still run after the launcher was killed"
 
 
