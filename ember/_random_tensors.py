@@ -147,6 +147,17 @@ def _done(arr: np.ndarray, requires_grad: bool, device, out) -> Tensor:
     return _finish(arr, requires_grad, device)
 
 
+def _extra_arguments(name: str, kw: dict) -> None:
+    """torch's factories also take pin_memory (False only on a CPU-only build); anything else is refused."""
+    if kw.pop("pin_memory", False):
+        raise RuntimeError(
+            "pin_memory=True requires a CUDA or other accelerator backend; no pinned memory allocator is available "
+            "on this system."
+        )
+    if kw:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kw))}'")
+
+
 def _shape_of(size: tuple, size_kw) -> tuple:
     if size_kw is not None:
         if size:
@@ -160,6 +171,7 @@ def rand(
 ) -> Tensor:
     """Uniform samples from [0, 1)."""
     shape = _shape_of(size, kw.pop("size", None))
+    _extra_arguments("rand", kw)
     d = _out_dtype(dtype, out)
     _require_float(d, "check_uniform_bounds")
     arr = S.uniform(generator_or_default(generator), math.prod(shape), d).reshape(shape)
@@ -171,6 +183,7 @@ def randn(
 ) -> Tensor:
     """Standard normal samples."""
     shape = _shape_of(size, kw.pop("size", None))
+    _extra_arguments("randn", kw)
     d = _out_dtype(dtype, out)
     _require_float(d, "normal_kernel_cpu")
     arr = S.normal(generator_or_default(generator), math.prod(shape), d).reshape(shape)
@@ -206,6 +219,8 @@ def randint(
 
 def randperm(n: int, *, generator=None, out=None, dtype=None, device=None, requires_grad: bool = False, **kw) -> Tensor:
     """A random permutation of 0..n-1 (shuffled as torch shuffles it up to 214,748,363 elements)."""
+    kw.pop("layout", None)
+    _extra_arguments("randperm", kw)
     n = int(n)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")

@@ -782,3 +782,19 @@ def test_keyword_forms_and_methods_tutorials_use():
     same(p.bernoulli(), ep.bernoulli())
     same(p.multinomial(2), ep.multinomial(2))
     same(torch.poisson(torch.tensor([float("inf"), 3.0])), ember.poisson(ember.tensor([float("inf"), 3.0])))
+
+
+def test_unknown_factory_arguments_are_refused():
+    for call in (lambda lib: lib.rand(3, foo=1), lambda lib: lib.randn(3, foo=1), lambda lib: lib.randperm(3, foo=2)):
+        with pytest.raises(TypeError):
+            call(torch)
+        with pytest.raises(TypeError, match="unexpected keyword argument 'foo'"):
+            call(ember)
+    for call in (lambda lib: lib.rand(3, pin_memory=True), lambda lib: lib.randperm(3, pin_memory=True)):
+        with pytest.raises(RuntimeError) as t_err:
+            call(torch)
+        with pytest.raises(RuntimeError) as e_err:
+            call(ember)
+        assert str(e_err.value) == str(t_err.value)
+    seed_both(1)
+    same(torch.rand(3, pin_memory=False), ember.rand(3, pin_memory=False))
