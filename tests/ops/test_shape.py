@@ -177,6 +177,14 @@ def test_stack_records_torchs_node_and_promotes_dtypes():
         assert lib.stack([x, x * 2]).grad_fn.name() == "StackBackward0"
 
 
+def test_stack_gradcheck_float64():
+    a = ember.tensor(randn(2, 3).astype(np.float64), requires_grad=True)
+    b = ember.tensor(randn(2, 3).astype(np.float64), requires_grad=True)
+    for dim in (0, 1, -1):
+        assert ember.autograd.gradcheck(lambda x, y: ember.stack([x, y * 2, x], dim), (a, b))
+        assert ember.autograd.gradgradcheck(lambda x, y: ember.stack([x * y, y], dim), (a, b))
+
+
 def test_cat_shapes_dtypes_and_errors():
     check_op(lambda lib, x, y: lib.cat([x, y], 1), randn(2, 3), randn(2, 1))
     check_op(lambda lib, x, y: lib.cat([x, y]), randn(2, 3), np.zeros(0, np.float32))
